@@ -1,0 +1,113 @@
+/**
+ * Access tokens: 256 random bits the client holds, of which the server keeps
+ * only the SHA-256 hash. A leaked database therefore yields no usable token.
+ * Tokens expire and are revocable one by one or all at once.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { PrismaClient } from "../../prisma/generated/client.js";
+import type { Clock } from "../clock.js";
+import type { Caller } from "../context.js";
+import type { SessionCache } from "./session-cache.js";
+
+/** Prefix that makes our tokens recognisable (e.g. by secret scanners). */
+const tokenPrefix = "ct_";
+/** Longest time a verified token is served from the cache. */
+const cacheTtlMs = 30_000;
+
+/** A freshly issued token. */
+export interface IssuedToken {
+  token: string;
+  sessionId: bigint;
+  expiresAt: Date;
+}
+
+/** SHA-256 of a token string. */
+export function hashToken(token: string): Buffer<ArrayBuffer> {
+  return createHash("sha256").update(token).digest() as Buffer<ArrayBuffer>;
+}
+
+/** Issues, verifies and revokes access tokens. */
+export class TokenService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cache: SessionCache,
+    private readonly clock: Clock,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Creates a session for a user and returns its token. */
+  async issue(userId: bigint, deviceName: string): Promise<IssuedToken> {
+    const token = tokenPrefix + randomBytes(32).toString("base64url");
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.ttlSeconds * 1000);
+    const session = await this.prisma.session.create({
+      data: {
+        userId,
+        tokenHash: hashToken(token),
+        deviceName,
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt,
+      },
+      select: { id: true },
+    });
+    return { token, sessionId: session.id, expiresAt };
+  }
+
+  /** The caller a token belongs to, or undefined if it is not valid now. */
+  async verify(token: string): Promise<Caller | undefined> {
+    if (!token.startsWith(tokenPrefix) || token.length > 100) return undefined;
+    const hash = hashToken(token);
+    const now = this.clock.now();
+    const cached = await this.cache.get(hash);
+    if (cached) {
+      return cached.expiresAt > now
+        ? { userId: cached.userId, sessionId: cached.sessionId }
+        : undefined;
+    }
+    const row = await this.prisma.session.findUnique({
+      where: { tokenHash: hash },
+      select: { id: true, userId: true, expiresAt: true, revokedAt: true, lastUsedAt: true },
+    });
+    if (!row || row.revokedAt !== null || row.expiresAt <= now) return undefined;
+    // Cache misses happen at most once per TTL per token, which also bounds
+    // how often last_used_at is written.
+    if (now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+      await this.prisma.session.update({ where: { id: row.id }, data: { lastUsedAt: now } });
+    }
+    const ttl = Math.min(cacheTtlMs, row.expiresAt.getTime() - now.getTime());
+    await this.cache.set(
+      hash,
+      { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt },
+      ttl,
+    );
+    return { userId: row.userId, sessionId: row.id };
+  }
+
+  /** Revokes one session. */
+  async revoke(sessionId: bigint): Promise<void> {
+    const now = this.clock.now();
+    const row = await this.prisma.session.update({
+      where: { id: sessionId },
+      data: { revokedAt: now },
+      select: { tokenHash: true },
+    });
+    await this.cache.delete([Buffer.from(row.tokenHash)]);
+  }
+
+  /** Revokes every live session of a user; returns how many. */
+  async revokeAll(userId: bigint): Promise<number> {
+    const now = this.clock.now();
+    const live = await this.prisma.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: now } },
+      select: { id: true, tokenHash: true },
+    });
+    if (live.length === 0) return 0;
+    const { count } = await this.prisma.session.updateMany({
+      where: { id: { in: live.map((s) => s.id) }, revokedAt: null },
+      data: { revokedAt: now },
+    });
+    await this.cache.delete(live.map((s) => Buffer.from(s.tokenHash)));
+    return count;
+  }
+}

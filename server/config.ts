@@ -1,0 +1,112 @@
+/**
+ * Server configuration, read from environment variables and validated at
+ * start. Every problem is reported at once, each with what is wrong and what
+ * to set, so a misconfigured deployment fails fast with a useful message.
+ */
+
+/** Validated configuration of one server process. */
+export interface Config {
+  /** TCP port serving every protocol (HTTP/1.1 and h2c). */
+  port: number;
+  /** Interface to bind. */
+  host: string;
+  /** MySQL/MariaDB connection URL, `mysql://user:pass@host:port/database`. */
+  databaseUrl: string;
+  /** Redis URL; undefined runs one instance on the in-process broker. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel, so deployments can share a Redis. */
+  redisPrefix: string;
+  /** pino log level. */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Lifetime of an access token, in seconds. */
+  tokenTtlSeconds: number;
+  /** Create the database and apply pending migrations on start. */
+  autoMigrate: boolean;
+  /** Upper bound for a graceful shutdown, in milliseconds. */
+  shutdownTimeoutMs: number;
+  /** Directory with the built web client; served at `/` when it exists. */
+  webDir: string;
+}
+
+/** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Reads and validates the configuration from `env` (usually `process.env`). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === "" ? fallback : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = str(name, String(fallback));
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}="${raw}" must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const raw = str(name, String(fallback)).toLowerCase();
+    if (["1", "true", "yes", "on"].includes(raw)) return true;
+    if (["0", "false", "no", "off"].includes(raw)) return false;
+    problems.push(`${name}="${raw}" must be true or false`);
+    return fallback;
+  };
+
+  const databaseUrl = str("DATABASE_URL", "mysql://root@127.0.0.1:3306/chat");
+  const db = parseUrl(databaseUrl);
+  if (!db || !["mysql:", "mariadb:"].includes(db.protocol) || db.pathname.length < 2) {
+    problems.push(
+      `DATABASE_URL="${redact(databaseUrl)}" must look like mysql://user:password@host:3306/database`,
+    );
+  }
+  const redisRaw = env.REDIS_URL?.trim() || undefined;
+  if (redisRaw !== undefined) {
+    const r = parseUrl(redisRaw);
+    if (!r || !["redis:", "rediss:"].includes(r.protocol)) {
+      problems.push(
+        `REDIS_URL="${redact(redisRaw)}" must look like redis://host:6379 (or unset it)`,
+      );
+    }
+  }
+  const logLevel = str("LOG_LEVEL", "info") as Config["logLevel"];
+  if (!logLevels.includes(logLevel)) {
+    problems.push(`LOG_LEVEL="${logLevel}" must be one of ${logLevels.join(", ")}`);
+  }
+  const config: Config = {
+    port: int("PORT", 8080, 0, 65535),
+    host: str("HOST", "0.0.0.0"),
+    databaseUrl,
+    redisUrl: redisRaw,
+    redisPrefix: str("REDIS_PREFIX", "chat:"),
+    logLevel,
+    tokenTtlSeconds: int("TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    autoMigrate: bool("AUTO_MIGRATE", true),
+    shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    webDir: str("WEB_DIR", "web/dist"),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseUrl(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hides the password of a URL, for logs and error messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

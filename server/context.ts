@@ -1,0 +1,31 @@
+/**
+ * Context values shared between interceptors and handlers. The auth
+ * interceptor puts the authenticated caller here; handlers read it with
+ * {@link callerOf} instead of parsing headers themselves.
+ */
+import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+
+/** The authenticated account behind an RPC. */
+export interface Caller {
+  /** Id of the user the token belongs to. */
+  userId: bigint;
+  /** Id of the session (token) the call is made with. */
+  sessionId: bigint;
+}
+
+/** Set by the auth interceptor on every RPC that requires a token. */
+export const callerKey = createContextKey<Caller | undefined>(undefined, {
+  description: "authenticated caller",
+});
+
+/**
+ * The caller of an authenticated RPC. Throws `Internal` when the auth
+ * interceptor did not run, which is a wiring bug, never a client error.
+ */
+export function callerOf(ctx: HandlerContext): Caller {
+  const caller = ctx.values.get(callerKey);
+  if (!caller) {
+    throw new ConnectError("caller missing on an authenticated procedure", Code.Internal);
+  }
+  return caller;
+}

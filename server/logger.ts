@@ -1,0 +1,29 @@
+/** Structured JSON logs (pino): one object per line, ready for any collector. */
+import { type Logger, pino } from "pino";
+
+/** Creates the process logger. Secrets are redacted even if logged by mistake. */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "chat" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          "password",
+          "*.password",
+          "token",
+          "*.token",
+          "accessToken",
+          "*.accessToken",
+          "authorization",
+          "*.authorization",
+        ],
+        censor: "[redacted]",
+      },
+    },
+    destination,
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,50 @@
+/**
+ * The RPC routes: which service implementation answers which part of the
+ * contract. Kept apart from server.ts so tests can mount the same routes on
+ * an in-memory transport.
+ */
+import type { DescFile } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AuthService, file_chat_v1_auth } from "../gen/chat/v1/auth_pb.js";
+import { file_chat_v1_errors } from "../gen/chat/v1/errors_pb.js";
+import { file_chat_v1_user, UserService } from "../gen/chat/v1/user_pb.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import type { PrismaClient } from "../prisma/generated/client.js";
+import type { TokenService } from "./auth/tokens.js";
+import { type HealthMonitor, registerHealth } from "./grpc/health.js";
+import { registerReflection } from "./grpc/reflection.js";
+import { createAuthService } from "./services/auth-service.js";
+import { createUserService } from "./services/user-service.js";
+
+/** What the handlers need. */
+export interface RouteDeps {
+  prisma: PrismaClient;
+  tokens: TokenService;
+  health: HealthMonitor;
+  /** Aborted when the server starts shutting down; streams end on it. */
+  shutdownSignal: AbortSignal;
+}
+
+/** Files of the public contract, served by reflection. */
+export const contractFiles: readonly DescFile[] = [
+  file_chat_v1_auth,
+  file_chat_v1_user,
+  file_chat_v1_errors,
+  file_google_rpc_error_details,
+];
+
+/** Full names of our services, as reported by health and reflection. */
+export const serviceNames: readonly string[] = [AuthService.typeName, UserService.typeName];
+
+/** Registers every service on a router. */
+export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(AuthService, createAuthService(deps));
+    router.service(UserService, createUserService(deps));
+    registerHealth(router, deps.health, {
+      services: [...serviceNames],
+      shutdownSignal: deps.shutdownSignal,
+    });
+    registerReflection(router, contractFiles);
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Builds the chat server from its dependencies without listening, so tests
+ * and the entry point (main.ts) wire it the same way.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import type { PrismaClient } from "../prisma/generated/client.js";
+import { MemorySessionCache, RedisSessionCache } from "./auth/session-cache.js";
+import { TokenService } from "./auth/tokens.js";
+import { type Clock, systemClock } from "./clock.js";
+import { HealthMonitor } from "./grpc/health.js";
+import { authInterceptor } from "./interceptors/auth.js";
+import { errorInterceptor } from "./interceptors/errors.js";
+import { loggingInterceptor } from "./interceptors/logging.js";
+import { validationInterceptor } from "./interceptors/validation.js";
+import { createOnePortListener } from "./one-port-listener.js";
+import { createRoutes } from "./routes.js";
+import { serveStatic } from "./static-files.js";
+
+/** Everything the server needs from outside. */
+export interface ChatServerDeps {
+  prisma: PrismaClient;
+  /** Absent: one instance with in-process state. */
+  redis?: Redis;
+  logger: Logger;
+  clock?: Clock;
+  tokenTtlSeconds: number;
+  redisPrefix: string;
+  /** Built web client to serve at `/`; skipped when missing. */
+  webDir?: string;
+  /** How often health checks run. */
+  healthIntervalMs?: number;
+}
+
+/** A built server; call listen() to serve. */
+export interface ChatServer {
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Graceful shutdown within `timeoutMs`; does not close Prisma or Redis. */
+  shutdown(timeoutMs: number): Promise<void>;
+  readonly health: HealthMonitor;
+  readonly tokens: TokenService;
+}
+
+/** Interceptors, outermost first: log, mask internals, authenticate, validate. */
+function interceptors(logger: Logger, tokens: TokenService): Interceptor[] {
+  return [
+    loggingInterceptor(logger),
+    errorInterceptor(logger),
+    authInterceptor(tokens),
+    validationInterceptor(),
+  ];
+}
+
+/** The RPC side of the server, without any network: routes and interceptors. */
+export interface RpcParts {
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  health: HealthMonitor;
+  tokens: TokenService;
+  /** Aborting it ends every open stream with Unavailable. */
+  shutdownController: AbortController;
+}
+
+/**
+ * Wires services, interceptors and health from the dependencies. Used by
+ * {@link createChatServer} and by tests on an in-memory router transport.
+ */
+export function createRpc(deps: ChatServerDeps): RpcParts {
+  const { prisma, redis, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const cache = redis
+    ? new RedisSessionCache(redis, deps.redisPrefix, logger)
+    : new MemorySessionCache();
+  const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds);
+  const checks: Record<string, () => Promise<void>> = {
+    mysql: async () => {
+      await prisma.$queryRawUnsafe("SELECT 1");
+    },
+  };
+  if (redis) {
+    checks.redis = async () => {
+      await redis.ping();
+    };
+  }
+  const health = new HealthMonitor({ checks, intervalMs: deps.healthIntervalMs ?? 5_000, logger });
+  const shutdownController = new AbortController();
+  return {
+    routes: createRoutes({ prisma, tokens, health, shutdownSignal: shutdownController.signal }),
+    interceptors: interceptors(logger, tokens),
+    health,
+    tokens,
+    shutdownController,
+  };
+}
+
+/** Creates the server. Nothing listens until `listen`. */
+export function createChatServer(deps: ChatServerDeps): ChatServer {
+  const { logger } = deps;
+  const { routes, interceptors, health, tokens, shutdownController } = createRpc(deps);
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors,
+    // Chat payloads are small; refuse anything absurd before decoding.
+    readMaxBytes: 1024 * 1024,
+    fallback: (req, res) => {
+      void fallback(req as IncomingMessage, res as ServerResponse);
+    },
+  });
+
+  async function fallback(req: IncomingMessage, res: ServerResponse) {
+    try {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+        const serving = health.current() === HealthCheckResponse_ServingStatus.SERVING;
+        res.writeHead(serving ? 200 : 503, {
+          "content-type": "application/json",
+          "cache-control": "no-store",
+        });
+        res.end(JSON.stringify({ status: serving ? "SERVING" : "NOT_SERVING" }));
+        return;
+      }
+      if (deps.webDir && (await serveStatic(deps.webDir, req, res))) return;
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      res.end("not found\n");
+    } catch (err) {
+      logger.error({ err }, "fallback handler failed");
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  }
+
+  const listener = createOnePortListener({ handler });
+
+  return {
+    health,
+    tokens,
+    async listen(port, host) {
+      health.start();
+      await health.ready();
+      return listener.listen(port, host);
+    },
+    async shutdown(timeoutMs) {
+      health.setShuttingDown();
+      // Streams see this and end with Unavailable so clients resume elsewhere.
+      shutdownController.abort();
+      await listener.close(timeoutMs);
+      health.stop();
+    },
+  };
+}

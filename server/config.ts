@@ -26,6 +26,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Directory with the built web client; served at `/` when it exists. */
   webDir: string;
+  /** Live feeds: heartbeat interval, queue bound, replay bound, streams per user. */
+  feed: { heartbeatMs: number; queueLimit: number; maxReplay: number; maxStreamsPerUser: number };
 }
 
 /** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
@@ -93,6 +95,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     autoMigrate: bool("AUTO_MIGRATE", true),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     webDir: str("WEB_DIR", "web/dist"),
+    feed: {
+      heartbeatMs: int("FEED_HEARTBEAT_MS", 15_000, 1_000, 300_000),
+      queueLimit: int("FEED_QUEUE_LIMIT", 1_000, 10, 1_000_000),
+      maxReplay: int("FEED_MAX_REPLAY", 1_000, 1, 100_000),
+      maxStreamsPerUser: int("FEED_MAX_STREAMS_PER_USER", 10, 1, 1_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -11,6 +11,8 @@ export interface Caller {
   userId: bigint;
   /** Id of the session (token) the call is made with. */
   sessionId: bigint;
+  /** When the token expires; long-lived streams end then. */
+  expiresAt?: Date;
 }
 
 /** Set by the auth interceptor on every RPC that requires a token. */

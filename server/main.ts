@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     tokenTtlSeconds: config.tokenTtlSeconds,
     redisPrefix: config.redisPrefix,
     webDir: config.webDir,
+    feed: config.feed,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

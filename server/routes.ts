@@ -7,20 +7,40 @@ import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService, file_chat_v1_auth } from "../gen/chat/v1/auth_pb.js";
 import { file_chat_v1_errors } from "../gen/chat/v1/errors_pb.js";
+import { file_chat_v1_event } from "../gen/chat/v1/event_pb.js";
+import { FeedService, file_chat_v1_feed } from "../gen/chat/v1/feed_pb.js";
+import { file_chat_v1_message, MessageService } from "../gen/chat/v1/message_pb.js";
+import { file_chat_v1_room, RoomService } from "../gen/chat/v1/room_pb.js";
 import { file_chat_v1_user, UserService } from "../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import type { PrismaClient } from "../prisma/generated/client.js";
 import type { TokenService } from "./auth/tokens.js";
+import type { Clock } from "./clock.js";
+import type { FeedHub } from "./feed/feed-hub.js";
+import { createFeedService } from "./feed/feed-service.js";
+import type { Presence } from "./feed/presence.js";
+import type { TypingTracker } from "./feed/typing.js";
 import { type HealthMonitor, registerHealth } from "./grpc/health.js";
 import { registerReflection } from "./grpc/reflection.js";
+import type { RoomWriter } from "./rooms/room-writer.js";
 import { createAuthService } from "./services/auth-service.js";
+import { createMessageService } from "./services/message-service.js";
+import { createRoomService } from "./services/room-service.js";
 import { createUserService } from "./services/user-service.js";
 
 /** What the handlers need. */
 export interface RouteDeps {
   prisma: PrismaClient;
   tokens: TokenService;
+  /** Every room change goes through it (dense sequence, events). */
+  writer: RoomWriter;
+  clock: Clock;
   health: HealthMonitor;
+  /** Live feeds of this process. */
+  feed: FeedHub;
+  typing: TypingTracker;
+  presence: Presence;
+  maxStreamsPerUser: number;
   /** Aborted when the server starts shutting down; streams end on it. */
   shutdownSignal: AbortSignal;
 }
@@ -29,18 +49,32 @@ export interface RouteDeps {
 export const contractFiles: readonly DescFile[] = [
   file_chat_v1_auth,
   file_chat_v1_user,
+  file_chat_v1_room,
+  file_chat_v1_message,
+  file_chat_v1_event,
+  file_chat_v1_feed,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
 
 /** Full names of our services, as reported by health and reflection. */
-export const serviceNames: readonly string[] = [AuthService.typeName, UserService.typeName];
+export const serviceNames: readonly string[] = [
+  AuthService.typeName,
+  UserService.typeName,
+  RoomService.typeName,
+  MessageService.typeName,
+  FeedService.typeName,
+];
 
 /** Registers every service on a router. */
 export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(AuthService, createAuthService(deps));
     router.service(UserService, createUserService(deps));
+    router.service(RoomService, createRoomService(deps));
+    const messages = createMessageService(deps);
+    router.service(MessageService, messages);
+    router.service(FeedService, createFeedService({ ...deps, messages }));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

@@ -13,12 +13,20 @@ import type { PrismaClient } from "../prisma/generated/client.js";
 import { MemorySessionCache, RedisSessionCache } from "./auth/session-cache.js";
 import { TokenService } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
+import { InProcessBroker, RedisBroker } from "./feed/broker.js";
+import { FeedHub } from "./feed/feed-hub.js";
+import type { SessionOptions } from "./feed/feed-session.js";
+import { channels, encodeBus } from "./feed/frames.js";
+import { defaultPresenceOptions, Presence, type PresenceOptions } from "./feed/presence.js";
+import { MemoryPresenceStore, RedisPresenceStore } from "./feed/presence-store.js";
+import { TypingTracker } from "./feed/typing.js";
 import { HealthMonitor } from "./grpc/health.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorInterceptor } from "./interceptors/errors.js";
 import { loggingInterceptor } from "./interceptors/logging.js";
 import { validationInterceptor } from "./interceptors/validation.js";
 import { createOnePortListener } from "./one-port-listener.js";
+import { RoomWriter } from "./rooms/room-writer.js";
 import { createRoutes } from "./routes.js";
 import { serveStatic } from "./static-files.js";
 
@@ -33,6 +41,10 @@ export interface ChatServerDeps {
   redisPrefix: string;
   /** Built web client to serve at `/`; skipped when missing. */
   webDir?: string;
+  /** Live-feed limits; defaults in {@link defaultFeedOptions}. */
+  feed?: Partial<FeedOptions>;
+  /** Presence timing; defaults in {@link defaultPresenceOptions}. */
+  presence?: Partial<PresenceOptions>;
   /** How often health checks run. */
   healthIntervalMs?: number;
 }
@@ -56,6 +68,20 @@ function interceptors(logger: Logger, tokens: TokenService): Interceptor[] {
   ];
 }
 
+/** Live-feed settings. */
+export interface FeedOptions extends SessionOptions {
+  /** Open Subscribe/Chat streams per user and instance. */
+  maxStreamsPerUser: number;
+}
+
+/** Feed defaults: 15 s heartbeats (under common proxy idle timeouts). */
+export const defaultFeedOptions: FeedOptions = {
+  heartbeatMs: 15_000,
+  queueLimit: 1_000,
+  maxReplay: 1_000,
+  maxStreamsPerUser: 10,
+};
+
 /** The RPC side of the server, without any network: routes and interceptors. */
 export interface RpcParts {
   routes: (router: ConnectRouter) => void;
@@ -64,6 +90,9 @@ export interface RpcParts {
   tokens: TokenService;
   /** Aborting it ends every open stream with Unavailable. */
   shutdownController: AbortController;
+  feed: FeedHub;
+  /** Releases the bus and timers (after the listener closed). */
+  close(): Promise<void>;
 }
 
 /**
@@ -89,19 +118,63 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   }
   const health = new HealthMonitor({ checks, intervalMs: deps.healthIntervalMs ?? 5_000, logger });
   const shutdownController = new AbortController();
+  const feedOptions = { ...defaultFeedOptions, ...deps.feed };
+  const broker = redis
+    ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
+    : new InProcessBroker(logger);
+  const feed = new FeedHub(broker, prisma, logger, feedOptions);
+  const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
+  const presence = new Presence(
+    redis ? new RedisPresenceStore(redis, deps.redisPrefix) : new MemoryPresenceStore(),
+    prisma,
+    (channel, payload) => feed.send(channel, payload),
+    logger,
+    { ...defaultPresenceOptions, ...deps.presence },
+  );
+  feed.onMembership = (roomId, userId, joined) => {
+    presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
+      logger.warn({ err }, "presence membership update failed");
+    });
+  };
+  tokens.onRevoked = (userId, sessionIds) =>
+    feed.send(
+      channels.user(userId),
+      encodeBus({
+        case: "sessionsRevoked",
+        value: sessionIds === "all" ? { all: true } : { sessionIds },
+      }),
+    );
   return {
-    routes: createRoutes({ prisma, tokens, health, shutdownSignal: shutdownController.signal }),
+    routes: createRoutes({
+      prisma,
+      tokens,
+      writer: new RoomWriter(prisma, clock, feed),
+      clock,
+      health,
+      feed,
+      typing,
+      presence,
+      maxStreamsPerUser: feedOptions.maxStreamsPerUser,
+      shutdownSignal: shutdownController.signal,
+    }),
     interceptors: interceptors(logger, tokens),
     health,
     tokens,
     shutdownController,
+    feed,
+    async close() {
+      typing.clear();
+      presence.close();
+      await broker.close();
+    },
   };
 }
 
 /** Creates the server. Nothing listens until `listen`. */
 export function createChatServer(deps: ChatServerDeps): ChatServer {
   const { logger } = deps;
-  const { routes, interceptors, health, tokens, shutdownController } = createRpc(deps);
+  const rpc = createRpc(deps);
+  const { routes, interceptors, health, tokens, shutdownController } = rpc;
   const handler = connectNodeAdapter({
     routes,
     interceptors,
@@ -150,6 +223,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
       shutdownController.abort();
       await listener.close(timeoutMs);
       health.stop();
+      await rpc.close();
     },
   };
 }

@@ -35,6 +35,12 @@ export class TokenService {
     private readonly ttlSeconds: number,
   ) {}
 
+  /**
+   * Told after sessions are revoked (`"all"`: every session of the user),
+   * so open streams made with them can end at once.
+   */
+  onRevoked: (userId: bigint, sessionIds: bigint[] | "all") => void = () => {};
+
   /** Creates a session for a user and returns its token. */
   async issue(userId: bigint, deviceName: string): Promise<IssuedToken> {
     const token = tokenPrefix + randomBytes(32).toString("base64url");
@@ -62,7 +68,7 @@ export class TokenService {
     const cached = await this.cache.get(hash);
     if (cached) {
       return cached.expiresAt > now
-        ? { userId: cached.userId, sessionId: cached.sessionId }
+        ? { userId: cached.userId, sessionId: cached.sessionId, expiresAt: cached.expiresAt }
         : undefined;
     }
     const row = await this.prisma.session.findUnique({
@@ -81,7 +87,7 @@ export class TokenService {
       { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt },
       ttl,
     );
-    return { userId: row.userId, sessionId: row.id };
+    return { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt };
   }
 
   /** Revokes one session. */
@@ -90,9 +96,10 @@ export class TokenService {
     const row = await this.prisma.session.update({
       where: { id: sessionId },
       data: { revokedAt: now },
-      select: { tokenHash: true },
+      select: { tokenHash: true, userId: true },
     });
     await this.cache.delete([Buffer.from(row.tokenHash)]);
+    this.onRevoked(row.userId, [sessionId]);
   }
 
   /** Revokes every live session of a user; returns how many. */
@@ -108,6 +115,7 @@ export class TokenService {
       data: { revokedAt: now },
     });
     await this.cache.delete(live.map((s) => Buffer.from(s.tokenHash)));
+    this.onRevoked(userId, "all");
     return count;
   }
 }

@@ -3,44 +3,52 @@
  * the .proto files are checked before any handler runs, so a handler only
  * sees well-formed input and a rejected call never touches storage.
  */
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { invalidArgument } from "../errors.js";
 
-/** Creates the interceptor; one validator (and its compiled rules) is shared. */
+// One validator for the process: it caches the compiled rules per message.
+const validator = createValidator();
+
+/**
+ * Throws `InvalidArgument` with a BadRequest detail when `message` breaks
+ * its schema's rules. Exported for bidi handlers that validate each command
+ * themselves.
+ */
+export function validateMessage<T extends DescMessage>(schema: T, message: MessageShape<T>): void {
+  const result = validator.validate(schema, message);
+  if (result.kind === "invalid") throw invalidArgument(result.violations.map(toFieldViolation));
+  if (result.kind === "error") {
+    // A rule that fails to compile is our bug, not the client's.
+    throw new ConnectError(
+      "request validation failed to run",
+      Code.Internal,
+      undefined,
+      undefined,
+      result.error,
+    );
+  }
+}
+
+/** Creates the interceptor. */
 export function validationInterceptor(): Interceptor {
-  const validator = createValidator();
-  const check = <T extends DescMessage>(
-    schema: T,
-    message: Parameters<typeof validator.validate<T>>[1],
-  ) => {
-    const result = validator.validate(schema, message);
-    if (result.kind === "invalid") throw invalidArgument(result.violations.map(toFieldViolation));
-    if (result.kind === "error") {
-      // A rule that fails to compile is our bug, not the client's.
-      throw new ConnectError(
-        "request validation failed to run",
-        Code.Internal,
-        undefined,
-        undefined,
-        result.error,
-      );
-    }
-  };
   return (next) => async (req) => {
     if (!req.stream) {
-      check(req.method.input, req.message);
+      validateMessage(req.method.input, req.message);
       return next(req);
     }
+    // Bidi handlers answer a bad command with an error for that command
+    // and keep the stream open, so they validate each message themselves.
+    if (req.method.methodKind === "bidi_streaming") return next(req);
     const input = req.message;
     const schema = req.method.input;
     return next({
       ...req,
       message: (async function* () {
         for await (const m of input) {
-          check(schema, m);
+          validateMessage(schema, m);
           yield m;
         }
       })(),

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +15,11 @@ import {
 import { createTestDatabase, testDatabaseUrl } from "../support/db.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
-const INIT = "20261122000000_init";
+/** Every committed migration, in the order they apply. */
+const ALL: string[] = readdirSync(MIGRATIONS, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 const quiet = () => {};
 
 // Every database made here is dropped at the end, even when a test fails.
@@ -52,32 +57,29 @@ async function migrationsDir(extra: Record<string, string>): Promise<string> {
 }
 
 describe("migrate", () => {
-  it("applies the init migration once and records it as Prisma does", async () => {
+  it("applies every migration once, in order, and records them as Prisma does", async () => {
+    expect(ALL[0]).toBe("20261122000000_init");
     const url = await freshDatabase();
-    expect(await migrate(url, { log: quiet })).toEqual({ applied: [INIT] });
+    expect(await migrate(url, { log: quiet })).toEqual({ applied: ALL });
 
-    const bytes = await readFile(path.join(MIGRATIONS, INIT, "migration.sql"));
     const rows = await migrationRows(url);
-    expect(rows).toHaveLength(1);
-    const row = rows[0] as Record<string, unknown>;
-    expect(row.migration_name).toBe(INIT);
-    expect(row.checksum).toBe(createHash("sha256").update(bytes).digest("hex"));
-    expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(row.finished_at).toBeInstanceOf(Date);
-    expect(row.started_at).toBeInstanceOf(Date);
-    expect(row.rolled_back_at).toBeNull();
-    expect(row.logs).toBeNull();
-    expect(Number(row.applied_steps_count)).toBe(1);
-    const tables = await query(url, "SHOW TABLES");
-    expect(tables.map((t) => Object.values(t)[0]).sort()).toEqual([
-      "_prisma_migrations",
-      "sessions",
-      "users",
-    ]);
+    expect(rows.map((r) => r.migration_name)).toEqual(ALL);
+    for (const row of rows) {
+      const bytes = await readFile(path.join(MIGRATIONS, String(row.migration_name), "migration.sql"));
+      expect(row.checksum).toBe(createHash("sha256").update(bytes).digest("hex"));
+      expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(row.finished_at).toBeInstanceOf(Date);
+      expect(row.started_at).toBeInstanceOf(Date);
+      expect(row.rolled_back_at).toBeNull();
+      expect(row.logs).toBeNull();
+      expect(Number(row.applied_steps_count)).toBe(1);
+    }
+    const tables = (await query(url, "SHOW TABLES")).map((t) => Object.values(t)[0]);
+    expect(tables).toEqual(expect.arrayContaining(["_prisma_migrations", "sessions", "users"]));
 
     // Second run: nothing pending, nothing recorded.
     expect(await migrate(url, { log: quiet })).toEqual({ applied: [] });
-    expect(await migrationRows(url)).toHaveLength(1);
+    expect(await migrationRows(url)).toHaveLength(ALL.length);
   });
 
   it("records a failed migration and then refuses to run until it is resolved", async () => {
@@ -123,9 +125,9 @@ describe("migrate", () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => migrate(url, { log: quiet })),
     );
-    expect(results.flatMap((r) => r.applied)).toEqual([INIT]);
+    expect(results.flatMap((r) => r.applied)).toEqual(ALL);
     const rows = await migrationRows(url);
-    expect(rows.map((r) => r.migration_name)).toEqual([INIT]);
+    expect(rows.map((r) => r.migration_name)).toEqual(ALL);
     expect(rows[0]?.finished_at).toBeInstanceOf(Date);
   });
 
@@ -133,12 +135,12 @@ describe("migrate", () => {
     const url = await freshDatabase();
     await migrate(url, { log: quiet });
     const dir = await migrationsDir({});
-    await writeFile(path.join(dir, INIT, "migration.sql"), "-- edited\n", { flag: "a" });
+    await writeFile(path.join(dir, ALL[0] as string, "migration.sql"), "-- edited\n", { flag: "a" });
     const messages: string[] = [];
     expect(await migrate(url, { migrationsDir: dir, log: (m) => messages.push(m) })).toEqual({
       applied: [],
     });
-    expect(messages).toEqual([expect.stringMatching(new RegExp(`${INIT}.*checksum differs`))]);
+    expect(messages).toEqual([expect.stringMatching(new RegExp(`${ALL[0]}.*checksum differs`))]);
   });
 });
 

@@ -33,6 +33,8 @@ export interface TestEnv {
   redis: Redis | undefined;
   redisPrefix: string;
   deps: ChatServerDeps;
+  /** Runs `fn` first thing in close(). */
+  onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
 }
 
@@ -53,13 +55,16 @@ export async function createTestEnv(opts: { redis?: boolean } = {}): Promise<Tes
     redisPrefix,
     healthIntervalMs: 200,
   };
+  const closers: (() => Promise<void> | void)[] = [];
   return {
     prisma,
     databaseUrl: db.url,
     redis,
     redisPrefix,
     deps,
+    onClose: (fn) => closers.push(fn),
     async close() {
+      for (const fn of closers.splice(0)) await fn();
       if (redis) {
         await deleteKeys(redis, `${redisPrefix}*`);
         await redis.quit();
@@ -88,10 +93,25 @@ export async function startServer(
   return { server, url: `http://127.0.0.1:${address.port}`, port: address.port };
 }
 
-/** The same routes and interceptors on an in-memory transport. */
+/**
+ * The same routes and interceptors on an in-memory transport: one "server
+ * instance" per call (instances of one env share the database and Redis).
+ */
 export function inMemoryTransport(env: TestEnv): Transport {
+  return inMemoryInstance(env).transport;
+}
+
+/** An in-memory instance with access to its parts (feed hub, shutdown). */
+export function inMemoryInstance(env: TestEnv): {
+  transport: Transport;
+  rpc: ReturnType<typeof createRpc>;
+} {
   const rpc = createRpc(env.deps);
-  return createRouterTransport(rpc.routes, { router: { interceptors: rpc.interceptors } });
+  env.onClose(() => rpc.close());
+  return {
+    transport: createRouterTransport(rpc.routes, { router: { interceptors: rpc.interceptors } }),
+    rpc,
+  };
 }
 
 /** A Connect-over-HTTP/1.1 transport (what browsers speak), optionally signed in. */

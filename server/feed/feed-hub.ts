@@ -1,0 +1,219 @@
+/**
+ * The process-wide side of live feeds: publishes committed room events to
+ * the bus (it is the RoomWriter's sink), keeps one RoomHub per room and one
+ * user-channel subscription per user with open feeds here, and routes what
+ * arrives to the local sessions.
+ */
+import { Code } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { BusMessage } from "../../gen/chat/internal/v1/bus_pb.js";
+import { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
+import type { RoomEvent } from "../../gen/chat/v1/event_pb.js";
+import type { Room } from "../../gen/chat/v1/room_pb.js";
+import type { PrismaClient } from "../../prisma/generated/client.js";
+import { chatError } from "../errors.js";
+import { roomSelect, toRoom } from "../rooms/convert.js";
+import type { RoomEventSink } from "../rooms/event-sink.js";
+import type { Broker } from "./broker.js";
+import { FeedSession, type SessionHost, type SessionOptions } from "./feed-session.js";
+import { channels, decodeBus, encodeBus, type Frame, frame, type RoomFrame } from "./frames.js";
+import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
+
+/** Local sessions of one user and their user-channel subscription. */
+interface UserEntry {
+  sessions: Set<FeedSession>;
+  ready: Promise<void>;
+  unsubscribe?: () => void;
+}
+
+/** Live-feed state of this process. */
+export class FeedHub implements SessionHost, RoomEventSink {
+  private readonly rooms = new Map<bigint, RoomHub>();
+  private readonly users = new Map<bigint, UserEntry>();
+
+  constructor(
+    readonly broker: Broker,
+    private readonly prisma: PrismaClient,
+    private readonly logger: Logger,
+    readonly options: SessionOptions,
+  ) {}
+
+  // --- RoomEventSink: called after COMMIT by the RoomWriter ---------------
+
+  publish(events: readonly RoomEvent[], bytes: readonly Uint8Array[]): void {
+    events.forEach((event, i) => {
+      const b = bytes[i];
+      if (!b) return;
+      this.send(channels.room(event.roomId), encodeBus({ case: "roomEvent", value: b }));
+      const change = event.change;
+      if (change.case === "membersAdded") {
+        for (const m of change.value.members) {
+          const userId = m.user?.id;
+          if (userId) this.notifyMembership(userId, event.roomId, true, event.seq);
+        }
+      } else if (change.case === "memberRemoved") {
+        this.notifyMembership(change.value.userId, event.roomId, false, event.seq);
+      }
+    });
+  }
+
+  private notifyMembership(userId: bigint, roomId: bigint, joined: boolean, seq: bigint): void {
+    this.send(
+      channels.user(userId),
+      encodeBus({ case: "membership", value: { roomId, joined, seq } }),
+    );
+    this.onMembership(roomId, userId, joined);
+  }
+
+  /** Tells the user's open feeds (every instance) that a read marker moved. */
+  readMarkerMoved(userId: bigint, roomId: bigint, lastReadSeq: bigint): void {
+    this.send(
+      channels.user(userId),
+      encodeBus({ case: "readMarker", value: { roomId, lastReadSeq } }),
+    );
+  }
+
+  /** Told of every membership change committed by this process. */
+  onMembership: (roomId: bigint, userId: bigint, joined: boolean) => void = () => {};
+
+  /** Publishes without making the caller wait; failures are logged. */
+  send(channel: string, payload: Uint8Array): void {
+    this.broker.publish(channel, payload).catch((err: unknown) => {
+      // The event is stored: feeds that miss it fill the gap from storage
+      // at the next event of the room or when they resume.
+      this.logger.error({ err, channel }, "bus publish failed");
+    });
+  }
+
+  // --- SessionHost -----------------------------------------------------------
+
+  readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]> {
+    return readEvents(this.prisma, roomId, after, upTo, limit);
+  }
+
+  async attach(roomId: bigint, listener: RoomListener): Promise<bigint> {
+    let hub = this.rooms.get(roomId);
+    if (!hub) {
+      hub = new RoomHub(roomId, this.broker, this.prisma, this.logger, (msg) => signalFrame(msg));
+      this.rooms.set(roomId, hub);
+    }
+    hub.listeners.add(listener);
+    await hub.ready;
+    return hub.head;
+  }
+
+  detach(roomId: bigint, listener: RoomListener): void {
+    const hub = this.rooms.get(roomId);
+    if (!hub) return;
+    hub.listeners.delete(listener);
+    if (hub.listeners.size === 0) {
+      this.rooms.delete(roomId);
+      hub.ready.then(
+        () => hub.close(),
+        () => hub.close(),
+      );
+    }
+  }
+
+  async loadRoom(roomId: bigint): Promise<Room | undefined> {
+    const row = await this.prisma.room.findUnique({ where: { id: roomId }, select: roomSelect });
+    return row ? toRoom(row) : undefined;
+  }
+
+  // --- sessions ----------------------------------------------------------------
+
+  /** Number of open feeds of a user in this process. */
+  localStreams(userId: bigint): number {
+    return this.users.get(userId)?.sessions.size ?? 0;
+  }
+
+  /**
+   * Registers a new session and waits until its user channel is live, so
+   * membership changes committed from now on reach it.
+   */
+  async open(userId: bigint, sessionId: bigint): Promise<FeedSession> {
+    const session = new FeedSession(userId, sessionId, this, this.options);
+    let entry = this.users.get(userId);
+    if (!entry) {
+      const created: UserEntry = { sessions: new Set(), ready: Promise.resolve() };
+      created.ready = this.broker
+        .subscribe(channels.user(userId), (bytes) => this.onUserMessage(userId, bytes))
+        .then((unsubscribe) => {
+          created.unsubscribe = unsubscribe;
+          if (created.sessions.size === 0 && this.users.get(userId) !== created) unsubscribe();
+        });
+      entry = created;
+      this.users.set(userId, entry);
+    }
+    entry.sessions.add(session);
+    await entry.ready;
+    return session;
+  }
+
+  /** Unregisters a session and releases what only it used. */
+  close(session: FeedSession): void {
+    session.close();
+    const entry = this.users.get(session.userId);
+    if (!entry?.sessions.delete(session) || entry.sessions.size > 0) return;
+    this.users.delete(session.userId);
+    entry.unsubscribe?.();
+  }
+
+  /** Every local session (for shutdown). */
+  *sessions(): Iterable<FeedSession> {
+    for (const entry of this.users.values()) yield* entry.sessions;
+  }
+
+  private onUserMessage(userId: bigint, bytes: Uint8Array): void {
+    const entry = this.users.get(userId);
+    if (!entry) return;
+    const msg = decodeBus(bytes);
+    const p = msg.payload;
+    for (const session of entry.sessions) {
+      switch (p.case) {
+        case "membership":
+          if (p.value.joined) {
+            session
+              .joinedAt(p.value.roomId, p.value.seq)
+              .catch((err: unknown) => session.fail(err));
+          } else {
+            session.removeRoomAt(p.value.roomId, p.value.seq);
+          }
+          break;
+        case "readMarker":
+          session.push(frame({ case: "readMarker", value: p.value }));
+          break;
+        case "sessionsRevoked":
+          if (p.value.all || p.value.sessionIds.includes(session.sessionId)) {
+            session.fail(revoked());
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+function revoked() {
+  return chatError(
+    Code.Unauthenticated,
+    "the access token was revoked: log in again",
+    ErrorReason.TOKEN_INVALID,
+  );
+}
+
+/** The feed frame for a non-sequenced room message. */
+function signalFrame(msg: BusMessage): Frame | undefined {
+  const p = msg.payload;
+  switch (p.case) {
+    case "typing":
+      return frame({ case: "typing", value: p.value });
+    case "presence":
+      return frame({ case: "presence", value: p.value });
+    case "roomStats":
+      return frame({ case: "roomStats", value: p.value });
+    default:
+      return undefined;
+  }
+}

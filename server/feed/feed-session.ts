@@ -1,0 +1,271 @@
+/**
+ * One open feed stream: a bounded queue of frames and, per room, the next
+ * sequence the client must get. Per room it delivers exactly the events
+ * after the client's position, in order: a hole between what it has and
+ * what arrives live is filled from room_events first (design rule 2). A
+ * client too slow to drain the queue is cut off with ResourceExhausted and
+ * resumes by sequence; it never holds up the room (design rule 4).
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { BusMessage } from "../../gen/chat/internal/v1/bus_pb.js";
+import type { ChatResponse } from "../../gen/chat/v1/feed_pb.js";
+import { Reset_Reason } from "../../gen/chat/v1/feed_pb.js";
+import type { Room } from "../../gen/chat/v1/room_pb.js";
+import { type Frame, frame, heartbeatFrame, type RoomFrame } from "./frames.js";
+import type { RoomListener } from "./room-hub.js";
+
+/** What a stream sends: feed frames, and on Chat also command outcomes. */
+export type Outgoing = Frame | ChatResponse;
+
+/** What a session needs from the process-wide hub. */
+export interface SessionHost {
+  /** Stored events of a room in (after, upTo], ascending, at most `limit`. */
+  readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]>;
+  /** Current head of the room's hub (after the hub is ready). */
+  attach(roomId: bigint, listener: RoomListener): Promise<bigint>;
+  detach(roomId: bigint, listener: RoomListener): void;
+  loadRoom(roomId: bigint): Promise<Room | undefined>;
+}
+
+/** Limits of a session. */
+export interface SessionOptions {
+  /** Frames queued before the stream is cut. */
+  queueLimit: number;
+  /** A room further behind than this gets `reset` instead of a replay. */
+  maxReplay: number;
+  heartbeatMs: number;
+}
+
+/** Per-room delivery state of one session. */
+class RoomCursor implements RoomListener {
+  /** Next sequence owed to the client. */
+  next: bigint;
+  /** Deliver up to here, then stop carrying the room (membership ended). */
+  endAt: bigint | undefined;
+  /** The user rejoined at this sequence while endAt was pending. */
+  rejoinAt: bigint | undefined;
+  /** Set when the session stops carrying the room: nothing more is sent. */
+  stopped = false;
+  private catchingUp = false;
+  private held: RoomFrame[] = [];
+
+  constructor(
+    private readonly session: FeedSession,
+    readonly roomId: bigint,
+    after: bigint,
+  ) {
+    this.next = after + 1n;
+  }
+
+  onRoomEvent(f: RoomFrame): void {
+    if (this.catchingUp) {
+      this.held.push(f);
+      return;
+    }
+    if (f.seq < this.next) return;
+    if (f.seq > this.next) {
+      this.catchUp(f.seq - 1n, [f]);
+      return;
+    }
+    this.deliver(f);
+  }
+
+  onRoomSignal(_msg: BusMessage, f: Frame): void {
+    if (!this.stopped) this.session.push(f);
+  }
+
+  /**
+   * Replays stored events up to `upTo`, then what arrived meanwhile. While
+   * one catch-up runs, live events are held; a second request is covered
+   * by the first (its range ends just before the first held live event).
+   */
+  catchUp(upTo: bigint, then: RoomFrame[] = []): void {
+    this.held.push(...then);
+    if (this.catchingUp) return;
+    this.catchingUp = true;
+    this.replay(upTo)
+      .then(() => {
+        this.catchingUp = false;
+        const held = this.held;
+        this.held = [];
+        for (const f of held) this.onRoomEvent(f);
+      })
+      .catch((err: unknown) => this.session.fail(err));
+  }
+
+  private async replay(upTo: bigint): Promise<void> {
+    const page = 500;
+    while (this.next <= upTo && !this.session.ended && !this.stopped) {
+      const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
+      for (const f of frames) if (f.seq === this.next) this.deliver(f);
+      if (frames.length === 0 && this.next <= upTo) {
+        // Storage had less than it must: never continue past a hole.
+        throw new Error(`room ${this.roomId}: events ${this.next}..${upTo} missing in storage`);
+      }
+    }
+  }
+
+  private deliver(f: RoomFrame): void {
+    if (this.session.ended || this.stopped) return;
+    this.next = f.seq + 1n;
+    this.session.push(f.frame);
+    if (this.endAt !== undefined && f.seq >= this.endAt) this.session.endRoom(this);
+  }
+}
+
+/** A Subscribe stream's state. */
+export class FeedSession {
+  private readonly queue: Outgoing[] = [];
+  private wake: (() => void) | undefined;
+  private failure: ConnectError | undefined;
+  readonly cursors = new Map<bigint, RoomCursor>();
+  /** Removals that arrived before the room was attached (start-up race). */
+  private readonly removedAt = new Map<bigint, bigint>();
+  ended = false;
+
+  constructor(
+    readonly userId: bigint,
+    readonly sessionId: bigint,
+    readonly host: SessionHost,
+    readonly options: SessionOptions,
+  ) {}
+
+  /** Queues a frame; past the limit the stream ends (resumable). */
+  push(f: Outgoing): void {
+    if (this.ended) return;
+    if (this.queue.length >= this.options.queueLimit) {
+      this.fail(
+        new ConnectError(
+          "feed consumer too slow: the stream was ended; reconnect and resume from the last sequence of each room",
+          Code.ResourceExhausted,
+        ),
+      );
+      return;
+    }
+    this.queue.push(f);
+    this.wake?.();
+  }
+
+  /** Ends the stream with an error (after what is queued is NOT sent). */
+  fail(err: unknown): void {
+    if (this.ended) return;
+    this.failure = ConnectError.from(err);
+    this.ended = true;
+    this.queue.length = 0;
+    this.wake?.();
+  }
+
+  /**
+   * Starts carrying a room from sequence `after` (exclusive). If the room
+   * is further behind than `maxReplay`, sends `reset` and goes live.
+   */
+  async addRoom(roomId: bigint, after: bigint): Promise<void> {
+    if (this.cursors.has(roomId) || this.ended) return;
+    const cursor = new RoomCursor(this, roomId, after);
+    const removed = this.removedAt.get(roomId);
+    if (removed !== undefined && removed > after) cursor.endAt = removed;
+    this.cursors.set(roomId, cursor);
+    const head = await this.host.attach(roomId, cursor);
+    if (head - after > BigInt(this.options.maxReplay)) {
+      cursor.next = head + 1n;
+      this.push(
+        frame({
+          case: "reset",
+          value: { roomId, reason: Reset_Reason.TOO_FAR_BEHIND, lastSeq: head },
+        }),
+      );
+    } else if (cursor.next <= head) {
+      cursor.catchUp(head);
+    }
+  }
+
+  /** Membership ended at `seq`: deliver up to it, then drop the room. */
+  removeRoomAt(roomId: bigint, seq: bigint): void {
+    const cursor = this.cursors.get(roomId);
+    if (!cursor) {
+      this.removedAt.set(roomId, seq);
+      return;
+    }
+    cursor.endAt = seq;
+    cursor.rejoinAt = undefined;
+    if (cursor.next > seq) this.endRoom(cursor);
+  }
+
+  /** The user (re)joined at `seq`. */
+  async joinedAt(roomId: bigint, seq: bigint): Promise<void> {
+    const cursor = this.cursors.get(roomId);
+    if (cursor) {
+      // Still draining an earlier membership: rejoin once it is over.
+      if (cursor.endAt !== undefined && seq > cursor.endAt) cursor.rejoinAt = seq;
+      return;
+    }
+    this.removedAt.delete(roomId);
+    const room = await this.host.loadRoom(roomId);
+    if (!room) return;
+    this.push(frame({ case: "roomAdded", value: { room } }));
+    await this.addRoom(roomId, seq - 1n);
+  }
+
+  endRoom(cursor: RoomCursor): void {
+    if (this.cursors.get(cursor.roomId) !== cursor) return;
+    cursor.stopped = true;
+    this.cursors.delete(cursor.roomId);
+    this.host.detach(cursor.roomId, cursor);
+    this.push(frame({ case: "roomRemoved", value: { roomId: cursor.roomId } }));
+    const rejoin = cursor.rejoinAt;
+    if (rejoin !== undefined)
+      void this.joinedAt(cursor.roomId, rejoin).catch((err: unknown) => this.fail(err));
+  }
+
+  /**
+   * The frames for the handler to yield, with heartbeats while idle. Ends
+   * by throwing the failure, or when `signal` aborts.
+   */
+  async *frames(signal: AbortSignal): AsyncGenerator<Outgoing> {
+    const onAbort = () => this.wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      for (;;) {
+        if (this.failure) throw this.failure;
+        if (signal.aborted) return;
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        const timedOut = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), this.options.heartbeatMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        });
+        this.wake = undefined;
+        if (timedOut && !this.failure && !signal.aborted) yield heartbeatFrame();
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Stops carrying every room, silently (Chat re-subscribing). */
+  resetRooms(): void {
+    for (const cursor of this.cursors.values()) {
+      cursor.stopped = true;
+      this.host.detach(cursor.roomId, cursor);
+    }
+    this.cursors.clear();
+  }
+
+  /** Releases every room; idempotent. */
+  close(): void {
+    this.ended = true;
+    for (const cursor of this.cursors.values()) {
+      cursor.stopped = true;
+      this.host.detach(cursor.roomId, cursor);
+    }
+    this.cursors.clear();
+    this.queue.length = 0;
+    this.wake?.();
+  }
+}

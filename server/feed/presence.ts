@@ -1,0 +1,184 @@
+/**
+ * Presence and room stats. A user is online while they have at least one
+ * open feed anywhere in the cluster. Going offline waits a grace period, so
+ * a reconnect or a second device closing never makes presence flap; the
+ * state changes through an atomic set operation, so exactly one instance
+ * announces each change. A periodic sweep (one instance at a time) takes
+ * care of feeds lost with a crashed instance. Room stats are coalesced: at
+ * most one RoomStats per room per `statsEveryMs`, carrying current figures.
+ */
+import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Logger } from "pino";
+import type { PrismaClient } from "../../prisma/generated/client.js";
+import { channels, encodeBus } from "./frames.js";
+import type { PresenceStore } from "./presence-store.js";
+
+/** Timing of presence. */
+export interface PresenceOptions {
+  /** Offline is announced this long after the last feed closed. */
+  graceMs: number;
+  /** A feed entry lives this long unless its instance refreshes it. */
+  entryTtlMs: number;
+  /** Room stats are sent at most this often per room. */
+  statsEveryMs: number;
+}
+
+export const defaultPresenceOptions: PresenceOptions = {
+  graceMs: 10_000,
+  entryTtlMs: 60_000,
+  statsEveryMs: 1_000,
+};
+
+/** Tracks open feeds and announces presence and room stats. */
+export class Presence {
+  private readonly local = new Map<string, bigint>();
+  private readonly dirtyRooms = new Set<bigint>();
+  private readonly graceTimers = new Set<NodeJS.Timeout>();
+  private statsTimer: NodeJS.Timeout | undefined;
+  private readonly refreshTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly prisma: PrismaClient,
+    private readonly send: (channel: string, payload: Uint8Array) => void,
+    private readonly logger: Logger,
+    private readonly options: PresenceOptions = defaultPresenceOptions,
+  ) {
+    this.refreshTimer = setInterval(() => void this.tick(), options.entryTtlMs / 3);
+    this.refreshTimer.unref();
+  }
+
+  /** Open feeds of a user across the cluster. */
+  openFeeds(userId: bigint): Promise<number> {
+    return this.store.count(userId);
+  }
+
+  /** A feed opened; returns its id for {@link disconnected}. */
+  async connected(userId: bigint): Promise<string> {
+    const connId = randomUUID();
+    this.local.set(connId, userId);
+    await this.store.add(userId, connId, this.options.entryTtlMs);
+    if (await this.store.transition(userId, true)) await this.announce(userId, true);
+    return connId;
+  }
+
+  /** A feed closed; offline follows after the grace period if it was the last. */
+  disconnected(userId: bigint, connId: string): void {
+    this.local.delete(connId);
+    this.store
+      .remove(userId, connId)
+      .then((left) => {
+        if (left > 0) return;
+        const timer = setTimeout(() => {
+          this.graceTimers.delete(timer);
+          void this.settle(userId);
+        }, this.options.graceMs);
+        timer.unref();
+        this.graceTimers.add(timer);
+      })
+      .catch((err: unknown) => this.logger.warn({ err }, "presence update failed"));
+  }
+
+  /** Announces offline if the user still has no feed anywhere. */
+  private async settle(userId: bigint): Promise<void> {
+    try {
+      if ((await this.store.count(userId)) > 0) return;
+      if (await this.store.transition(userId, false)) await this.announce(userId, false);
+    } catch (err) {
+      this.logger.warn({ err }, "presence settle failed");
+    }
+  }
+
+  /** A membership changed: keep the room's online set and stats right. */
+  async membershipChanged(roomId: bigint, userId: bigint, joined: boolean): Promise<void> {
+    if (!joined || (await this.store.count(userId)) > 0) {
+      await this.store.setRoomOnline([roomId], userId, joined);
+    }
+    this.roomChanged(roomId);
+  }
+
+  /** Schedules a coalesced RoomStats for the room. */
+  roomChanged(roomId: bigint): void {
+    this.dirtyRooms.add(roomId);
+    if (this.statsTimer) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      void this.flushStats();
+    }, this.options.statsEveryMs);
+    this.statsTimer.unref();
+  }
+
+  private async announce(userId: bigint, online: boolean): Promise<void> {
+    const now = new Date();
+    if (!online)
+      await this.prisma.user
+        .update({ where: { id: userId }, data: { lastSeenAt: now } })
+        .catch(() => {});
+    const rooms = await this.prisma.membership.findMany({
+      where: { userId, state: "JOINED" },
+      select: { roomId: true },
+    });
+    const roomIds = rooms.map((r) => r.roomId);
+    await this.store.setRoomOnline(roomIds, userId, online);
+    const payload = encodeBus({
+      case: "presence",
+      value: { userId, online, lastSeenTime: online ? undefined : timestampFromDate(now) },
+    });
+    for (const roomId of roomIds) {
+      this.send(channels.room(roomId), payload);
+      this.roomChanged(roomId);
+    }
+  }
+
+  private async flushStats(): Promise<void> {
+    const roomIds = [...this.dirtyRooms];
+    this.dirtyRooms.clear();
+    if (roomIds.length === 0) return;
+    try {
+      const rooms = await this.prisma.room.findMany({
+        where: { id: { in: roomIds } },
+        select: { id: true, memberCount: true },
+      });
+      for (const room of rooms) {
+        const stats = await this.store.roomStats(room.id);
+        this.send(
+          channels.room(room.id),
+          encodeBus({
+            case: "roomStats",
+            value: {
+              roomId: room.id,
+              onlineMembers: stats.online,
+              peakOnlineMembers: stats.peak,
+              memberCount: room.memberCount,
+            },
+          }),
+        );
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "room stats failed");
+    }
+  }
+
+  /** Refreshes this instance's entries; one instance sweeps lost ones. */
+  private async tick(): Promise<void> {
+    try {
+      const entries = [...this.local].map(
+        ([connId, userId]) => [userId, connId] as [bigint, string],
+      );
+      await this.store.refresh(entries, this.options.entryTtlMs);
+      if (!(await this.store.tryLock("presence-sweep", this.options.entryTtlMs / 3))) return;
+      for (const userId of await this.store.onlineUsers()) await this.settle(userId);
+    } catch (err) {
+      this.logger.warn({ err }, "presence refresh failed");
+    }
+  }
+
+  /** Stops timers (shutdown). Entries of this instance expire by themselves. */
+  close(): void {
+    clearInterval(this.refreshTimer);
+    clearTimeout(this.statsTimer);
+    for (const t of this.graceTimers) clearTimeout(t);
+    this.graceTimers.clear();
+  }
+}

@@ -65,7 +65,9 @@ export type RoomEvent = Message<"chat.v1.RoomEvent"> & {
    */
   change: {
     /**
-     * A message was posted (TEXT, SYSTEM or CUSTOM).
+     * A TEXT or CUSTOM message was posted. SYSTEM messages never come as
+     * message_created: each is the history view of the membership or room
+     * event at the same sequence.
      *
      * @generated from field: chat.v1.MessageCreated message_created = 10;
      */

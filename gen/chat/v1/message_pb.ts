@@ -540,7 +540,8 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
   roomId: bigint;
 
   /**
-   * 1-4000 characters after trimming. `@username` mentions members.
+   * At most 4000 characters, not blank; stored trimmed. `@username`
+   * mentions members.
    *
    * @generated from field: string text = 2;
    */
@@ -699,7 +700,7 @@ export type EditMessageRequest = Message$1<"chat.v1.EditMessageRequest"> & {
   messageId: bigint;
 
   /**
-   * New text, 1-4000 characters after trimming.
+   * New text: at most 4000 characters, not blank; stored trimmed.
    *
    * @generated from field: string text = 2;
    */
@@ -727,7 +728,7 @@ export type EditMessageResponse = Message$1<"chat.v1.EditMessageResponse"> & {
   message?: Message | undefined;
 
   /**
-   * Sequence of the edit.
+   * Sequence of the edit; 0 when the text was unchanged (no event).
    *
    * @generated from field: uint64 seq = 2;
    */
@@ -1166,8 +1167,9 @@ export const MessageKindSchema: GenEnum<MessageKind> = /*@__PURE__*/
 export const MessageService: GenService<{
   /**
    * SendMessage posts a text message. Idempotent forever: the same sender,
-   * room and `client_msg_id` return the original message (with
-   * `duplicate` set) and never store a second copy.
+   * room and `client_msg_id` return the original message in its current
+   * state (with `duplicate` set) and never store a second copy. SendMessage
+   * and SendCustomEvent share one `client_msg_id` space.
    *
    * @generated from rpc chat.v1.MessageService.SendMessage
    */

@@ -40,7 +40,8 @@ export enum MemberRole {
   ADMIN = 2,
 
   /**
-   * Also archives the room and appoints admins. Exactly one per room.
+   * Also archives the room and appoints admins. At most one per room
+   * (DIRECT rooms have none).
    *
    * @generated from enum value: MEMBER_ROLE_OWNER = 3;
    */

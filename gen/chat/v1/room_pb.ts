@@ -49,7 +49,8 @@ export type Room = Message<"chat.v1.Room"> & {
   visibility: Visibility;
 
   /**
-   * Display name, 1-80 characters; empty for direct rooms.
+   * Display name, 1-80 characters; empty for DIRECT rooms and for
+   * GROUP_DIRECT rooms until someone names them.
    *
    * @generated from field: string name = 4;
    */
@@ -182,8 +183,8 @@ export type MyRoom = Message<"chat.v1.MyRoom"> & {
   lastReadSeq: bigint;
 
   /**
-   * Messages after the read marker not sent by the caller (deleted ones
-   * excluded).
+   * TEXT and CUSTOM messages after the read marker not sent by the caller
+   * (deleted ones and SYSTEM messages excluded).
    *
    * @generated from field: uint32 unread_count = 4;
    */
@@ -1109,7 +1110,8 @@ export const VisibilitySchema: GenEnum<Visibility> = /*@__PURE__*/
  *
  * Rooms the caller may not see (private rooms they are not a member of,
  * rooms they are banned from) are reported as NOT_FOUND, so their existence
- * does not leak. Archived rooms are read-only: changes give
+ * does not leak. The one exception: JoinRoom on a public room tells a banned
+ * user PERMISSION_DENIED. Archived rooms are read-only: changes give
  * FAILED_PRECONDITION.
  *
  * Every change (member joined, left, kicked, banned, role changed, room
@@ -1173,7 +1175,9 @@ export const RoomService: GenService<{
   /**
    * ListMyRooms lists the rooms the caller belongs to, most recent activity
    * first, each with the caller's role, unread and mention counts, last
-   * sequence and a preview of the last message.
+   * sequence and a preview of the last message. Activity reorders rooms
+   * between pages: load the first page again rather than paging far, and
+   * keep the list current from the feed.
    *
    * @generated from rpc chat.v1.RoomService.ListMyRooms
    */

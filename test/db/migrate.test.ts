@@ -65,9 +65,13 @@ describe("migrate", () => {
     const rows = await migrationRows(url);
     expect(rows.map((r) => r.migration_name)).toEqual(ALL);
     for (const row of rows) {
-      const bytes = await readFile(path.join(MIGRATIONS, String(row.migration_name), "migration.sql"));
+      const bytes = await readFile(
+        path.join(MIGRATIONS, String(row.migration_name), "migration.sql"),
+      );
       expect(row.checksum).toBe(createHash("sha256").update(bytes).digest("hex"));
-      expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(row.id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       expect(row.finished_at).toBeInstanceOf(Date);
       expect(row.started_at).toBeInstanceOf(Date);
       expect(row.rolled_back_at).toBeNull();
@@ -135,7 +139,9 @@ describe("migrate", () => {
     const url = await freshDatabase();
     await migrate(url, { log: quiet });
     const dir = await migrationsDir({});
-    await writeFile(path.join(dir, ALL[0] as string, "migration.sql"), "-- edited\n", { flag: "a" });
+    await writeFile(path.join(dir, ALL[0] as string, "migration.sql"), "-- edited\n", {
+      flag: "a",
+    });
     const messages: string[] = [];
     expect(await migrate(url, { migrationsDir: dir, log: (m) => messages.push(m) })).toEqual({
       applied: [],

@@ -5,7 +5,20 @@ import { defineConfig } from "vite";
 export default defineConfig({
   root: __dirname,
   esbuild: { jsx: "automatic" },
-  build: { outDir: "dist", emptyOutDir: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    rollupOptions: {
+      output: {
+        // Libraries change less often than the app: separate, long-cached files.
+        manualChunks: {
+          react: ["react", "react-dom", "react-dom/client"],
+          rpc: ["@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-web"],
+          query: ["@tanstack/react-query", "@connectrpc/connect-query"],
+        },
+      },
+    },
+  },
   server: {
     proxy: {
       "^/(chat|grpc)\\.": { target: process.env.API_URL ?? "http://127.0.0.1:8080" },

@@ -95,7 +95,13 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       );
     }
     const session = await feed.open(caller.userId, caller.sessionId);
-    const connId = await deps.presence.connected(caller.userId);
+    let connId: string;
+    try {
+      connId = await deps.presence.connected(caller.userId);
+    } catch (err) {
+      feed.close(session);
+      throw err;
+    }
     let expiry: NodeJS.Timeout | undefined;
     if (caller.expiresAt) {
       const ms = Math.min(caller.expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
@@ -159,6 +165,10 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
         },
       }),
     );
+    // The current presence of fellow members; changes follow as events.
+    for (const id of await deps.presence.onlineCoMembers(userId)) {
+      session.push(frame({ case: "presence", value: { userId: id, online: true } }));
+    }
     await Promise.all(
       memberships.map((m) => session.addRoom(m.roomId, positions.get(m.roomId) ?? m.room.lastSeq)),
     );
@@ -201,6 +211,9 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
           );
           session.push(response);
         }
+        // The client closed its side: a stream that never subscribed has
+        // nothing more to say; a subscribed one stays open as a feed.
+        if (!session.subscribed) session.finish();
       })();
       reader.catch((err: unknown) => session.fail(err));
       try {
@@ -236,6 +249,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       case "subscribe":
         validateMessage(SubscribeRequestSchema, c.value);
         session.resetRooms();
+        session.subscribed = true;
         await start(session, userId, c.value);
         return ack({ case: undefined });
       case "sendMessage":

@@ -122,6 +122,10 @@ export class FeedSession {
   /** Removals that arrived before the room was attached (start-up race). */
   private readonly removedAt = new Map<bigint, bigint>();
   ended = false;
+  /** Set once the stream carries rooms (Chat: after a subscribe command). */
+  subscribed = false;
+  /** End after the queued frames are sent (Chat whose client stopped sending). */
+  private finishing = false;
 
   constructor(
     readonly userId: bigint,
@@ -233,6 +237,7 @@ export class FeedSession {
           yield next;
           continue;
         }
+        if (this.finishing) return;
         const timedOut = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(true), this.options.heartbeatMs);
           this.wake = () => {
@@ -246,6 +251,12 @@ export class FeedSession {
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Ends the stream once everything queued has been sent. */
+  finish(): void {
+    this.finishing = true;
+    this.wake?.();
   }
 
   /** Stops carrying every room, silently (Chat re-subscribing). */

@@ -24,6 +24,8 @@ export interface PresenceStore {
   roomStats(roomId: bigint): Promise<{ online: number; peak: number }>;
   /** Users whose published state is online. */
   onlineUsers(): Promise<bigint[]>;
+  /** Which of these users are online now. */
+  whoIsOnline(userIds: bigint[]): Promise<bigint[]>;
   /** True for one caller per `ttlMs` across the cluster (sweeper election). */
   tryLock(name: string, ttlMs: number): Promise<boolean>;
 }
@@ -82,6 +84,15 @@ export class RedisPresenceStore implements PresenceStore {
 
   async onlineUsers(): Promise<bigint[]> {
     return (await this.redis.smembers(`${this.prefix}presence:online`)).map((id) => BigInt(id));
+  }
+
+  async whoIsOnline(userIds: bigint[]): Promise<bigint[]> {
+    if (userIds.length === 0) return [];
+    const flags = await this.redis.smismember(
+      `${this.prefix}presence:online`,
+      ...userIds.map(String),
+    );
+    return userIds.filter((_, i) => flags[i] === 1);
   }
 
   async tryLock(name: string, ttlMs: number): Promise<boolean> {
@@ -153,6 +164,10 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async onlineUsers(): Promise<bigint[]> {
     return [...this.online];
+  }
+
+  async whoIsOnline(userIds: bigint[]): Promise<bigint[]> {
+    return userIds.filter((id) => this.online.has(id));
   }
 
   async tryLock(): Promise<boolean> {

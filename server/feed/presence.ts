@@ -49,6 +49,20 @@ export class Presence {
     this.refreshTimer.unref();
   }
 
+  /**
+   * Who among the user's fellow members is online now, so a new feed can
+   * start with the current picture instead of waiting for changes.
+   */
+  async onlineCoMembers(userId: bigint): Promise<bigint[]> {
+    const rows = await this.prisma.$queryRaw<{ userId: bigint }[]>`
+      SELECT DISTINCT m2.user_id AS userId
+      FROM memberships m1 JOIN memberships m2 ON m2.room_id = m1.room_id
+      WHERE m1.user_id = ${userId} AND m1.state = 'JOINED' AND m2.state = 'JOINED'
+        AND m2.user_id <> ${userId}
+      LIMIT 5000`;
+    return this.store.whoIsOnline(rows.map((r) => BigInt(r.userId)));
+  }
+
   /** Open feeds of a user across the cluster. */
   openFeeds(userId: bigint): Promise<number> {
     return this.store.count(userId);

@@ -1,0 +1,91 @@
+/**
+ * Messages between the fan-out orchestrator (bench/fanout.ts) and its load
+ * generator process (bench/fanout-loadgen.ts), over the fork IPC channel.
+ * The orchestrator drives the phases so it can read the server's memory
+ * and CPU time between them:
+ *
+ *   start  → setupDone      users and rooms exist, no stream open
+ *   open   → streamsReady   every stream got `ready`
+ *   publish → result        messages sent, deliveries drained or timed out
+ *   close                   streams and connections closed, process exits
+ */
+
+import type { Protocol } from "./fanout-options.js";
+import type { LatencySummary } from "./histogram.js";
+
+/** What the load generator needs to know. */
+export interface LoadgenConfig {
+  baseUrl: string;
+  protocol: Protocol;
+  subscribers: number;
+  rooms: number;
+  /** Messages per second; 0 = saturation. */
+  rate: number;
+  durationMs: number;
+  concurrency: number;
+  maxLag: number;
+  size: number;
+  drainTimeoutMs: number;
+  /** Subscribe streams one user may hold (the server's FEED_MAX_STREAMS_PER_USER). */
+  streamsPerUser: number;
+}
+
+/** Orchestrator → load generator. */
+export type ToLoadgen =
+  | { type: "start"; config: LoadgenConfig }
+  | { type: "open" }
+  | { type: "publish" }
+  | { type: "close" };
+
+/** Load generator → orchestrator. */
+export type FromLoadgen =
+  | { type: "setupDone"; users: number; rooms: number }
+  | {
+      type: "streamsReady";
+      /** Time to open every stream and receive every `ready`. */
+      openMs: number;
+      /** Client connections (HTTP/1.1) or HTTP/2 sessions carrying the streams. */
+      connections: number;
+    }
+  | { type: "result"; result: LoadgenResult }
+  | { type: "error"; message: string };
+
+/** What the load generator measured while publishing. */
+export interface LoadgenResult {
+  /** SendMessage calls acknowledged. */
+  sent: number;
+  sendErrors: number;
+  firstSendError?: string;
+  /** Fixed rate: sends not made because too many were still in flight. */
+  sendsSkipped: number;
+  /** Seconds from the first send to the last one started. */
+  publishSeconds: number;
+  /** Seconds from the first send to the last delivery. */
+  deliverySeconds: number;
+  /** SendMessage round trip. */
+  sendLatency: LatencySummary;
+  /** message_created: receive time minus the send time embedded in the text. */
+  latency: LatencySummary;
+  /** message_created: receive time minus the first receipt of that message by any subscriber. */
+  spread: LatencySummary;
+  /** Sum over subscribers of the messages sent to their room. */
+  deliveriesExpected: number;
+  /** message_created events received. */
+  deliveriesReceived: number;
+  /** Events with a sequence already seen on that stream. */
+  duplicates: number;
+  /** Sequences skipped (a later one arrived first). */
+  gaps: number;
+  /** Subscribers whose stream ended before the run did. */
+  streamErrors: number;
+  /** Subscribers that did not get exactly their room's messages, once each, in order. */
+  subscribersWrong: number;
+  /** A few of them, described. */
+  wrongExamples: string[];
+  /** Events other than room events (presence, room stats, heartbeats). */
+  otherEvents: number;
+  /** Deliveries were still missing when the drain timeout ran out. */
+  drainTimedOut: boolean;
+  /** CPU seconds of the load generator while publishing and draining. */
+  clientCpuSeconds: number;
+}

@@ -1,0 +1,130 @@
+/**
+ * The publisher: SendMessage calls, round-robin over the rooms, either at a
+ * fixed rate (open loop: sends are started on schedule whether or not
+ * earlier ones completed, so a slow server shows as latency, not as a lower
+ * rate) or saturating (a fixed number of sends in flight, each started when
+ * the previous completes, optionally held back while subscribers lag).
+ */
+import type { Client } from "@connectrpc/connect";
+import type { MessageService } from "../gen/chat/v1/message_pb.js";
+import { messageText, nowMs } from "./bench-message.js";
+import type { DeliveryTracker } from "./delivery-tracker.js";
+import { Histogram } from "./histogram.js";
+
+/** Fixed rate: at most this many sends in flight; beyond, sends are skipped. */
+const maxInFlight = 1_000;
+
+/** What to publish. */
+export interface PublishPlan {
+  client: Client<typeof MessageService>;
+  /** Access token of the publisher. */
+  token: string;
+  rooms: bigint[];
+  durationMs: number;
+  size: number;
+  /** Prefix of client_msg_id, unique per run. */
+  idPrefix: string;
+}
+
+/** What happened while publishing. */
+export class PublishStats {
+  /** Acknowledged sends per room. */
+  readonly sentPerRoom = new Map<bigint, number>();
+  sent = 0;
+  errors = 0;
+  firstError: string | undefined;
+  skipped = 0;
+  /** Wall-clock ms of the first send and of the last one started. */
+  firstSendAt = Number.NaN;
+  lastSendAt = Number.NaN;
+  readonly roundTrip = new Histogram();
+}
+
+/** Sends one message; counts it. */
+async function sendOne(plan: PublishPlan, stats: PublishStats, i: number): Promise<void> {
+  const roomId = plan.rooms[i % plan.rooms.length] ?? 0n;
+  const at = nowMs();
+  if (Number.isNaN(stats.firstSendAt)) stats.firstSendAt = at;
+  stats.lastSendAt = at;
+  try {
+    await plan.client.sendMessage(
+      { roomId, text: messageText(at, plan.size), clientMsgId: `${plan.idPrefix}-${i}` },
+      { headers: { authorization: `Bearer ${plan.token}` } },
+    );
+    stats.roundTrip.record(nowMs() - at);
+    stats.sent += 1;
+    stats.sentPerRoom.set(roomId, (stats.sentPerRoom.get(roomId) ?? 0) + 1);
+  } catch (err) {
+    stats.errors += 1;
+    stats.firstError ??= String(err);
+  }
+}
+
+/** Sends `rate` messages per second for the duration; resolves when all completed. */
+export async function publishAtRate(plan: PublishPlan, rate: number): Promise<PublishStats> {
+  const stats = new PublishStats();
+  const total = Math.max(1, Math.round((rate * plan.durationMs) / 1000));
+  const inFlight = new Set<Promise<void>>();
+  const t0 = performance.now();
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+      for (; next < due; next++) {
+        if (inFlight.size >= maxInFlight) {
+          stats.skipped += 1;
+          continue;
+        }
+        const p = sendOne(plan, stats, next).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      if (next >= total) {
+        resolve();
+        return;
+      }
+      setTimeout(tick, Math.max(0, t0 + (next * 1000) / rate - performance.now()));
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  return stats;
+}
+
+/**
+ * Keeps `concurrency` sends in flight for the duration. With `maxLag` > 0
+ * a sender waits while its room has `maxLag` messages not yet received by
+ * every subscriber; no progress for `stallMs` ends publishing with an error.
+ */
+export async function publishSaturated(
+  plan: PublishPlan,
+  concurrency: number,
+  tracker: DeliveryTracker,
+  maxLag: number,
+  stallMs: number,
+): Promise<PublishStats> {
+  const stats = new PublishStats();
+  const end = performance.now() + plan.durationMs;
+  let next = 0;
+  let stalled = false;
+  const worker = async () => {
+    while (!stalled && performance.now() < end) {
+      const i = next++;
+      const roomId = plan.rooms[i % plan.rooms.length] ?? 0n;
+      while (
+        maxLag > 0 &&
+        (stats.sentPerRoom.get(roomId) ?? 0) - tracker.complete(roomId) >= maxLag
+      ) {
+        if (stalled || performance.now() >= end) return;
+        if (!(await tracker.nextProgress(stallMs))) {
+          stalled = true;
+          stats.firstError ??= `no delivery progress for ${stallMs} ms: publishing stopped`;
+          stats.errors += 1;
+          return;
+        }
+      }
+      await sendOne(plan, stats, i);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return stats;
+}

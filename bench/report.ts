@@ -1,0 +1,180 @@
+/**
+ * A fan-out result: the record appended as one JSON line to
+ * bench/results/fanout.jsonl, and the table printed for people.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type { FanoutOptions } from "./fanout-options.js";
+import type { LatencySummary } from "./histogram.js";
+import type { MachineInfo } from "./machine.js";
+import type { ServerMemory } from "./server-process.js";
+
+/** One fan-out run, as stored. */
+export interface FanoutRecord {
+  bench: "fanout";
+  /** Bumped when fields change meaning. */
+  schema: 1;
+  date: string;
+  machine: MachineInfo;
+  options: FanoutOptions;
+  server: {
+    nodeOptions: string[];
+    env: Record<string, string>;
+    /** Warning/error lines the server logged (LOG_LEVEL=warn). */
+    logLines: number;
+    exitCode: number | string;
+    cpuProfiles: string[];
+    /** Publishing window in CLOCK_MONOTONIC µs, for `bench profile --from-us/--to-us`. */
+    publishWindowUs: [number, number];
+  };
+  setup: {
+    users: number;
+    rooms: number;
+    /** Seconds to open every stream and receive every `ready`. */
+    openSeconds: number;
+    /** Connections or HTTP/2 sessions the client created for the streams. */
+    clientConnections: number;
+    /** Established TCP connections at the server port (streams + publisher). */
+    serverConnections: number;
+  };
+  result: {
+    messagesSent: number;
+    sendErrors: number;
+    firstSendError?: string;
+    sendsSkipped: number;
+    /** Achieved messages per second. */
+    sendRate: number;
+    deliveriesExpected: number;
+    deliveriesReceived: number;
+    duplicates: number;
+    gaps: number;
+    streamErrors: number;
+    subscribersWrong: number;
+    wrongExamples: string[];
+    drainTimedOut: boolean;
+    /**
+     * Every subscriber got exactly the acknowledged messages of its room,
+     * once each, in order (send errors are reported separately).
+     */
+    lossless: boolean;
+    deliveriesPerSecond: number;
+    /** Send (before SendMessage) to receipt. */
+    latencyMs: LatencySummary;
+    /** First receipt of a message by any subscriber to this receipt: the fan-out alone. */
+    fanoutSpreadMs: LatencySummary;
+    sendRoundTripMs: LatencySummary;
+    otherEvents: number;
+    serverCpuSeconds: number;
+    serverCpuPer100kDeliveries: number;
+    /** Server CPU seconds per wall second over the window (1 = one core busy). */
+    serverCpuCores: number;
+    clientCpuSeconds: number;
+    clientCpuCores: number;
+    windowSeconds: number;
+    /** Server memory after a full GC: before opening streams, after, after the run. */
+    serverMemoryBeforeStreams: ServerMemory;
+    serverMemoryAfterStreams: ServerMemory;
+    serverMemoryAfterRun: ServerMemory;
+    /** (RSS after opening - before) / subscribers, KiB. */
+    rssPerIdleStreamKiB: number;
+    /** (V8 heap used after opening - before) / subscribers, KiB. */
+    heapPerIdleStreamKiB: number;
+  };
+  loadAverageAfter: number[];
+}
+
+/** Where results accumulate. */
+export const resultsFile = path.join("bench", "results", "fanout.jsonl");
+
+/** Appends the record as one JSON line. */
+export function appendRecord(repoRoot: string, record: FanoutRecord): string {
+  const file = path.join(repoRoot, resultsFile);
+  mkdirSync(path.dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify(record)}\n`);
+  return file;
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(1)}` : "-");
+const int = (v: number) => Math.round(v).toLocaleString("en-US");
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** The record as a two-column table. */
+export function formatRecord(r: FanoutRecord): string {
+  const o = r.options;
+  const x = r.result;
+  const lat = (l: LatencySummary) =>
+    `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`;
+  const rows: [string, string][] = [
+    ["protocol", o.protocol],
+    ["subscribers / rooms", `${int(o.subscribers)} / ${o.rooms}`],
+    [
+      "mode",
+      o.rate > 0
+        ? `fixed rate ${o.rate} msg/s for ${o.durationS} s`
+        : `saturation for ${o.durationS} s (concurrency ${o.concurrency}, max lag ${o.maxLag || "none"})`,
+    ],
+    [
+      "messages sent",
+      `${int(x.messagesSent)} (${x.sendRate.toFixed(1)}/s; errors ${x.sendErrors}, skipped ${x.sendsSkipped})`,
+    ],
+    [
+      "deliveries expected / received",
+      `${int(x.deliveriesExpected)} / ${int(x.deliveriesReceived)}`,
+    ],
+    [
+      "verification",
+      x.lossless
+        ? "OK: every subscriber got every acknowledged message of its room once, in order"
+        : `FAILED: ${x.subscribersWrong} subscribers wrong (duplicates ${x.duplicates}, gaps ${x.gaps}, stream errors ${x.streamErrors}${x.drainTimedOut ? ", drain timed out" : ""})`,
+    ],
+    ["deliveries/s", int(x.deliveriesPerSecond)],
+    ["latency ms (send → receipt)", lat(x.latencyMs)],
+    ["fan-out spread ms (first → each receipt)", lat(x.fanoutSpreadMs)],
+    ["SendMessage round trip ms", lat(x.sendRoundTripMs)],
+    ["server CPU s / 100k deliveries", x.serverCpuPer100kDeliveries.toFixed(2)],
+    [
+      "server CPU (cores busy)",
+      `${x.serverCpuSeconds.toFixed(2)} s over ${x.windowSeconds.toFixed(1)} s = ${x.serverCpuCores.toFixed(2)}`,
+    ],
+    [
+      "load generator CPU (cores busy)",
+      `${x.clientCpuSeconds.toFixed(2)} s = ${x.clientCpuCores.toFixed(2)}`,
+    ],
+    [
+      "server RSS before / after streams / end",
+      `${mib(x.serverMemoryBeforeStreams.rss)} / ${mib(x.serverMemoryAfterStreams.rss)} / ${mib(x.serverMemoryAfterRun.rss)} (after full GC)`,
+    ],
+    [
+      "server heap before / after streams / end",
+      `${mib(x.serverMemoryBeforeStreams.heapUsed)} / ${mib(x.serverMemoryAfterStreams.heapUsed)} / ${mib(x.serverMemoryAfterRun.heapUsed)}`,
+    ],
+    [
+      "per idle stream: RSS / V8 heap",
+      `${x.rssPerIdleStreamKiB.toFixed(1)} KiB / ${x.heapPerIdleStreamKiB.toFixed(1)} KiB`,
+    ],
+    [
+      "connections client / server",
+      `${int(r.setup.clientConnections)} / ${int(r.setup.serverConnections)} (open ${r.setup.openSeconds.toFixed(1)} s)`,
+    ],
+    ["other events", int(x.otherEvents)],
+    ["server log lines (warn+)", String(r.server.logLines)],
+    [
+      "machine",
+      `${r.machine.cores} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.kernel}`,
+    ],
+    [
+      "node / commit",
+      `${r.machine.node} / ${r.machine.gitCommit.slice(0, 12)}${r.machine.gitDirty ? " (dirty)" : ""}`,
+    ],
+    [
+      "load average before / after",
+      `${r.machine.loadAverage.join(" ")} / ${r.loadAverageAfter.join(" ")}`,
+    ],
+    ["date", r.date],
+  ];
+  if (x.firstSendError) rows.push(["first send error", x.firstSendError]);
+  for (const w of x.wrongExamples) rows.push(["wrong subscriber", w]);
+  for (const p of r.server.cpuProfiles) rows.push(["server CPU profile", p]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}

@@ -1,0 +1,36 @@
+/**
+ * Preloaded into the benchmarked server (`--import`, with `--expose-gc`);
+ * the server's own code is unchanged. Two hooks:
+ *
+ * - Memory probe: on SIGUSR2, a full GC, then one stderr line
+ *   `<memoryMarker>{"rss":…,"heapUsed":…,…}`, so memory per stream is read
+ *   after garbage from opening the streams is gone, not before.
+ * - Watchdog: ends the server with SIGTERM when the benchmark process that
+ *   started it is gone (e.g. killed with SIGKILL before it could clean up),
+ *   so no server outlives a run. One unreferenced timer per second.
+ *   (`process.ppid` is fixed at start in Node 20: the live parent is read
+ *   from /proc.)
+ */
+import { readFileSync } from "node:fs";
+
+/** Prefix of the memory probe's output line. */
+export const memoryMarker = "@@bench-memory ";
+
+process.on("SIGUSR2", () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  process.stderr.write(
+    `${memoryMarker}${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+  );
+});
+
+/** The current parent pid, from /proc/self/stat (field 4). */
+function parentPid(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+const parent = parentPid();
+setInterval(() => {
+  if (parentPid() !== parent) process.kill(process.pid, "SIGTERM");
+}, 1_000).unref();

@@ -1,0 +1,189 @@
+/**
+ * The server under test as a separate process: `node --import tsx
+ * server/main.ts` on a free loopback port with its own database, started
+ * the way production starts it, so its CPU time and memory can be read
+ * from /proc without the load generator in the same figures.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import http from "node:http";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { memoryMarker } from "./server-hooks.js";
+
+/** Repository root (the server's working directory). */
+export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+
+/** How to start the server. */
+export interface ServerSpec {
+  databaseUrl: string;
+  /** Extra environment (FEED_*, ...), over the defaults set here. */
+  env?: Record<string, string>;
+  /** Node options before the script, e.g. `--cpu-prof`. */
+  nodeOptions?: string[];
+  /** Bound on start-up, migrations included. */
+  readyTimeoutMs?: number;
+}
+
+/** The server's memory after a full GC (process.memoryUsage()), bytes. */
+export interface ServerMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** A running server process. */
+export interface ServerProcess {
+  pid: number;
+  port: number;
+  baseUrl: string;
+  /** Resolves with the exit code (or signal name) when the process is gone. */
+  exited: Promise<number | string>;
+  /** Output lines seen so far (at LOG_LEVEL=warn: warnings and errors only). */
+  output(): string[];
+  /** Runs a full GC in the server and returns its memory (bench/server-hooks.ts). */
+  memory(): Promise<ServerMemory>;
+  /** SIGTERM (graceful: writes a --cpu-prof profile), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the server and waits until `/healthz` answers 200. */
+export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: spec.databaseUrl,
+    LOG_LEVEL: "warn",
+    AUTO_MIGRATE: "true",
+    SHUTDOWN_TIMEOUT_MS: "5000",
+    WEB_DIR: "bench/no-web-client",
+    ...spec.env,
+  };
+  // One instance on the in-process broker unless the caller asks for Redis.
+  if (!spec.env?.REDIS_URL) delete env.REDIS_URL;
+  const args = [
+    ...(spec.nodeOptions ?? []),
+    "--expose-gc",
+    "--import",
+    "tsx",
+    "--import",
+    "./bench/server-hooks.ts",
+    "server/main.ts",
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Own process group: Ctrl-C reaches only the benchmark, whose cleanup
+    // then stops the server gracefully (so a --cpu-prof profile is written).
+    detached: true,
+  });
+  const lines: string[] = [];
+  let onMemory: ((m: ServerMemory) => void) | undefined;
+  /** Splits one output stream into lines; memory reports go to `onMemory`. */
+  const collector = () => {
+    let partial = "";
+    return (chunk: Buffer) => {
+      const all = (partial + chunk.toString("utf8")).split("\n");
+      partial = all.pop() ?? "";
+      for (const line of all) {
+        if (line.startsWith(memoryMarker)) onMemory?.(JSON.parse(line.slice(memoryMarker.length)));
+        else if (line.trim() !== "" && lines.length < 1_000) lines.push(line);
+      }
+    };
+  };
+  child.stdout?.on("data", collector());
+  child.stderr?.on("data", collector());
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+  });
+  if (child.pid === undefined) throw new Error("could not start the server process");
+
+  const server: ServerProcess = {
+    pid: child.pid,
+    port,
+    baseUrl,
+    exited,
+    output: () => lines,
+    memory: () =>
+      new Promise<ServerMemory>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error("no memory report from the server")),
+          10_000,
+        );
+        onMemory = (m) => {
+          clearTimeout(timer);
+          onMemory = undefined;
+          resolve(m);
+        };
+        child.kill("SIGUSR2");
+      }),
+    stop: (graceMs = 20_000) => stop(child, exited, graceMs),
+  };
+  try {
+    await waitHealthy(baseUrl, exited, spec.readyTimeoutMs ?? 120_000);
+  } catch (err) {
+    await server.stop(2_000);
+    const tail = lines.slice(-20).join("\n");
+    throw new Error(`${(err as Error).message}${tail ? `\nserver output:\n${tail}` : ""}`);
+  }
+  return server;
+}
+
+async function stop(
+  child: ChildProcess,
+  exited: Promise<number | string>,
+  graceMs: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Polls `/healthz` until 200; fails if the process exits or time runs out. */
+async function waitHealthy(
+  baseUrl: string,
+  exited: Promise<number | string>,
+  timeoutMs: number,
+): Promise<void> {
+  let gone: number | string | undefined;
+  void exited.then((code) => {
+    gone = code;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`the server exited during start-up (${gone})`);
+    if ((await healthStatus(`${baseUrl}/healthz`)) === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server was not healthy within ${timeoutMs} ms`);
+}
+
+function healthStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(0));
+  });
+}

@@ -1,0 +1,309 @@
+/**
+ * A fake chat server for component tests: real generated service
+ * definitions on `createRouterTransport`, with just enough in-memory
+ * behaviour (accounts, tokens, rooms, messages, a controllable feed).
+ */
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createRouterTransport,
+  type HandlerContext,
+  type Transport,
+} from "@connectrpc/connect";
+import { AuthService } from "../../../gen/chat/v1/auth_pb.js";
+import { type FeedEvent, FeedEventSchema, FeedService } from "../../../gen/chat/v1/feed_pb.js";
+import {
+  type Message,
+  MessageKind,
+  MessageSchema,
+  MessageService,
+  type SendMessageRequest,
+} from "../../../gen/chat/v1/message_pb.js";
+import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
+import {
+  type MyRoom,
+  MyRoomSchema,
+  RoomKind,
+  RoomSchema,
+  RoomService,
+  Visibility,
+} from "../../../gen/chat/v1/room_pb.js";
+import { type User, UserSchema, UserService } from "../../../gen/chat/v1/user_pb.js";
+import { authInterceptor } from "../api/transport.js";
+
+/** An async queue a streaming handler reads from. */
+class Channel<T> {
+  private items: T[] = [];
+  private wake: (() => void) | undefined;
+  private error: unknown;
+  private closed = false;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  fail(err: unknown): void {
+    this.error = err;
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *drain(signal: AbortSignal): AsyncGenerator<T> {
+    const onAbort = () => this.wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      for (;;) {
+        const next = this.items.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (this.closed) {
+          if (this.error) throw this.error;
+          return;
+        }
+        if (signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+export const t0 = Date.UTC(2025, 2, 3, 12, 0, 0);
+
+export function user(id: bigint, username: string, displayName = ""): User {
+  return create(UserSchema, { id, username, displayName });
+}
+
+export function textMessage(
+  roomId: bigint,
+  seq: bigint,
+  senderId: bigint,
+  text: string,
+  extra: MessageInitShape<typeof MessageSchema> = {},
+): Message {
+  return create(MessageSchema, {
+    id: 1000n + seq,
+    roomId,
+    seq,
+    senderId,
+    kind: MessageKind.TEXT,
+    text,
+    createTime: timestampFromMs(t0 + Number(seq) * 60_000),
+    ...extra,
+  });
+}
+
+export function myRoom(
+  id: bigint,
+  name: string,
+  lastSeq: bigint,
+  extra: { unread?: number; mentions?: number; activityMs?: number; lastMessage?: Message } = {},
+): MyRoom {
+  return create(MyRoomSchema, {
+    room: create(RoomSchema, {
+      id,
+      name,
+      kind: RoomKind.CHANNEL,
+      visibility: Visibility.PUBLIC,
+      memberCount: 2,
+      lastSeq,
+      createTime: timestampFromMs(t0),
+      lastActivityTime: timestampFromMs(extra.activityMs ?? t0),
+    }),
+    role: MemberRole.MEMBER,
+    unreadCount: extra.unread ?? 0,
+    mentionCount: extra.mentions ?? 0,
+    lastMessage: extra.lastMessage,
+  });
+}
+
+export class FakeChat {
+  readonly users = new Map<string, { user: User; password: string }>();
+  readonly tokens = new Map<string, User>();
+  rooms: MyRoom[] = [];
+  readonly history = new Map<bigint, Message[]>();
+  /** Positions sent by each Subscribe call. */
+  readonly subscribes: { roomId: bigint; lastSeq: bigint }[][] = [];
+  readonly sends: SendMessageRequest[] = [];
+  readonly markReads: { roomId: bigint; seq: bigint }[] = [];
+  /** Decides each SendMessage: resolve to store, reject to fail. */
+  sendGate: (req: SendMessageRequest) => Promise<void> = async () => {};
+  private feed: Channel<FeedEvent> | undefined;
+  private feedWaiters: (() => void)[] = [];
+  private nextUserId = 1n;
+
+  addUser(username: string, password: string, displayName = ""): User {
+    const u = user(this.nextUserId++, username, displayName);
+    this.users.set(username.toLowerCase(), { user: u, password });
+    return u;
+  }
+
+  /** A token for `u`, as Login would return it. */
+  tokenFor(u: User): string {
+    const token = `token-${u.username}-${this.tokens.size}`;
+    this.tokens.set(token, u);
+    return token;
+  }
+
+  revokeAll(): void {
+    this.tokens.clear();
+  }
+
+  private caller(ctx: HandlerContext): User {
+    const h = ctx.requestHeader.get("authorization") ?? "";
+    const u = this.tokens.get(h.replace(/^Bearer /, ""));
+    if (!u) throw new ConnectError("the access token is invalid", Code.Unauthenticated);
+    return u;
+  }
+
+  /** Resolves once a feed stream is open (after `ready`). */
+  feedOpen(): Promise<void> {
+    if (this.feed) return Promise.resolve();
+    return new Promise((resolve) => this.feedWaiters.push(resolve));
+  }
+
+  /** Sends a feed event on the open stream. */
+  emit(event: MessageInitShape<typeof FeedEventSchema>): void {
+    if (!this.feed) throw new Error("no feed stream open");
+    this.feed.push(create(FeedEventSchema, event));
+  }
+
+  /** Ends the open stream with an error. */
+  dropFeed(code = Code.Unavailable): void {
+    const f = this.feed;
+    this.feed = undefined;
+    f?.fail(new ConnectError("stream ended", code));
+  }
+
+  routes = (router: ConnectRouter): void => {
+    const self = this;
+    router.service(AuthService, {
+      register: (req) => {
+        if (this.users.has(req.username.toLowerCase())) {
+          throw new ConnectError("username taken", Code.AlreadyExists);
+        }
+        return { user: this.addUser(req.username, req.password, req.displayName) };
+      },
+      login: (req) => {
+        const entry = this.users.get(req.username.toLowerCase());
+        if (!entry || entry.password !== req.password) {
+          throw new ConnectError("bad credentials", Code.Unauthenticated);
+        }
+        return { accessToken: this.tokenFor(entry.user), user: entry.user };
+      },
+      logout: (_req, ctx) => {
+        this.caller(ctx);
+        this.tokens.delete((ctx.requestHeader.get("authorization") ?? "").slice(7));
+        return {};
+      },
+      logoutAll: () => ({ revokedSessions: 0 }),
+    });
+    router.service(UserService, {
+      getMe: (_req, ctx) => ({ user: this.caller(ctx) }),
+      getUser: (req, ctx) => {
+        this.caller(ctx);
+        for (const { user } of this.users.values()) {
+          if (req.lookup.case === "id" && user.id === req.lookup.value) return { user };
+        }
+        throw new ConnectError("no such user", Code.NotFound);
+      },
+      searchUsers: (req, ctx) => {
+        this.caller(ctx);
+        const users = [...this.users.values()]
+          .map((e) => e.user)
+          .filter((u) => u.username.startsWith(req.prefix.toLowerCase()));
+        return { users };
+      },
+    });
+    router.service(RoomService, {
+      listMyRooms: (_req, ctx) => {
+        this.caller(ctx);
+        return { rooms: this.rooms };
+      },
+      listMembers: (_req, ctx) => {
+        this.caller(ctx);
+        return { members: [] };
+      },
+    });
+    router.service(MessageService, {
+      listMessages: (req, ctx) => {
+        this.caller(ctx);
+        const all = this.history.get(req.roomId) ?? [];
+        const room = this.rooms.find((r) => r.room?.id === req.roomId);
+        return { messages: all, lastSeq: room?.room?.lastSeq ?? 0n, hasMoreBefore: false };
+      },
+      sendMessage: async (req, ctx) => {
+        const me = this.caller(ctx);
+        this.sends.push(req);
+        await this.sendGate(req);
+        const list = this.history.get(req.roomId) ?? [];
+        const existing = list.find(
+          (m) => m.clientMsgId === req.clientMsgId && m.senderId === me.id,
+        );
+        if (existing) return { message: existing, duplicate: true };
+        const room = this.rooms.find((r) => r.room?.id === req.roomId)?.room;
+        if (!room) throw new ConnectError("no such room", Code.NotFound);
+        room.lastSeq += 1n;
+        const message = textMessage(req.roomId, room.lastSeq, me.id, req.text, {
+          clientMsgId: req.clientMsgId,
+        });
+        list.push(message);
+        this.history.set(req.roomId, list);
+        return { message, duplicate: false };
+      },
+      markRead: (req, ctx) => {
+        this.caller(ctx);
+        this.markReads.push({ roomId: req.roomId, seq: req.seq });
+        const r = this.rooms.find((x) => x.room?.id === req.roomId);
+        if (r) {
+          r.lastReadSeq = req.seq;
+          r.unreadCount = 0;
+          r.mentionCount = 0;
+        }
+        return { lastReadSeq: req.seq, unreadCount: 0, mentionCount: 0 };
+      },
+    });
+    router.service(FeedService, {
+      async *subscribe(req, ctx) {
+        self.caller(ctx);
+        self.subscribes.push(req.positions.map((p) => ({ roomId: p.roomId, lastSeq: p.lastSeq })));
+        const channel = new Channel<FeedEvent>();
+        self.feed = channel;
+        yield {
+          event: create(FeedEventSchema, {
+            event: {
+              case: "ready",
+              value: {
+                rooms: self.rooms.map((r) => ({ roomId: r.room?.id, lastSeq: r.room?.lastSeq })),
+                heartbeatIntervalMs: 15_000,
+              },
+            },
+          }),
+        };
+        for (const w of self.feedWaiters.splice(0)) w();
+        for await (const event of channel.drain(ctx.signal)) yield { event };
+      },
+      setTyping: (_req, ctx) => {
+        this.caller(ctx);
+        return {};
+      },
+    });
+  };
+
+  /** A transport to this fake, with the app's own auth interceptor. */
+  transport(hooks: Parameters<typeof authInterceptor>[0]): Transport {
+    return createRouterTransport(this.routes, {
+      transport: { interceptors: [authInterceptor(hooks)] },
+    });
+  }
+}

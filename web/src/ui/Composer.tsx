@@ -1,0 +1,110 @@
+import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
+import type { Message } from "../../../gen/chat/v1/message_pb.js";
+import { idOf } from "../state/chat-state.js";
+import { displayName } from "../util/format.js";
+import { useChat, useController } from "./hooks.js";
+
+/** The message box: Enter sends, Shift+Enter makes a new line. */
+export function Composer({
+  roomId,
+  label,
+  disabled,
+  replyTo,
+  onCancelReply,
+}: {
+  roomId: string;
+  label: string;
+  disabled?: boolean;
+  replyTo: Message | undefined;
+  onCancelReply: () => void;
+}) {
+  const c = useController();
+  const users = useChat((s) => s.users);
+  const [text, setText] = useState("");
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const id = useId();
+
+  useEffect(() => {
+    if (replyTo) ref.current?.focus();
+  }, [replyTo]);
+
+  // Grow with the text, up to the CSS max-height.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs whenever the text changes
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${el.scrollHeight}px`;
+  }, [text]);
+
+  function send() {
+    const value = text.trim();
+    if (!value || disabled) return;
+    c.send(roomId, value, replyTo);
+    setText("");
+    onCancelReply();
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      send();
+    } else if (e.key === "Escape" && replyTo) {
+      onCancelReply();
+    }
+  }
+
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      {replyTo && (
+        <div className="replying">
+          <span>
+            Replying to <strong>{displayName(users[idOf(replyTo.senderId)], "someone")}</strong>:{" "}
+            <span className="muted">{replyTo.text.slice(0, 80)}</span>
+          </span>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Cancel reply"
+            onClick={onCancelReply}
+          >
+            ×
+          </button>
+        </div>
+      )}
+      <div className="composer-row">
+        <label htmlFor={id} className="visually-hidden">
+          {label}
+        </label>
+        <textarea
+          id={id}
+          ref={ref}
+          rows={1}
+          maxLength={4000}
+          placeholder={disabled ? "This room is read-only" : label}
+          aria-describedby={`${id}-hint`}
+          disabled={disabled}
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            c.setTyping(roomId, e.target.value.trim() !== "");
+          }}
+          onBlur={() => c.setTyping(roomId, false)}
+          onKeyDown={onKeyDown}
+        />
+        <span id={`${id}-hint`} className="visually-hidden">
+          Enter sends, Shift+Enter adds a new line.
+        </span>
+        <button type="submit" className="primary" disabled={disabled || !text.trim()}>
+          Send
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,137 @@
+import { useEffect, useState } from "react";
+import type { Message } from "../../../gen/chat/v1/message_pb.js";
+import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
+import { Visibility } from "../../../gen/chat/v1/room_pb.js";
+import { errorText } from "../state/controller.js";
+import { displayName, typingText } from "../util/format.js";
+import { Composer } from "./Composer.js";
+import { InviteDialog, RoomSettingsDialog } from "./dialogs.js";
+import { goToRoom, useChat, useController } from "./hooks.js";
+import { MembersPanel } from "./MembersPanel.js";
+import { MessageList } from "./MessageList.js";
+import { isDirect, roomTitle } from "./names.js";
+
+export function RoomView({ roomId }: { roomId: string }) {
+  const c = useController();
+  const r = useChat((s) => s.rooms[roomId]);
+  const me = useChat((s) => s.me?.id);
+  const [panel, setPanel] = useState<"members" | undefined>(undefined);
+  const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
+  const [replyTo, setReplyTo] = useState<Message | undefined>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    c.viewRoom(roomId);
+    return () => c.viewRoom(undefined);
+  }, [c, roomId]);
+
+  if (!r) return <div className="loading">Loading room…</div>;
+  const title = roomTitle(r, me);
+  const direct = isDirect(r);
+  const moderator = r.role === MemberRole.OWNER || r.role === MemberRole.ADMIN;
+  const canInvite = !direct && (moderator || r.room.visibility === Visibility.PUBLIC);
+  const archived = r.room.archiveTime !== undefined;
+
+  async function leave() {
+    try {
+      await c.leaveRoom(roomId);
+      goToRoom(undefined);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+
+  return (
+    <div className={`room-view ${panel ? "with-panel" : ""}`}>
+      <header className="room-head">
+        <button
+          type="button"
+          className="icon-button back"
+          aria-label="Back to rooms"
+          onClick={() => goToRoom(undefined)}
+        >
+          ‹
+        </button>
+        <div className="room-head-title">
+          <h1>{title}</h1>
+          <p className="muted small">
+            {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
+            {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
+            {r.room.description && ` · ${r.room.description}`}
+            {archived && " · archived (read-only)"}
+          </p>
+        </div>
+        <div className="room-head-actions">
+          {canInvite && (
+            <button type="button" onClick={() => setDialog("invite")}>
+              Invite
+            </button>
+          )}
+          {moderator && !direct && (
+            <button type="button" onClick={() => setDialog("settings")}>
+              Settings
+            </button>
+          )}
+          <button
+            type="button"
+            aria-expanded={panel === "members"}
+            aria-controls={`members-${roomId}`}
+            onClick={() => setPanel((p) => (p ? undefined : "members"))}
+          >
+            Members
+          </button>
+          {!direct && (
+            <button type="button" onClick={leave}>
+              Leave
+            </button>
+          )}
+        </div>
+      </header>
+      {error && (
+        <p className="error inline-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="room-body">
+        <div className="conversation">
+          <MessageList roomId={roomId} onReply={setReplyTo} />
+          <TypingLine roomId={roomId} />
+          <Composer
+            roomId={roomId}
+            label={`Message ${direct ? title : `#${title}`}`}
+            disabled={archived}
+            replyTo={replyTo}
+            onCancelReply={() => setReplyTo(undefined)}
+          />
+        </div>
+        {panel === "members" && (
+          <MembersPanel
+            roomId={roomId}
+            id={`members-${roomId}`}
+            onClose={() => setPanel(undefined)}
+          />
+        )}
+      </div>
+      {dialog === "settings" && (
+        <RoomSettingsDialog roomId={roomId} onClose={() => setDialog(undefined)} />
+      )}
+      {dialog === "invite" && <InviteDialog roomId={roomId} onClose={() => setDialog(undefined)} />}
+    </div>
+  );
+}
+
+function TypingLine({ roomId }: { roomId: string }) {
+  const typing = useChat((s) => s.rooms[roomId]?.typing);
+  const users = useChat((s) => s.users);
+  const c = useController();
+  const ids = Object.keys(typing ?? {});
+  useEffect(() => {
+    c.ensureUsers(ids.map((id) => BigInt(id)));
+  });
+  const names = ids.map((id) => displayName(users[id], "Someone"));
+  return (
+    <div className="typing" aria-live="polite" data-testid="typing">
+      {typingText(names)}
+    </div>
+  );
+}

@@ -1,0 +1,379 @@
+/** Dialogs: new room, public directory, new direct message, invite, room settings. */
+import { useQuery } from "@connectrpc/connect-query";
+import { type FormEvent, useEffect, useId, useState } from "react";
+import { RoomService, Visibility } from "../../../gen/chat/v1/room_pb.js";
+import { type User, UserService } from "../../../gen/chat/v1/user_pb.js";
+import { idOf } from "../state/chat-state.js";
+import { errorText } from "../state/controller.js";
+import { displayName } from "../util/format.js";
+import { Avatar } from "./Avatar.js";
+import { Dialog } from "./Dialog.js";
+import { goToRoom, useChat, useController } from "./hooks.js";
+
+function useDebounced<T>(value: T, ms = 250): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/** Searches users by prefix; calls `onPick` with one. */
+export function UserSearch({
+  label,
+  onPick,
+  exclude = [],
+}: {
+  label: string;
+  onPick: (u: User) => void;
+  exclude?: bigint[];
+}) {
+  const [prefix, setPrefix] = useState("");
+  const q = useDebounced(prefix.trim());
+  const me = useChat((s) => s.me?.id);
+  const id = useId();
+  const { data, isFetching } = useQuery(
+    UserService.method.searchUsers,
+    { prefix: q, pageSize: 10 },
+    { enabled: q.length > 0 },
+  );
+  const users = (data?.users ?? []).filter((u) => u.id !== me && !exclude.includes(u.id));
+  return (
+    <div className="user-search">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="search"
+        autoComplete="off"
+        placeholder="Username or name"
+        value={prefix}
+        onChange={(e) => setPrefix(e.target.value)}
+      />
+      {q && (
+        <ul className="pick-list" aria-label="Matching people" aria-busy={isFetching}>
+          {users.map((u) => (
+            <li key={idOf(u.id)}>
+              <button type="button" className="pick" onClick={() => onPick(u)}>
+                <Avatar user={u} id={idOf(u.id)} size={28} />
+                <span>
+                  {displayName(u)} <span className="muted">@{u.username}</span>
+                </span>
+              </button>
+            </li>
+          ))}
+          {!isFetching && data && users.length === 0 && <li className="muted">Nobody found</li>}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Chips({ users, onRemove }: { users: User[]; onRemove: (u: User) => void }) {
+  if (users.length === 0) return null;
+  return (
+    <ul className="chips" aria-label="Chosen people">
+      {users.map((u) => (
+        <li key={idOf(u.id)} className="chip">
+          {displayName(u)}
+          <button type="button" aria-label={`Remove ${displayName(u)}`} onClick={() => onRemove(u)}>
+            ×
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function CreateRoomDialog({ onClose }: { onClose: () => void }) {
+  const c = useController();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [visibility, setVisibility] = useState(Visibility.PUBLIC);
+  const [invitees, setInvitees] = useState<User[]>([]);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const ids = { name: useId(), desc: useId() };
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const id = await c.createRoom(
+        name.trim(),
+        visibility,
+        invitees.map((u) => u.id),
+      );
+      if (description.trim())
+        await c.renameRoom(id, name.trim(), description.trim()).catch(() => {});
+      onClose();
+      goToRoom(id);
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog title="New room" onClose={onClose}>
+      <form onSubmit={submit} className="form">
+        <label htmlFor={ids.name}>Name</label>
+        <input
+          id={ids.name}
+          required
+          maxLength={80}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
+        <label htmlFor={ids.desc}>Description (optional)</label>
+        <input
+          id={ids.desc}
+          maxLength={1000}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+        <fieldset className="radios">
+          <legend>Who can find it</legend>
+          <label>
+            <input
+              type="radio"
+              name="visibility"
+              checked={visibility === Visibility.PUBLIC}
+              onChange={() => setVisibility(Visibility.PUBLIC)}
+            />
+            Public: listed, anyone can join
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="visibility"
+              checked={visibility === Visibility.PRIVATE}
+              onChange={() => setVisibility(Visibility.PRIVATE)}
+            />
+            Private: invited people only
+          </label>
+        </fieldset>
+        <UserSearch
+          label="Invite people"
+          exclude={invitees.map((u) => u.id)}
+          onPick={(u) => setInvitees((l) => [...l, u])}
+        />
+        <Chips
+          users={invitees}
+          onRemove={(u) => setInvitees((l) => l.filter((x) => x.id !== u.id))}
+        />
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="form-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || !name.trim()}>
+            Create room
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function DirectoryDialog({ onClose }: { onClose: () => void }) {
+  const c = useController();
+  const rooms = useChat((s) => s.rooms);
+  const [query, setQuery] = useState("");
+  const q = useDebounced(query.trim());
+  const [error, setError] = useState<string>();
+  const id = useId();
+  const { data, isFetching } = useQuery(RoomService.method.listPublicRooms, {
+    query: q,
+    pageSize: 50,
+  });
+  async function join(roomId: bigint) {
+    try {
+      const id = await c.joinRoom(roomId);
+      onClose();
+      goToRoom(id);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+  return (
+    <Dialog title="Public rooms" onClose={onClose}>
+      <label htmlFor={id}>Search rooms</label>
+      <input
+        id={id}
+        type="search"
+        autoComplete="off"
+        placeholder="Room name"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+      />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <ul className="directory" aria-label="Public rooms" aria-busy={isFetching}>
+        {(data?.rooms ?? []).map((r) => {
+          const member = rooms[idOf(r.id)] !== undefined;
+          return (
+            <li key={idOf(r.id)}>
+              <div>
+                <strong>{r.name}</strong>
+                <span className="muted">
+                  {" "}
+                  · {r.memberCount} member{r.memberCount === 1 ? "" : "s"}
+                </span>
+                {r.description && <p className="muted small">{r.description}</p>}
+              </div>
+              {member ? (
+                <button
+                  type="button"
+                  onClick={() => {
+                    onClose();
+                    goToRoom(idOf(r.id));
+                  }}
+                >
+                  Open
+                </button>
+              ) : (
+                <button
+                  type="button"
+                  className="primary"
+                  aria-label={`Join ${r.name}`}
+                  onClick={() => join(r.id)}
+                >
+                  Join
+                </button>
+              )}
+            </li>
+          );
+        })}
+        {data && data.rooms.length === 0 && <li className="muted">No public rooms found</li>}
+      </ul>
+    </Dialog>
+  );
+}
+
+export function NewDirectDialog({ onClose }: { onClose: () => void }) {
+  const c = useController();
+  const [error, setError] = useState<string>();
+  async function pick(u: User) {
+    try {
+      const id = await c.openDirect(u.id);
+      onClose();
+      goToRoom(id);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+  return (
+    <Dialog title="New message" onClose={onClose}>
+      <UserSearch label="Find a person" onPick={pick} />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </Dialog>
+  );
+}
+
+export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
+  const c = useController();
+  const [invitees, setInvitees] = useState<User[]>([]);
+  const [error, setError] = useState<string>();
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    try {
+      await c.invite(
+        roomId,
+        invitees.map((u) => u.id),
+      );
+      onClose();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+  return (
+    <Dialog title="Invite people" onClose={onClose}>
+      <form onSubmit={submit} className="form">
+        <UserSearch
+          label="Find people"
+          exclude={invitees.map((u) => u.id)}
+          onPick={(u) => setInvitees((l) => [...l, u])}
+        />
+        <Chips
+          users={invitees}
+          onRemove={(u) => setInvitees((l) => l.filter((x) => x.id !== u.id))}
+        />
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="form-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={invitees.length === 0}>
+            Invite
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function RoomSettingsDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
+  const c = useController();
+  const room = useChat((s) => s.rooms[roomId]?.room);
+  const [name, setName] = useState(room?.name ?? "");
+  const [description, setDescription] = useState(room?.description ?? "");
+  const [error, setError] = useState<string>();
+  const ids = { name: useId(), desc: useId() };
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    try {
+      await c.renameRoom(roomId, name.trim(), description.trim());
+      onClose();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+  return (
+    <Dialog title="Room settings" onClose={onClose}>
+      <form onSubmit={submit} className="form">
+        <label htmlFor={ids.name}>Room name</label>
+        <input
+          id={ids.name}
+          required
+          maxLength={80}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
+        <label htmlFor={ids.desc}>Description</label>
+        <input
+          id={ids.desc}
+          maxLength={1000}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="form-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={!name.trim()}>
+            Save
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -197,25 +197,27 @@ describe("archived rooms", () => {
     await owner.rooms.archiveRoom({ roomId: f.roomId });
     const before = await counts(f.roomId);
     const FP = Code.FailedPrecondition;
-    const refused: [string, Promise<unknown>][] = [
-      ["send", author.msgs.sendMessage({ roomId: f.roomId, text: "x", clientMsgId: cid() })],
+    // Thunks: calls start one at a time, so no rejection waits unobserved.
+    const refused: [string, () => Promise<unknown>][] = [
+      ["send", () => author.msgs.sendMessage({ roomId: f.roomId, text: "x", clientMsgId: cid() })],
       [
         "custom",
-        admin.msgs.sendCustomEvent({
-          roomId: f.roomId,
-          type: "t",
-          body: { case: "json", value: "{}" },
-          clientMsgId: cid(),
-        }),
+        () =>
+          admin.msgs.sendCustomEvent({
+            roomId: f.roomId,
+            type: "t",
+            body: { case: "json", value: "{}" },
+            clientMsgId: cid(),
+          }),
       ],
-      ["edit", author.msgs.editMessage({ messageId, text: "x" })],
-      ["delete own", author.msgs.deleteMessage({ messageId })],
-      ["delete as owner", owner.msgs.deleteMessage({ messageId })],
-      ["react", member.msgs.addReaction({ messageId, emoji: "👍" })],
-      ["unreact", member.msgs.removeReaction({ messageId, emoji: "👀" })],
+      ["edit", () => author.msgs.editMessage({ messageId, text: "x" })],
+      ["delete own", () => author.msgs.deleteMessage({ messageId })],
+      ["delete as owner", () => owner.msgs.deleteMessage({ messageId })],
+      ["react", () => member.msgs.addReaction({ messageId, emoji: "👍" })],
+      ["unreact", () => member.msgs.removeReaction({ messageId, emoji: "👀" })],
     ];
     for (const [what, p] of refused) {
-      expect([what, show(await outcome(p))]).toEqual([what, show(FP)]);
+      expect([what, show(await outcome(p()))]).toEqual([what, show(FP)]);
     }
     expect(await counts(f.roomId)).toEqual(before);
 

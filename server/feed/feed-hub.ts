@@ -172,13 +172,7 @@ export class FeedHub implements SessionHost, RoomEventSink {
     for (const session of entry.sessions) {
       switch (p.case) {
         case "membership":
-          if (p.value.joined) {
-            session
-              .joinedAt(p.value.roomId, p.value.seq)
-              .catch((err: unknown) => session.fail(err));
-          } else {
-            session.removeRoomAt(p.value.roomId, p.value.seq);
-          }
+          session.onMembership(p.value.roomId, p.value.joined, p.value.seq);
           break;
         case "readMarker":
           session.push(frame({ case: "readMarker", value: p.value }));

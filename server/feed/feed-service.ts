@@ -87,17 +87,20 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
         ErrorReason.SHUTTING_DOWN,
       );
     }
-    // Counted across the cluster (feeds of every instance).
-    if ((await deps.presence.openFeeds(caller.userId)) >= deps.maxStreamsPerUser) {
-      throw new ConnectError(
-        `too many open feeds for this user (limit ${deps.maxStreamsPerUser}): close another tab or device first`,
-        Code.ResourceExhausted,
-      );
-    }
     const session = await feed.open(caller.userId, caller.sessionId);
     let connId: string;
     try {
-      connId = await deps.presence.connected(caller.userId);
+      // Registered first, then counted across the cluster (feeds of every
+      // instance): concurrent opens cannot all slip under the limit.
+      const opened = await deps.presence.connected(caller.userId);
+      connId = opened.connId;
+      if (opened.openFeeds > deps.maxStreamsPerUser) {
+        deps.presence.disconnected(caller.userId, connId, { quiet: true });
+        throw new ConnectError(
+          `too many open feeds for this user (limit ${deps.maxStreamsPerUser}): close another tab or device first`,
+          Code.ResourceExhausted,
+        );
+      }
     } catch (err) {
       feed.close(session);
       throw err;
@@ -134,7 +137,13 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
   }
 
   /** Sends `ready`, then starts every room of the user at its position. */
-  async function start(session: FeedSession, userId: bigint, req: SubscribeRequest): Promise<void> {
+  async function start(
+    session: FeedSession,
+    userId: bigint,
+    req: SubscribeRequest,
+    /** Runs once the request is found valid, before anything is sent. */
+    beforeReady: () => void = () => {},
+  ): Promise<void> {
     const memberships = await prisma.membership.findMany({
       where: { userId, state: "JOINED" },
       select: { roomId: true, room: { select: { lastSeq: true } } },
@@ -155,6 +164,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       }
       positions.set(p.roomId, p.lastSeq);
     });
+    beforeReady();
     session.push(
       frame({
         case: "ready",
@@ -166,9 +176,17 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       }),
     );
     // The current presence of fellow members; changes follow as events.
-    for (const id of await deps.presence.onlineCoMembers(userId)) {
-      session.push(frame({ case: "presence", value: { userId: id, online: true } }));
-    }
+    const online = await deps.presence.onlineCoMembers(userId);
+    session.markReady();
+    // Paced in the background: the queue drains only once the handler
+    // starts yielding, after this function returns.
+    void (async () => {
+      for (const id of online) {
+        await session.roomInQueue(1);
+        if (session.ended) return;
+        session.push(frame({ case: "presence", value: { userId: id, online: true } }));
+      }
+    })();
     await Promise.all(
       memberships.map((m) => session.addRoom(m.roomId, positions.get(m.roomId) ?? m.room.lastSeq)),
     );
@@ -248,9 +266,11 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
     switch (c.case) {
       case "subscribe":
         validateMessage(SubscribeRequestSchema, c.value);
-        session.resetRooms();
-        session.subscribed = true;
-        await start(session, userId, c.value);
+        // A bad re-subscribe fails before the current subscription changes.
+        await start(session, userId, c.value, () => {
+          session.resetRooms();
+          session.subscribed = true;
+        });
         return ack({ case: undefined });
       case "sendMessage":
         validateMessage(SendMessageRequestSchema, c.value);

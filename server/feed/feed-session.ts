@@ -94,8 +94,13 @@ class RoomCursor implements RoomListener {
   }
 
   private async replay(upTo: bigint): Promise<void> {
-    const page = 500;
+    // Pages of at most half the queue, each after the reader has drained
+    // the queue below half: a reader that keeps up is never cut off by a
+    // replay, however long.
+    const page = Math.max(1, Math.min(500, Math.floor(this.session.options.queueLimit / 2)));
     while (this.next <= upTo && !this.session.ended && !this.stopped) {
+      await this.session.roomInQueue(page);
+      if (this.session.ended || this.stopped) return;
       const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
       for (const f of frames) if (f.seq === this.next) this.deliver(f);
       if (frames.length === 0 && this.next <= upTo) {
@@ -117,6 +122,10 @@ class RoomCursor implements RoomListener {
 export class FeedSession {
   private readonly queue: Outgoing[] = [];
   private wake: (() => void) | undefined;
+  /** Replays waiting for the queue to drain. */
+  private spaceWaiters: { need: number; resolve: () => void }[] = [];
+  /** Membership changes that arrived before `ready` was queued. */
+  private deferred: (() => void)[] | undefined = [];
   private failure: ConnectError | undefined;
   readonly cursors = new Map<bigint, RoomCursor>();
   /** Removals that arrived before the room was attached (start-up race). */
@@ -150,6 +159,42 @@ export class FeedSession {
     this.wake?.();
   }
 
+  /** Resolves once `n` more frames fit in the queue (or the stream ended). */
+  roomInQueue(n: number): Promise<void> {
+    if (this.ended || this.queue.length + n <= this.options.queueLimit) return Promise.resolve();
+    return new Promise((resolve) => this.spaceWaiters.push({ need: n, resolve }));
+  }
+
+  private releaseSpace(): void {
+    if (this.spaceWaiters.length === 0) return;
+    const waiting = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const w of waiting) {
+      if (this.ended || this.queue.length + w.need <= this.options.queueLimit) w.resolve();
+      else this.spaceWaiters.push(w);
+    }
+  }
+
+  /** `ready` is queued: membership changes held back until now apply. */
+  markReady(): void {
+    const deferred = this.deferred ?? [];
+    this.deferred = undefined;
+    for (const fn of deferred) fn();
+  }
+
+  /**
+   * A membership change from the user's channel. Before `ready` is queued
+   * it waits, so `room_added` never precedes `ready`.
+   */
+  onMembership(roomId: bigint, joined: boolean, seq: bigint): void {
+    const apply = () => {
+      if (joined) this.joinedAt(roomId, seq).catch((err: unknown) => this.fail(err));
+      else this.removeRoomAt(roomId, seq);
+    };
+    if (this.deferred) this.deferred.push(apply);
+    else apply();
+  }
+
   /** Ends the stream with an error (after what is queued is NOT sent). */
   fail(err: unknown): void {
     if (this.ended) return;
@@ -157,6 +202,7 @@ export class FeedSession {
     this.ended = true;
     this.queue.length = 0;
     this.wake?.();
+    this.releaseSpace();
   }
 
   /**
@@ -178,6 +224,8 @@ export class FeedSession {
           value: { roomId, reason: Reset_Reason.TOO_FAR_BEHIND, lastSeq: head },
         }),
       );
+      // Removed before the reset point: nothing more of the room is owed.
+      if (cursor.endAt !== undefined && cursor.next > cursor.endAt) this.endRoom(cursor);
     } else if (cursor.next <= head) {
       cursor.catchUp(head);
     }
@@ -205,7 +253,8 @@ export class FeedSession {
     }
     this.removedAt.delete(roomId);
     const room = await this.host.loadRoom(roomId);
-    if (!room) return;
+    // Subscribe may have attached it meanwhile (it was in `ready`).
+    if (!room || this.cursors.has(roomId) || this.ended) return;
     this.push(frame({ case: "roomAdded", value: { room } }));
     await this.addRoom(roomId, seq - 1n);
   }
@@ -234,6 +283,7 @@ export class FeedSession {
         if (signal.aborted) return;
         const next = this.queue.shift();
         if (next) {
+          this.releaseSpace();
           yield next;
           continue;
         }
@@ -261,6 +311,7 @@ export class FeedSession {
 
   /** Stops carrying every room, silently (Chat re-subscribing). */
   resetRooms(): void {
+    this.deferred ??= [];
     for (const cursor of this.cursors.values()) {
       cursor.stopped = true;
       this.host.detach(cursor.roomId, cursor);

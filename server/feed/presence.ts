@@ -68,22 +68,25 @@ export class Presence {
     return this.store.count(userId);
   }
 
-  /** A feed opened; returns its id for {@link disconnected}. */
-  async connected(userId: bigint): Promise<string> {
+  /**
+   * A feed opened; returns its id for {@link disconnected} and the user's
+   * open feeds across the cluster, this one included.
+   */
+  async connected(userId: bigint): Promise<{ connId: string; openFeeds: number }> {
     const connId = randomUUID();
     this.local.set(connId, userId);
-    await this.store.add(userId, connId, this.options.entryTtlMs);
+    const openFeeds = await this.store.add(userId, connId, this.options.entryTtlMs);
     if (await this.store.transition(userId, true)) await this.announce(userId, true);
-    return connId;
+    return { connId, openFeeds };
   }
 
   /** A feed closed; offline follows after the grace period if it was the last. */
-  disconnected(userId: bigint, connId: string): void {
+  disconnected(userId: bigint, connId: string, opts: { quiet?: boolean } = {}): void {
     this.local.delete(connId);
     this.store
       .remove(userId, connId)
       .then((left) => {
-        if (left > 0) return;
+        if (left > 0 || opts.quiet) return;
         const timer = setTimeout(() => {
           this.graceTimers.delete(timer);
           void this.settle(userId);

@@ -58,6 +58,13 @@ class RoomCursor implements RoomListener {
   }
 
   onRoomEvent(f: RoomFrame): void {
+    // Nothing is owed any more: without this, an ended session would
+    // re-trigger catch-ups from resolved promises forever (a microtask loop
+    // that starves the event loop).
+    if (this.stopped || this.session.ended) {
+      this.held = [];
+      return;
+    }
     if (this.catchingUp) {
       this.held.push(f);
       return;
@@ -201,6 +208,9 @@ export class FeedSession {
     this.failure = ConnectError.from(err);
     this.ended = true;
     this.queue.length = 0;
+    // Let go of the rooms now: the handler may stay parked (a stalled
+    // client pulls nothing) long after this.
+    this.resetRooms();
     this.wake?.();
     this.releaseSpace();
   }

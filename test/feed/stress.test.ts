@@ -74,9 +74,7 @@ interface Subscriber {
   connects: number;
 }
 
-// KNOWN FAILING under load (issue 4 left open): sends time out (slow send path:
-// ~30 ms of CPU per send), so the run ends with send errors. See the closing note.
-it.skip(
+it(
   "every subscriber ends with exactly the committed events of its rooms",
   async () => {
     // One transport per (instance, protocol), shared by the actors.

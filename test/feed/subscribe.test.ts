@@ -187,7 +187,7 @@ group("resume", () => {
     // A sender on instance a; subscribers join on both instances mid-flood.
     let sending = true;
     const sender = (async () => {
-      for (let i = 0; i < 120; i++) await send(bob, room, `flood${i}`);
+      for (let i = 0; i < 80; i++) await send(bob, room, `flood${i}`);
       sending = false;
     })();
     const feeds: { feed: FeedReader; from: bigint }[] = [];

@@ -104,7 +104,7 @@ class RoomCursor implements RoomListener {
     // Pages of at most half the queue, each after the reader has drained
     // the queue below half: a reader that keeps up is never cut off by a
     // replay, however long.
-    const page = Math.max(1, Math.min(500, Math.floor(this.session.options.queueLimit / 2)));
+    const page = Math.max(1, Math.min(500, Math.floor(this.session.options.queueLimit / 4)));
     while (this.next <= upTo && !this.session.ended && !this.stopped) {
       await this.session.roomInQueue(page);
       if (this.session.ended || this.stopped) return;
@@ -168,8 +168,17 @@ export class FeedSession {
 
   /** Resolves once `n` more frames fit in the queue (or the stream ended). */
   roomInQueue(n: number): Promise<void> {
-    if (this.ended || this.queue.length + n <= this.options.queueLimit) return Promise.resolve();
+    if (this.ended || this.fits(n)) return Promise.resolve();
     return new Promise((resolve) => this.spaceWaiters.push({ need: n, resolve }));
+  }
+
+  /**
+   * Paced frames (replays, presence snapshots) may fill only half the
+   * queue: the other half stays free for live frames, so a reader that
+   * keeps up is never cut off because a replay was waiting on it.
+   */
+  private fits(n: number): boolean {
+    return this.queue.length + n <= Math.max(n, Math.floor(this.options.queueLimit / 2));
   }
 
   private releaseSpace(): void {
@@ -177,7 +186,7 @@ export class FeedSession {
     const waiting = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const w of waiting) {
-      if (this.ended || this.queue.length + w.need <= this.options.queueLimit) w.resolve();
+      if (this.ended || this.fits(w.need)) w.resolve();
       else this.spaceWaiters.push(w);
     }
   }

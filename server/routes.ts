@@ -18,7 +18,7 @@ import type { TokenService } from "./auth/tokens.js";
 import type { Clock } from "./clock.js";
 import type { FeedHub } from "./feed/feed-hub.js";
 import { createFeedService } from "./feed/feed-service.js";
-import type { Presence } from "./feed/presence.js";
+import type { FeedStreams } from "./feed/feed-streams.js";
 import type { TypingTracker } from "./feed/typing.js";
 import { type HealthMonitor, registerHealth } from "./grpc/health.js";
 import { registerReflection } from "./grpc/reflection.js";
@@ -38,9 +38,9 @@ export interface RouteDeps {
   health: HealthMonitor;
   /** Live feeds of this process. */
   feed: FeedHub;
+  /** Opens and starts feed streams (shared with the direct Subscribe path). */
+  streams: FeedStreams;
   typing: TypingTracker;
-  presence: Presence;
-  maxStreamsPerUser: number;
   /** Aborted when the server starts shutting down; streams end on it. */
   shutdownSignal: AbortSignal;
 }

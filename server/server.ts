@@ -14,11 +14,14 @@ import { MemorySessionCache, RedisSessionCache } from "./auth/session-cache.js";
 import { TokenService } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
 import { InProcessBroker, RedisBroker } from "./feed/broker.js";
+import { DirectSubscribe } from "./feed/direct-subscribe.js";
 import { FeedHub } from "./feed/feed-hub.js";
 import type { SessionOptions } from "./feed/feed-session.js";
+import { FeedStreams } from "./feed/feed-streams.js";
 import { channels, encodeBus } from "./feed/frames.js";
 import { defaultPresenceOptions, Presence, type PresenceOptions } from "./feed/presence.js";
 import { MemoryPresenceStore, RedisPresenceStore } from "./feed/presence-store.js";
+import type { AnyResponse } from "./feed/stream-writer.js";
 import { TypingTracker } from "./feed/typing.js";
 import { HealthMonitor } from "./grpc/health.js";
 import { authInterceptor } from "./interceptors/auth.js";
@@ -91,6 +94,7 @@ export interface RpcParts {
   /** Aborting it ends every open stream with Unavailable. */
   shutdownController: AbortController;
   feed: FeedHub;
+  streams: FeedStreams;
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -136,6 +140,13 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       logger.warn({ err }, "presence membership update failed");
     });
   };
+  const streams = new FeedStreams({
+    prisma,
+    feed,
+    presence,
+    maxStreamsPerUser: feedOptions.maxStreamsPerUser,
+    shutdownSignal: shutdownController.signal,
+  });
   tokens.onRevoked = (userId, sessionIds) =>
     feed.send(
       channels.user(userId),
@@ -152,9 +163,8 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       clock,
       health,
       feed,
+      streams,
       typing,
-      presence,
-      maxStreamsPerUser: feedOptions.maxStreamsPerUser,
       shutdownSignal: shutdownController.signal,
     }),
     interceptors: interceptors(logger, tokens),
@@ -162,6 +172,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     tokens,
     shutdownController,
     feed,
+    streams,
     async close() {
       typing.clear();
       presence.close();
@@ -175,11 +186,12 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
   const { logger } = deps;
   const rpc = createRpc(deps);
   const { routes, interceptors, health, tokens, shutdownController } = rpc;
-  const handler = connectNodeAdapter({
+  // Chat payloads are small; refuse anything absurd before decoding.
+  const readMaxBytes = 1024 * 1024;
+  const connectHandler = connectNodeAdapter({
     routes,
     interceptors,
-    // Chat payloads are small; refuse anything absurd before decoding.
-    readMaxBytes: 1024 * 1024,
+    readMaxBytes,
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -207,6 +219,12 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     }
   }
 
+  // Subscribe, the hot path, is written directly when the request allows;
+  // everything else (and unusual Subscribe requests) goes to connect-node.
+  const direct = new DirectSubscribe({ streams: rpc.streams, tokens, logger, readMaxBytes });
+  const handler: typeof connectHandler = (req, res) => {
+    if (!direct.handle(req, res as AnyResponse)) connectHandler(req, res);
+  };
   const listener = createOnePortListener({ handler });
 
   return {
@@ -222,6 +240,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
       // Streams see this and end with Unavailable so clients resume elsewhere.
       shutdownController.abort();
       await listener.close(timeoutMs);
+      direct.close();
       health.stop();
       await rpc.close();
     },

@@ -5,10 +5,8 @@
  * release their rooms and channels whichever way they end.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
 import {
   type ChatRequest,
   type ChatResponse,
@@ -16,7 +14,6 @@ import {
   type FeedService,
   SetTypingRequestSchema,
   SetTypingResponseSchema,
-  type SubscribeRequest,
   SubscribeRequestSchema,
 } from "../../gen/chat/v1/feed_pb.js";
 import {
@@ -36,160 +33,39 @@ import {
 } from "../../gen/chat/v1/message_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { callerOf } from "../context.js";
-import { chatError, invalidArgument } from "../errors.js";
+import { invalidArgument } from "../errors.js";
 import { validateMessage } from "../interceptors/validation.js";
 import { membershipOf, roomNotFound } from "../rooms/access.js";
-import type { FeedHub } from "./feed-hub.js";
 import type { FeedSession } from "./feed-session.js";
-import { frame } from "./frames.js";
-import type { Presence } from "./presence.js";
+import type { FeedStreams, OpenSession } from "./feed-streams.js";
+import { Frame } from "./frames.js";
 import type { TypingTracker } from "./typing.js";
 
 /** Dependencies of the feed service. */
 export interface FeedServiceDeps {
   prisma: PrismaClient;
-  feed: FeedHub;
+  streams: FeedStreams;
   typing: TypingTracker;
-  presence: Presence;
   /** The message service, which Chat commands are executed by. */
   messages: ServiceImpl<typeof MessageService>;
   shutdownSignal: AbortSignal;
-  /** Open Subscribe/Chat streams allowed per user (per instance). */
-  maxStreamsPerUser: number;
 }
 
 /** Creates the FeedService implementation. */
 export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof FeedService> {
-  const { prisma, feed } = deps;
-
-  // Shutdown ends every stream with Unavailable: clients resume elsewhere.
-  deps.shutdownSignal.addEventListener("abort", () => {
-    for (const s of [...feed.sessions()]) {
-      s.fail(
-        chatError(
-          Code.Unavailable,
-          "server is shutting down: reconnect and resume",
-          ErrorReason.SHUTTING_DOWN,
-        ),
-      );
-    }
-  });
+  const { prisma, streams } = deps;
 
   /** Opens a session for the caller, bound to the call's lifetime. */
-  async function openSession(
-    ctx: HandlerContext,
-  ): Promise<{ session: FeedSession; release: () => void }> {
-    const caller = callerOf(ctx);
-    if (deps.shutdownSignal.aborted) {
-      throw chatError(
-        Code.Unavailable,
-        "server is shutting down: reconnect and resume",
-        ErrorReason.SHUTTING_DOWN,
-      );
-    }
-    const session = await feed.open(caller.userId, caller.sessionId);
-    let connId: string;
-    try {
-      // Registered first, then counted across the cluster (feeds of every
-      // instance): concurrent opens cannot all slip under the limit.
-      const opened = await deps.presence.connected(caller.userId);
-      connId = opened.connId;
-      if (opened.openFeeds > deps.maxStreamsPerUser) {
-        deps.presence.disconnected(caller.userId, connId, { quiet: true });
-        throw new ConnectError(
-          `too many open feeds for this user (limit ${deps.maxStreamsPerUser}): close another tab or device first`,
-          Code.ResourceExhausted,
-        );
-      }
-    } catch (err) {
-      feed.close(session);
-      throw err;
-    }
-    let expiry: NodeJS.Timeout | undefined;
-    if (caller.expiresAt) {
-      const ms = Math.min(caller.expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
-      expiry = setTimeout(
-        () =>
-          session.fail(
-            chatError(
-              Code.Unauthenticated,
-              "the access token expired: log in again",
-              ErrorReason.TOKEN_INVALID,
-            ),
-          ),
-        Math.max(0, ms),
-      );
-      expiry.unref();
-    }
+  async function openSession(ctx: HandlerContext): Promise<OpenSession> {
+    const opened = await streams.open(callerOf(ctx));
     // A generator parked at `yield` is never resumed once the client has
     // gone, so its `finally` may not run: release on abort as well.
-    let released = false;
     const release = () => {
-      if (released) return;
-      released = true;
-      clearTimeout(expiry);
       ctx.signal.removeEventListener("abort", release);
-      feed.close(session);
-      deps.presence.disconnected(caller.userId, connId);
+      opened.release();
     };
     ctx.signal.addEventListener("abort", release);
-    return { session, release };
-  }
-
-  /** Sends `ready`, then starts every room of the user at its position. */
-  async function start(
-    session: FeedSession,
-    userId: bigint,
-    req: SubscribeRequest,
-    /** Runs once the request is found valid, before anything is sent. */
-    beforeReady: () => void = () => {},
-  ): Promise<void> {
-    const memberships = await prisma.membership.findMany({
-      where: { userId, state: "JOINED" },
-      select: { roomId: true, room: { select: { lastSeq: true } } },
-    });
-    const heads = new Map(memberships.map((m) => [m.roomId, m.room.lastSeq]));
-    const positions = new Map<bigint, bigint>();
-    req.positions.forEach((p, i) => {
-      const head = heads.get(p.roomId);
-      // Rooms the caller does not belong to are unknown, whatever they are.
-      if (head === undefined) throw roomNotFound();
-      if (p.lastSeq > head) {
-        throw invalidArgument([
-          {
-            field: `positions[${i}].last_seq`,
-            description: `is beyond the room's last sequence ${head}`,
-          },
-        ]);
-      }
-      positions.set(p.roomId, p.lastSeq);
-    });
-    beforeReady();
-    session.push(
-      frame({
-        case: "ready",
-        value: {
-          rooms: memberships.map((m) => ({ roomId: m.roomId, lastSeq: m.room.lastSeq })),
-          serverTime: timestampNow(),
-          heartbeatIntervalMs: feed.options.heartbeatMs,
-        },
-      }),
-    );
-    // The current presence of fellow members; changes follow as events.
-    const online = await deps.presence.onlineCoMembers(userId);
-    session.markReady();
-    // Paced in the background: the queue drains only once the handler
-    // starts yielding, after this function returns.
-    void (async () => {
-      for (const id of online) {
-        await session.roomInQueue(1);
-        if (session.ended) return;
-        session.push(frame({ case: "presence", value: { userId: id, online: true } }));
-      }
-    })();
-    await Promise.all(
-      memberships.map((m) => session.addRoom(m.roomId, positions.get(m.roomId) ?? m.room.lastSeq)),
-    );
+    return { session: opened.session, release };
   }
 
   function combinedSignal(ctx: HandlerContext): AbortSignal {
@@ -200,9 +76,9 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
     async *subscribe(req, ctx) {
       const { session, release } = await openSession(ctx);
       try {
-        await start(session, callerOf(ctx).userId, req);
+        await streams.start(session, callerOf(ctx).userId, req);
         for await (const item of session.frames(combinedSignal(ctx))) {
-          if (item.$typeName === "chat.v1.SubscribeResponse") yield item;
+          if (item instanceof Frame) yield item.message;
         }
       } finally {
         release();
@@ -236,9 +112,11 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       reader.catch((err: unknown) => session.fail(err));
       try {
         for await (const item of session.frames(combinedSignal(ctx))) {
-          yield item.$typeName === "chat.v1.ChatResponse"
-            ? item
-            : create(ChatResponseSchema, { response: { case: "event", value: item.event ?? {} } });
+          yield item instanceof Frame
+            ? create(ChatResponseSchema, {
+                response: { case: "event", value: item.message.event ?? {} },
+              })
+            : item;
         }
       } finally {
         release();
@@ -267,7 +145,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       case "subscribe":
         validateMessage(SubscribeRequestSchema, c.value);
         // A bad re-subscribe fails before the current subscription changes.
-        await start(session, userId, c.value, () => {
+        await deps.streams.start(session, userId, c.value, () => {
           session.resetRooms();
           session.subscribed = true;
         });

@@ -127,13 +127,21 @@ class RoomCursor implements RoomListener {
 
 /** A Subscribe stream's state. */
 export class FeedSession {
-  private readonly queue: Outgoing[] = [];
+  private queue: Outgoing[] = [];
+  /**
+   * Called when frames are queued or the stream ended: the generator's
+   * wake-up while it waits, or a direct writer's flush request.
+   */
   private wake: (() => void) | undefined;
   /** Replays waiting for the queue to drain. */
   private spaceWaiters: { need: number; resolve: () => void }[] = [];
   /** Membership changes that arrived before `ready` was queued. */
   private deferred: (() => void)[] | undefined = [];
-  private failure: ConnectError | undefined;
+  /**
+   * Why the stream ended, as thrown: a ConnectError, or anything else that
+   * the caller masks as Internal (never sent as is).
+   */
+  private failure: { error: unknown } | undefined;
   readonly cursors = new Map<bigint, RoomCursor>();
   /** Removals that arrived before the room was attached (start-up race). */
   private readonly removedAt = new Map<bigint, bigint>();
@@ -149,6 +157,28 @@ export class FeedSession {
     readonly host: SessionHost,
     readonly options: SessionOptions,
   ) {}
+
+  /** Why the stream ended, once it failed (wrapped: any value may be thrown). */
+  get failed(): { error: unknown } | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Hands every queued frame to a direct writer, which calls `onReady` on
+   * this session's behalf from now on instead of pulling `frames()`.
+   */
+  drainTo(onReady: () => void): void {
+    this.wake = onReady;
+  }
+
+  /** Takes everything queued (oldest first); frees the queue for more. */
+  takeAll(): Outgoing[] {
+    if (this.queue.length === 0) return [];
+    const taken = this.queue;
+    this.queue = [];
+    this.releaseSpace();
+    return taken;
+  }
 
   /** Queues a frame; past the limit the stream ends (resumable). */
   push(f: Outgoing): void {
@@ -214,7 +244,7 @@ export class FeedSession {
   /** Ends the stream with an error (after what is queued is NOT sent). */
   fail(err: unknown): void {
     if (this.ended) return;
-    this.failure = ConnectError.from(err);
+    this.failure = { error: err };
     this.ended = true;
     this.queue.length = 0;
     // Let go of the rooms now: the handler may stay parked (a stalled
@@ -298,7 +328,7 @@ export class FeedSession {
     signal.addEventListener("abort", onAbort);
     try {
       for (;;) {
-        if (this.failure) throw this.failure;
+        if (this.failure) throw this.failure.error;
         if (signal.aborted) return;
         const next = this.queue.shift();
         if (next) {

@@ -1,21 +1,59 @@
 /**
- * Feed messages built once and shared: every subscriber of a room yields the
- * same SubscribeResponse object for an event, so the decode and the object
- * graph exist once per room, not once per subscriber.
+ * Feed messages built once and shared: every subscriber of a room gets the
+ * same Frame for an event, so the decode, the object graph and the wire
+ * bytes exist once per room, not once per subscriber (design rule 5).
  */
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { type BusMessage, BusMessageSchema } from "../../gen/chat/internal/v1/bus_pb.js";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import type { FeedEventSchema, SubscribeResponse } from "../../gen/chat/v1/feed_pb.js";
 import { SubscribeResponseSchema } from "../../gen/chat/v1/feed_pb.js";
 
-/** A feed message ready to yield. */
-export type Frame = SubscribeResponse;
+/** Payload encodings of the wire protocols (Connect, gRPC, gRPC-Web). */
+export type Codec = "proto" | "json";
+
+/**
+ * One feed message and, once asked for, its enveloped wire bytes per codec.
+ * The envelope (flags 0, big-endian length, payload) is the same for data
+ * messages of Connect streaming, gRPC and gRPC-Web, so a frame encoded for
+ * one subscriber is written as is to every other subscriber of its codec.
+ */
+export class Frame {
+  private proto: Uint8Array | undefined;
+  private json: Uint8Array | undefined;
+
+  constructor(readonly message: SubscribeResponse) {}
+
+  /** The enveloped message in `codec`, encoded on first use. */
+  enveloped(codec: Codec): Uint8Array {
+    if (codec === "proto") {
+      this.proto ??= envelope(toBinary(SubscribeResponseSchema, this.message));
+      return this.proto;
+    }
+    this.json ??= envelope(Buffer.from(toJsonString(SubscribeResponseSchema, this.message)));
+    return this.json;
+  }
+}
+
+/** Prefixes a message with the 5-byte envelope of a data message. */
+export function envelope(payload: Uint8Array, flags = 0): Uint8Array {
+  const out = Buffer.allocUnsafe(5 + payload.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(payload.byteLength, 1);
+  out.set(payload, 5);
+  return out;
+}
 
 /** Wraps one feed event. */
 export function frame(event: MessageInitShape<typeof FeedEventSchema>["event"]): Frame {
-  return create(SubscribeResponseSchema, { event: { event } });
+  return new Frame(create(SubscribeResponseSchema, { event: { event } }));
 }
 
 /** A room event as a frame, plus its sequence for ordering. */
@@ -31,7 +69,7 @@ export function roomFrame(bytes: Uint8Array): RoomFrame {
   return { seq: event.seq, event, frame: frame({ case: "roomEvent", value: event }) };
 }
 
-/** A heartbeat frame (fresh each time: it carries the clock). */
+/** A heartbeat frame (fresh per tick: it carries the clock). */
 export function heartbeatFrame(): Frame {
   return frame({ case: "heartbeat", value: { serverTime: timestampNow() } });
 }

@@ -14,20 +14,51 @@ export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "c
   return "connect";
 }
 
+/** What one RPC log line is made of. */
+export interface RpcLogEntry {
+  procedure: string;
+  protocol: string;
+  kind: string;
+  /** `performance.now()` at the start of the call. */
+  started: number;
+  userId: bigint | undefined;
+  /** How the call ended; undefined when it succeeded. */
+  err: unknown;
+  /** Set by the direct Subscribe path ("direct"), so operators can tell. */
+  path?: string;
+}
+
+/** Writes the log line of one finished RPC (also used by the direct Subscribe path). */
+export function logRpc(logger: Logger, e: RpcLogEntry): void {
+  const code = e.err === undefined ? "ok" : Code[ConnectError.from(e.err).code];
+  const durationMs = Math.round((performance.now() - e.started) * 10) / 10;
+  const line = {
+    procedure: e.procedure,
+    protocol: e.protocol,
+    code,
+    durationMs,
+    userId: e.userId?.toString(),
+    kind: e.kind,
+    ...(e.path ? { path: e.path } : {}),
+  };
+  logger[e.err === undefined || code !== "Internal" ? "info" : "error"](line, "rpc");
+}
+
 /** Creates the logging interceptor; it should be the outermost one. */
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const protocol = protocolOf(req.header.get("content-type"));
-    const done = (err: unknown) => {
-      const code = err === undefined ? "ok" : Code[ConnectError.from(err).code];
-      const userId = req.contextValues.get(callerKey)?.userId.toString();
-      const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      const line = { procedure, protocol, code, durationMs, userId, kind: req.method.methodKind };
-      const level = err === undefined || code !== "Internal" ? "info" : "error";
-      logger[level](line, "rpc");
-    };
+    const done = (err: unknown) =>
+      logRpc(logger, {
+        procedure,
+        protocol,
+        kind: req.method.methodKind,
+        started,
+        userId: req.contextValues.get(callerKey)?.userId,
+        err,
+      });
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);

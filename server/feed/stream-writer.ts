@@ -1,0 +1,105 @@
+/**
+ * Writes one feed session to one HTTP response in the wire format of its
+ * request: batches of pre-encoded frames while the socket keeps up, nothing
+ * while it is backed up, and the protocol's end of stream when the session
+ * fails. Kept small on purpose: thousands of these live per process.
+ */
+import type { ServerResponse } from "node:http";
+import { constants, type Http2ServerResponse } from "node:http2";
+import type { ConnectError } from "@connectrpc/connect";
+import type { FeedSession } from "./feed-session.js";
+import { Frame } from "./frames.js";
+import { streamEnd, type Wire } from "./wire-format.js";
+
+/** How long a stream that ended with an error may take to send its end. */
+const endGraceMs = 10_000;
+
+/** An HTTP/1.1 or HTTP/2 (compatibility API) response. */
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/** Abandons a response whose client stopped reading. */
+export function abandon(res: AnyResponse): void {
+  if ("stream" in res) res.stream.close(constants.NGHTTP2_CANCEL);
+  else res.destroy();
+}
+
+/**
+ * Both response kinds write and end alike; their typings differ only in
+ * overloads, so one view is used for the calls.
+ */
+function out(res: AnyResponse): Pick<ServerResponse, "write" | "end"> {
+  return res as ServerResponse;
+}
+
+/** The direct writer of one stream. */
+export class StreamWriter {
+  /** `performance.now()` of the last write; heartbeats go to idle streams. */
+  lastWrite = performance.now();
+  /** Set once the end of stream was written (or the stream was released). */
+  ended = false;
+  /** The socket is backed up: wait for `drain` before writing more. */
+  private blocked = false;
+
+  constructor(
+    private readonly session: FeedSession,
+    private readonly res: AnyResponse,
+    private readonly wire: Wire,
+    /** Turns a failure into what the client may see (internals masked). */
+    private readonly mask: (err: unknown) => ConnectError,
+    /** Called once when the stream ends, with its error. */
+    private readonly onEnd: (err: ConnectError) => void,
+  ) {}
+
+  /** Writes what the session has queued, or its end once it failed. */
+  flush(): void {
+    if (this.ended) return;
+    const failed = this.session.failed;
+    if (failed) {
+      this.end(this.mask(failed.error));
+      return;
+    }
+    if (this.session.ended) {
+      // Released (client gone or server closing): nothing more to send.
+      this.ended = true;
+      return;
+    }
+    if (this.blocked) return;
+    const items = this.session.takeAll();
+    if (items.length === 0) return;
+    const chunks: Uint8Array[] = [];
+    for (const item of items) {
+      // Subscribe sessions only ever queue frames; Chat responses never reach here.
+      if (item instanceof Frame) chunks.push(item.enveloped(this.wire.codec));
+    }
+    const data = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+    this.lastWrite = performance.now();
+    if (!out(this.res).write(data)) {
+      this.blocked = true;
+      this.res.once("drain", () => {
+        this.blocked = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Queues `heartbeat` if nothing was written since `since`. */
+  heartbeatIfIdle(since: number, heartbeat: () => Frame): void {
+    if (!this.ended && !this.blocked && this.lastWrite <= since) this.session.push(heartbeat());
+  }
+
+  private end(err: ConnectError): void {
+    this.ended = true;
+    const end = streamEnd(this.wire, err);
+    if (end.trailers) this.res.addTrailers(end.trailers);
+    if (this.blocked) {
+      // The client stopped reading: give the end a moment, then let go of
+      // the connection rather than hold its buffers forever.
+      const timer = setTimeout(() => abandon(this.res), endGraceMs);
+      timer.unref();
+      this.res.once("close", () => clearTimeout(timer));
+    }
+    if (end.body) out(this.res).end(end.body);
+    else out(this.res).end();
+    this.onEnd(err);
+  }
+}

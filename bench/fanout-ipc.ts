@@ -12,10 +12,16 @@
 
 import type { Protocol } from "./fanout-options.js";
 import type { LatencySummary } from "./histogram.js";
+import type { PeerName } from "./peers/peers.js";
+
+/** The server under load: ours, or one of the peers (bench/peers/). */
+export type Target = "protochat" | PeerName;
 
 /** What the load generator needs to know. */
 export interface LoadgenConfig {
+  target: Target;
   baseUrl: string;
+  /** How subscribers reach our server (peers: one WebSocket each). */
   protocol: Protocol;
   subscribers: number;
   rooms: number;
@@ -39,12 +45,17 @@ export type ToLoadgen =
 
 /** Load generator → orchestrator. */
 export type FromLoadgen =
-  | { type: "setupDone"; users: number; rooms: number }
+  | {
+      type: "setupDone";
+      /** Accounts created (0 for peers). */
+      users: number;
+      rooms: number;
+    }
   | {
       type: "streamsReady";
       /** Time to open every stream and receive every `ready`. */
       openMs: number;
-      /** Client connections (HTTP/1.1) or HTTP/2 sessions carrying the streams. */
+      /** Client connections (HTTP/1.1, WebSocket) or HTTP/2 sessions carrying the streams. */
       connections: number;
     }
   | { type: "result"; result: LoadgenResult }
@@ -52,7 +63,7 @@ export type FromLoadgen =
 
 /** What the load generator measured while publishing. */
 export interface LoadgenResult {
-  /** SendMessage calls acknowledged. */
+  /** Sends acknowledged (SendMessage, or a peer's publish acknowledgement). */
   sent: number;
   sendErrors: number;
   firstSendError?: string;
@@ -62,15 +73,15 @@ export interface LoadgenResult {
   publishSeconds: number;
   /** Seconds from the first send to the last delivery. */
   deliverySeconds: number;
-  /** SendMessage round trip. */
+  /** Send round trip (until acknowledged). */
   sendLatency: LatencySummary;
-  /** message_created: receive time minus the send time embedded in the text. */
+  /** Messages (message_created): receive time minus the send time embedded in the text. */
   latency: LatencySummary;
-  /** message_created: receive time minus the first receipt of that message by any subscriber. */
+  /** Messages: receive time minus the first receipt of that message by any subscriber. */
   spread: LatencySummary;
   /** Sum over subscribers of the messages sent to their room. */
   deliveriesExpected: number;
-  /** message_created events received. */
+  /** Messages (message_created events) received. */
   deliveriesReceived: number;
   /** Events with a sequence already seen on that stream. */
   duplicates: number;

@@ -1,13 +1,15 @@
 /**
  * The fan-out load generator, a child process of bench/fanout.ts (never
- * the server's process): creates the accounts and rooms, opens the
- * subscriber streams, publishes, and checks every delivery. Driven phase
- * by phase over IPC (see bench/fanout-ipc.ts); exits when told to close
- * or when its parent goes away.
+ * the server's process): sets up the target (our server: accounts and
+ * rooms; a peer server, bench/peers/: the publisher's connection), opens
+ * the subscribers, publishes, and checks every delivery, the same way for
+ * every target. Driven phase by phase over IPC (see bench/fanout-ipc.ts);
+ * exits when told to close or when its parent goes away.
  *
- * Accounts: one publisher, who creates every room; per room as many
- * subscriber users as the server's per-user stream limit requires, each
- * joined to that room only, so each stream carries exactly one room.
+ * Accounts on our server: one publisher, who creates every room; per room
+ * as many subscriber users as the server's per-user stream limit
+ * requires, each joined to that room only, so each stream carries exactly
+ * one room.
  */
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
@@ -19,11 +21,17 @@ import { RoomService, Visibility } from "../gen/chat/v1/room_pb.js";
 import { DeliveryTracker } from "./delivery-tracker.js";
 import type { FromLoadgen, LoadgenConfig, LoadgenResult, ToLoadgen } from "./fanout-ipc.js";
 import { Histogram } from "./histogram.js";
+import { peerTarget } from "./peers/peer-clients.js";
 import { type PublishPlan, publishAtRate, publishSaturated } from "./publisher.js";
-import { Subscriber } from "./subscriber.js";
-import { controlTransport, createTransportPool, type TransportPool } from "./transports.js";
+import { type CheckedSubscriber, Subscriber } from "./subscriber.js";
+import {
+  controlTransport,
+  createTransportPool,
+  type LoadTarget,
+  subscribersPerRoom,
+} from "./transports.js";
 
-/** Streams being opened at the same time. */
+/** Subscribers being opened at the same time. */
 const openConcurrency = 50;
 /** After the last expected delivery, how long to keep listening for duplicates. */
 const lateGraceMs = 250;
@@ -34,22 +42,16 @@ interface Account {
   userId: bigint;
 }
 
-/** Everything set up before streams open. */
+/** Everything set up before subscribers open. */
 interface Setup {
   config: LoadgenConfig;
-  control: ReturnType<typeof controlTransport>;
-  publisher: Account;
-  rooms: bigint[];
-  /** Per subscriber index: its room and its user. */
-  plan: { roomId: bigint; account: Account }[];
-  runId: string;
+  target: LoadTarget;
 }
 
-/** Streams opened. */
+/** Subscribers opened. */
 interface Opened {
-  pool: TransportPool;
   abort: AbortController;
-  subscribers: Subscriber[];
+  subscribers: CheckedSubscriber[];
   runs: Promise<void>[];
   latency: Histogram;
   spread: Histogram;
@@ -78,15 +80,20 @@ async function account(client: Client<typeof AuthService>, username: string): Pr
   return { token: res.accessToken, userId: res.user.id };
 }
 
-/** Accounts and rooms: nothing is streaming yet. */
-async function setUp(config: LoadgenConfig): Promise<Setup> {
+/**
+ * Our server: accounts and rooms (nothing is streaming yet); subscribers
+ * are Subscribe streams, sends are SendMessage calls over one gRPC session.
+ */
+async function protochatTarget(config: LoadgenConfig): Promise<LoadTarget> {
   const control = controlTransport(config.baseUrl);
   const authClient = createClient(AuthService, control.transport);
   const roomClient = createClient(RoomService, control.transport);
+  const messageClient = createClient(MessageService, control.transport);
   const runId = randomBytes(3).toString("hex");
   const publisher = await account(authClient, `fanout_${runId}_pub`);
   const rooms: bigint[] = [];
-  const plan: Setup["plan"] = [];
+  const plan: { roomId: bigint; account: Account }[] = [];
+  const perRoom = subscribersPerRoom(config.subscribers, config.rooms);
   for (let r = 0; r < config.rooms; r++) {
     const created = await roomClient.createRoom(
       { name: `fanout ${runId} ${r}`, visibility: Visibility.PUBLIC },
@@ -95,9 +102,7 @@ async function setUp(config: LoadgenConfig): Promise<Setup> {
     const roomId = created.room?.id;
     if (!roomId) throw new Error("CreateRoom returned no room");
     rooms.push(roomId);
-    const streams =
-      Math.floor(config.subscribers / config.rooms) +
-      (r < config.subscribers % config.rooms ? 1 : 0);
+    const streams = perRoom[r] ?? 0;
     for (let u = 0; u * config.streamsPerUser < streams; u++) {
       const sub = await account(authClient, `fanout_${runId}_r${r}_${u}`);
       await roomClient.joinRoom({ roomId }, auth(sub.token));
@@ -105,15 +110,46 @@ async function setUp(config: LoadgenConfig): Promise<Setup> {
       for (let k = 0; k < n; k++) plan.push({ roomId, account: sub });
     }
   }
-  return { config, control, publisher, rooms, plan, runId };
+  const pool = createTransportPool(config.protocol, config.baseUrl);
+  const idPrefix = `fanout-${runId}`;
+  return {
+    users: new Set(plan.map((p) => p.account)).size + 1,
+    rooms,
+    roomOf: plan.map((p) => p.roomId),
+    subscriber(i, sink) {
+      const p = plan[i];
+      if (!p) throw new Error(`no subscriber ${i}`);
+      return new Subscriber(
+        i,
+        p.roomId,
+        createClient(FeedService, pool.transportFor(i)),
+        p.account.token,
+        sink,
+      );
+    },
+    async roomBase(roomId) {
+      const res = await roomClient.getRoom({ roomId }, auth(publisher.token));
+      return res.room?.lastSeq ?? 0n;
+    },
+    connections: () => pool.connections(),
+    async send(roomId, text, i) {
+      await messageClient.sendMessage(
+        { roomId, text, clientMsgId: `${idPrefix}-${i}` },
+        auth(publisher.token),
+      );
+    },
+    close() {
+      pool.close();
+      control.close();
+    },
+  };
 }
 
-/** Opens every stream and waits for every `ready`. */
-async function openStreams(setup: Setup): Promise<Opened> {
-  const { config, plan } = setup;
-  const pool = createTransportPool(config.protocol, config.baseUrl);
+/** Opens every subscriber and waits until each is ready. */
+async function openSubscribers(setup: Setup): Promise<Opened> {
+  const { target } = setup;
   const abort = new AbortController();
-  // Every stream listens to this one signal.
+  // Every subscriber listens to this one signal.
   setMaxListeners(0, abort.signal);
   const latency = new Histogram();
   const spread = new Histogram();
@@ -126,16 +162,7 @@ async function openStreams(setup: Setup): Promise<Opened> {
       lastDeliveryAt.value = receivedAtMs;
     },
   };
-  const subscribers = plan.map(
-    (p, i) =>
-      new Subscriber(
-        i,
-        p.roomId,
-        createClient(FeedService, pool.transportFor(i)),
-        p.account.token,
-        sink,
-      ),
-  );
+  const subscribers = target.roomOf.map((_, i) => target.subscriber(i, sink));
   const runs: Promise<void>[] = [];
   let next = 0;
   const opener = async () => {
@@ -148,26 +175,22 @@ async function openStreams(setup: Setup): Promise<Opened> {
   };
   await Promise.all(Array.from({ length: openConcurrency }, opener));
   // Every room's position now: the run's messages follow it.
-  const roomClient = createClient(RoomService, setup.control.transport);
-  for (const roomId of setup.rooms) {
-    const res = await roomClient.getRoom({ roomId }, auth(setup.publisher.token));
-    const count = plan.filter((p) => p.roomId === roomId).length;
-    tracker.addRoom(roomId, count, res.room?.lastSeq ?? 0n);
+  for (const roomId of target.rooms) {
+    const count = subscribers.filter((s) => s.roomId === roomId).length;
+    tracker.addRoom(roomId, count, await target.roomBase(roomId, subscribers));
   }
-  return { pool, abort, subscribers, runs, latency, spread, tracker, lastDeliveryAt };
+  return { abort, subscribers, runs, latency, spread, tracker, lastDeliveryAt };
 }
 
 /** Publishes, waits for the deliveries, and checks every subscriber. */
 async function publish(setup: Setup, opened: Opened): Promise<LoadgenResult> {
-  const { config } = setup;
+  const { config, target } = setup;
   const cpu0 = process.cpuUsage();
   const plan: PublishPlan = {
-    client: createClient(MessageService, setup.control.transport),
-    token: setup.publisher.token,
-    rooms: setup.rooms,
+    rooms: target.rooms,
     durationMs: config.durationMs,
     size: config.size,
-    idPrefix: `fanout-${setup.runId}`,
+    send: (roomId, text, i) => target.send(roomId, text, i),
   };
   const stats =
     config.rate > 0
@@ -180,8 +203,8 @@ async function publish(setup: Setup, opened: Opened): Promise<LoadgenResult> {
           config.drainTimeoutMs,
         );
 
-  // Drain: until every live stream has its room's messages, or time is up.
-  const expectedOf = (s: Subscriber) => stats.sentPerRoom.get(s.roomId) ?? 0;
+  // Drain: until every live subscriber has its room's messages, or time is up.
+  const expectedOf = (s: CheckedSubscriber) => stats.sentPerRoom.get(s.roomId) ?? 0;
   const drained = () =>
     opened.subscribers.every((s) => s.error !== undefined || s.received >= expectedOf(s));
   const deadline = performance.now() + config.drainTimeoutMs;
@@ -243,7 +266,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Closes streams and connections, then exits with `code`. */
+/** Closes subscribers and connections, then exits with `code`. */
 async function close(
   setup: Setup | undefined,
   opened: Opened | undefined,
@@ -252,9 +275,8 @@ async function close(
   if (opened) {
     opened.abort.abort();
     await Promise.race([Promise.allSettled(opened.runs), sleep(5_000)]);
-    opened.pool.close();
   }
-  setup?.control.close();
+  setup?.target.close();
   process.exit(code);
 }
 
@@ -263,22 +285,24 @@ let opened: Opened | undefined;
 
 async function handle(msg: ToLoadgen): Promise<void> {
   switch (msg.type) {
-    case "start":
-      setup = await setUp(msg.config);
-      await send({
-        type: "setupDone",
-        users: new Set(setup.plan.map((p) => p.account)).size + 1,
-        rooms: setup.rooms.length,
-      });
+    case "start": {
+      const config = msg.config;
+      const target =
+        config.target === "protochat"
+          ? await protochatTarget(config)
+          : await peerTarget(config.target, config);
+      setup = { config, target };
+      await send({ type: "setupDone", users: target.users, rooms: target.rooms.length });
       return;
+    }
     case "open": {
       if (!setup) throw new Error("open before start");
       const t0 = performance.now();
-      opened = await openStreams(setup);
+      opened = await openSubscribers(setup);
       await send({
         type: "streamsReady",
         openMs: performance.now() - t0,
-        connections: opened.pool.connections(),
+        connections: setup.target.connections(),
       });
       return;
     }

@@ -3,6 +3,7 @@
  * bounds: every run is limited in time, streams and messages.
  */
 import { parseArgs } from "node:util";
+import { type PeerName, parsePeerList, peerNames } from "./peers/peers.js";
 
 /** How subscriber streams reach the server. */
 export const protocols = ["connect-h1", "grpc-h2", "grpc-h2-multi"] as const;
@@ -43,6 +44,11 @@ export interface FanoutOptions {
   save: boolean;
   /** Free text stored with the result (e.g. "cpu-prof"). */
   note: string;
+  /**
+   * Peer servers measured after ours in the same run, with the same
+   * subscribers, rooms, size and publishing (bench/peers/).
+   */
+  peers: PeerName[];
 }
 
 /** Usage text. */
@@ -58,6 +64,8 @@ export const fanoutUsage = `usage: npm run bench -- fanout [options]
                       received by all its subscribers (default 200; 0 = never)
   --size B            message text bytes (default 100)
   --drain-timeout S   wait for late deliveries after publishing (default 60)
+  --peers LIST        peer servers measured in the same run, after ours:
+                      ${peerNames.join(",")} (default) or none
   --note TEXT         stored with the result
   --no-save           do not append to bench/results/fanout.jsonl
 
@@ -80,6 +88,7 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
       size: { type: "string", default: "100" },
       "drain-timeout": { type: "string", default: "60" },
       note: { type: "string", default: "" },
+      peers: { type: "string", default: peerNames.join(",") },
       "no-save": { type: "boolean", default: false },
     },
   });
@@ -96,6 +105,8 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
   if (!protocols.includes(protocol)) {
     problems.push(`--protocol ${protocol}: must be one of ${protocols.join(", ")}`);
   }
+  const peers = parsePeerList(values.peers);
+  if (typeof peers === "string") problems.push(peers);
   const options: FanoutOptions = {
     subscribers: int("subscribers", 1, 20_000),
     rate: int("rate", 0, 10_000),
@@ -108,6 +119,7 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
     drainTimeoutS: int("drain-timeout", 1, 600),
     save: !values["no-save"],
     note: values.note,
+    peers: typeof peers === "string" ? [] : peers,
   };
   if (options.rooms > options.subscribers) problems.push("--rooms must not exceed --subscribers");
   if (problems.length > 0) throw new Error(`${problems.join("\n")}\n\n${fanoutUsage}`);

@@ -1,12 +1,12 @@
 /**
- * The publisher: SendMessage calls, round-robin over the rooms, either at a
- * fixed rate (open loop: sends are started on schedule whether or not
- * earlier ones completed, so a slow server shows as latency, not as a lower
- * rate) or saturating (a fixed number of sends in flight, each started when
- * the previous completes, optionally held back while subscribers lag).
+ * The publisher: messages round-robin over the rooms, either at a fixed
+ * rate (open loop: sends are started on schedule whether or not earlier
+ * ones completed, so a slow server shows as latency, not as a lower rate)
+ * or saturating (a fixed number of sends in flight, each started when the
+ * previous completes, optionally held back while subscribers lag). How a
+ * message is sent is the caller's: SendMessage on our server, a `publish`
+ * with acknowledgement on a peer server (bench/peers/).
  */
-import type { Client } from "@connectrpc/connect";
-import type { MessageService } from "../gen/chat/v1/message_pb.js";
 import { messageText, nowMs } from "./bench-message.js";
 import type { DeliveryTracker } from "./delivery-tracker.js";
 import { Histogram } from "./histogram.js";
@@ -14,16 +14,17 @@ import { Histogram } from "./histogram.js";
 /** Fixed rate: at most this many sends in flight; beyond, sends are skipped. */
 const maxInFlight = 1_000;
 
-/** What to publish. */
+/** What to publish, and how. */
 export interface PublishPlan {
-  client: Client<typeof MessageService>;
-  /** Access token of the publisher. */
-  token: string;
   rooms: bigint[];
   durationMs: number;
   size: number;
-  /** Prefix of client_msg_id, unique per run. */
-  idPrefix: string;
+  /**
+   * Sends message number `i` (0, 1, ...) with `text` to `roomId`; resolves
+   * when the server acknowledged it (it will be delivered), rejects when
+   * it was refused.
+   */
+  send(roomId: bigint, text: string, i: number): Promise<void>;
 }
 
 /** What happened while publishing. */
@@ -47,10 +48,7 @@ async function sendOne(plan: PublishPlan, stats: PublishStats, i: number): Promi
   if (Number.isNaN(stats.firstSendAt)) stats.firstSendAt = at;
   stats.lastSendAt = at;
   try {
-    await plan.client.sendMessage(
-      { roomId, text: messageText(at, plan.size), clientMsgId: `${plan.idPrefix}-${i}` },
-      { headers: { authorization: `Bearer ${plan.token}` } },
-    );
+    await plan.send(roomId, messageText(at, plan.size), i);
     stats.roundTrip.record(nowMs() - at);
     stats.sent += 1;
     stats.sentPerRoom.set(roomId, (stats.sentPerRoom.get(roomId) ?? 0) + 1);

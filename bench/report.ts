@@ -7,7 +7,26 @@ import path from "node:path";
 import type { FanoutOptions } from "./fanout-options.js";
 import type { LatencySummary } from "./histogram.js";
 import type { MachineInfo } from "./machine.js";
+import type { PeerName } from "./peers/peers.js";
 import type { ServerMemory } from "./server-process.js";
+
+/**
+ * A peer server measured in the same run as ours (bench/peers/), with the
+ * same options; `setup` and `result` mean what they mean for ours (peers
+ * have no accounts: `users` is 0; "streams" are WebSocket subscribers).
+ */
+export interface PeerRecord {
+  peer: PeerName;
+  /** E.g. "socket.io room". */
+  label: string;
+  /** Version of the peer's npm package. */
+  version: string;
+  /** Set when the peer could not be measured; then there is no result. */
+  error?: string;
+  server?: { logLines: number; exitCode: number | string };
+  setup?: FanoutRecord["setup"];
+  result?: FanoutRecord["result"];
+}
 
 /** One fan-out run, as stored. */
 export interface FanoutRecord {
@@ -80,6 +99,8 @@ export interface FanoutRecord {
     /** (V8 heap used after opening - before) / subscribers, KiB. */
     heapPerIdleStreamKiB: number;
   };
+  /** Peers measured after ours in the same run (absent in records before peers existed). */
+  peers?: PeerRecord[];
   loadAverageAfter: number[];
 }
 
@@ -176,5 +197,99 @@ export function formatRecord(r: FanoutRecord): string {
   for (const w of x.wrongExamples) rows.push(["wrong subscriber", w]);
   for (const p of r.server.cpuProfiles) rows.push(["server CPU profile", p]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+  const table = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+  return r.peers && r.peers.length > 0 ? `${table}\n\n${formatComparison(r)}` : table;
+}
+
+/**
+ * `ours / peer` as "1.23×"; "-" when either is missing or not positive (a
+ * negative RSS difference is allocator noise, not a figure to divide).
+ */
+function ratio(ours: number, peer: number | undefined): string {
+  if (peer === undefined || !(ours > 0) || !(peer > 0)) return "-";
+  const q = ours / peer;
+  return `${q < 10 ? q.toFixed(2) : q.toFixed(1)}×`;
+}
+
+/** The figures compared with the peers, in column order. */
+const compared: {
+  head: string;
+  of: (x: FanoutRecord["result"]) => number;
+  fmt: (v: number) => string;
+}[] = [
+  { head: "deliveries/s", of: (x) => x.deliveriesPerSecond, fmt: int },
+  { head: "p50 ms", of: (x) => x.latencyMs.p50, fmt: ms },
+  { head: "p95 ms", of: (x) => x.latencyMs.p95, fmt: ms },
+  { head: "p99 ms", of: (x) => x.latencyMs.p99, fmt: ms },
+  { head: "p99.9 ms", of: (x) => x.latencyMs.p999, fmt: ms },
+  { head: "CPU s/100k", of: (x) => x.serverCpuPer100kDeliveries, fmt: (v) => v.toFixed(2) },
+  { head: "RSS KiB/conn", of: (x) => x.rssPerIdleStreamKiB, fmt: (v) => v.toFixed(1) },
+];
+
+function verdict(x: FanoutRecord["result"]): string {
+  return x.lossless && x.sendErrors === 0 && x.sendsSkipped === 0 ? "OK" : "FAILED";
+}
+
+/**
+ * Ours next to every peer of the run: one row per server, and under each
+ * peer the ratio ours ÷ peer of every figure; then a line per peer with
+ * its load, checks and connections.
+ */
+export function formatComparison(r: FanoutRecord): string {
+  const peers = r.peers ?? [];
+  const x = r.result;
+  const head = ["server", ...compared.map((c) => c.head), "check"];
+  const rows: string[][] = [
+    [`protochat ${r.options.protocol}`, ...compared.map((c) => c.fmt(c.of(x))), verdict(x)],
+  ];
+  const details: string[] = [];
+  for (const p of peers) {
+    const name = `${p.label} ${p.version}`;
+    const y = p.result;
+    if (!y) {
+      rows.push([name, ...compared.map(() => "-"), "FAILED"]);
+      details.push(`${name}: FAILED: ${(p.error ?? "no result").split("\n")[0]}`);
+      continue;
+    }
+    rows.push([name, ...compared.map((c) => c.fmt(c.of(y))), verdict(y)]);
+    rows.push([`  ours ÷ ${p.label}`, ...compared.map((c) => ratio(c.of(x), c.of(y))), ""]);
+    const s = p.setup;
+    details.push(
+      `${name}: sent ${int(y.messagesSent)} (${y.sendRate.toFixed(1)}/s; errors ${y.sendErrors}, skipped ${y.sendsSkipped}), ` +
+        `delivered ${int(y.deliveriesReceived)}/${int(y.deliveriesExpected)}` +
+        (y.lossless
+          ? ", each once, in order"
+          : ` (${y.subscribersWrong} subscribers wrong: duplicates ${y.duplicates}, gaps ${y.gaps}, errors ${y.streamErrors}${y.drainTimedOut ? ", drain timed out" : ""})`),
+      `  fan-out spread ms p50 ${ms(y.fanoutSpreadMs.p50)} p99 ${ms(y.fanoutSpreadMs.p99)}; ` +
+        `publish acknowledged ms p50 ${ms(y.sendRoundTripMs.p50)} p99 ${ms(y.sendRoundTripMs.p99)}; ` +
+        `cores busy: server ${y.serverCpuCores.toFixed(2)}, load generator ${y.clientCpuCores.toFixed(2)}`,
+      `  server RSS before / after subscribers / end ${mib(y.serverMemoryBeforeStreams.rss)} / ` +
+        `${mib(y.serverMemoryAfterStreams.rss)} / ${mib(y.serverMemoryAfterRun.rss)}` +
+        (s
+          ? `; connections client / server ${int(s.clientConnections)} / ${int(s.serverConnections)} (open ${s.openSeconds.toFixed(1)} s)`
+          : ""),
+    );
+    if (y.firstSendError) details.push(`  first send error: ${y.firstSendError}`);
+    for (const w of y.wrongExamples) details.push(`  wrong subscriber: ${w}`);
+  }
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) =>
+        i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
+  return [
+    `peers, same run and load: ${int(r.options.subscribers)} subscribers in ${r.options.rooms} room(s), ` +
+      `${r.options.size}-byte text, ${r.options.rate > 0 ? `${r.options.rate} msg/s` : "saturation"}; ` +
+      "one server process each; latency = send → receipt",
+    "ratio = ours ÷ peer (deliveries/s: higher is better; latency, CPU, RSS: lower is better)",
+    line(head),
+    ...rows.map(line),
+    "",
+    ...details,
+  ].join("\n");
 }

@@ -1,10 +1,14 @@
 /**
- * One subscriber: a FeedService.Subscribe stream through the generated
- * SDK, checked event by event. A room's events carry a dense sequence, so
- * a stream that gets every event exactly once, in order, sees `last + 1`
- * each time: anything lower is a duplicate (or arrived out of order),
- * anything higher a gap. message_created
- * events also yield a latency sample (now minus the send time in the text).
+ * Subscribers and their checks. {@link CheckedSubscriber} holds what every
+ * subscriber checks, whatever it is connected to (our server here, a peer
+ * server in bench/peers/): a room's events carry a dense sequence, so a
+ * stream that gets every event exactly once, in order, sees `last + 1`
+ * each time; anything lower is a duplicate (or arrived out of order),
+ * anything higher a gap. Each message also yields a latency sample (now
+ * minus the send time carried in its text).
+ *
+ * {@link Subscriber} is a FeedService.Subscribe stream through the
+ * generated SDK.
  */
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { RoomEvent } from "../gen/chat/v1/event_pb.js";
@@ -16,24 +20,26 @@ export interface DeliverySink {
   onMessage(roomId: bigint, seq: bigint, latencyMs: number, receivedAtMs: number): void;
 }
 
-/** A Subscribe stream and its tallies. */
-export class Subscriber {
-  /** message_created events received. */
+/** One subscriber of one room, its tallies and its sequence check. */
+export abstract class CheckedSubscriber {
+  /** Messages received (each once, counted when not a duplicate). */
   received = 0;
   duplicates = 0;
   /** Sequence numbers skipped. */
   gaps = 0;
-  /** Room events of another room (must not happen: the user is in one room). */
+  /** Room events of another room (must not happen: a subscriber is in one room). */
   foreign = 0;
-  /** Presence, room stats, heartbeats. */
+  /** Presence, room stats, heartbeats: anything but the room's messages. */
   otherEvents = 0;
   /** Set when the stream ended other than by our own abort. */
   error: string | undefined;
-  /** Next sequence expected; set by `ready`. */
+  /** The room's sequence when this subscriber became ready (-1n before). */
+  baseSeq = -1n;
+  /** Next sequence expected; set by {@link markReady}. */
   private next = 0n;
   private readyResolve: () => void = () => {};
   private readyReject: (err: unknown) => void = () => {};
-  /** Resolves once the stream got `ready` (and the server attached the room). */
+  /** Resolves once the subscriber is attached to its room and knows its position. */
   readonly ready = new Promise<void>((resolve, reject) => {
     this.readyResolve = resolve;
     this.readyReject = reject;
@@ -42,16 +48,70 @@ export class Subscriber {
   constructor(
     readonly index: number,
     readonly roomId: bigint,
-    private readonly client: Client<typeof FeedService>,
-    private readonly token: string,
     private readonly sink: DeliverySink,
   ) {
     // Awaited by the opener; never an unhandled rejection here.
     this.ready.catch(() => {});
   }
 
-  /** Runs the stream until it ends or `signal` aborts; never throws. */
-  async run(signal: AbortSignal): Promise<void> {
+  /** Runs until the stream ends or `signal` aborts; never throws. */
+  abstract run(signal: AbortSignal): Promise<void>;
+
+  /** Attached; the room's last sequence is `lastSeq`. */
+  protected markReady(lastSeq: bigint): void {
+    this.baseSeq = lastSeq;
+    this.next = lastSeq + 1n;
+    this.readyResolve();
+  }
+
+  /** Fails `ready` if it has not resolved yet (the stream is over). */
+  protected endBeforeReady(): void {
+    this.readyReject(new Error(`subscriber ${this.index}: stream ended before ready`));
+  }
+
+  /**
+   * A room event at `seq` arrived; returns true when it is new (not a
+   * duplicate, not of another room), counting gaps.
+   */
+  protected checkSequence(roomId: bigint, seq: bigint): boolean {
+    if (roomId !== this.roomId) {
+      this.foreign += 1;
+      return false;
+    }
+    if (seq < this.next) {
+      this.duplicates += 1;
+      return false;
+    }
+    if (seq > this.next) this.gaps += Number(seq - this.next);
+    this.next = seq + 1n;
+    return true;
+  }
+
+  /** A new message (after {@link checkSequence}) whose text is `text`. */
+  protected delivered(seq: bigint, text: string): void {
+    const receivedAt = nowMs();
+    this.received += 1;
+    this.sink.onMessage(this.roomId, seq, receivedAt - sentAt(text), receivedAt);
+  }
+
+  protected fail(message: string): void {
+    this.error ??= message;
+  }
+}
+
+/** A FeedService.Subscribe stream and its tallies. */
+export class Subscriber extends CheckedSubscriber {
+  constructor(
+    index: number,
+    roomId: bigint,
+    private readonly client: Client<typeof FeedService>,
+    private readonly token: string,
+    sink: DeliverySink,
+  ) {
+    super(index, roomId, sink);
+  }
+
+  override async run(signal: AbortSignal): Promise<void> {
     try {
       const stream = this.client.subscribe(
         {},
@@ -70,7 +130,7 @@ export class Subscriber {
         this.fail(`${Code[ce.code]}: ${ce.rawMessage}`);
       }
     }
-    this.readyReject(new Error(`subscriber ${this.index}: stream ended before ready`));
+    this.endBeforeReady();
   }
 
   private onReady(rooms: { roomId: bigint; lastSeq: bigint }[]): void {
@@ -79,32 +139,15 @@ export class Subscriber {
       this.fail(`ready does not list room ${this.roomId}`);
       return;
     }
-    this.next = mine.lastSeq + 1n;
-    this.readyResolve();
+    this.markReady(mine.lastSeq);
   }
 
   private onRoomEvent(e: RoomEvent): void {
-    if (e.roomId !== this.roomId) {
-      this.foreign += 1;
-      return;
-    }
-    if (e.seq < this.next) {
-      this.duplicates += 1;
-      return;
-    }
-    if (e.seq > this.next) this.gaps += Number(e.seq - this.next);
-    this.next = e.seq + 1n;
+    if (!this.checkSequence(e.roomId, e.seq)) return;
     if (e.change.case !== "messageCreated") {
       this.otherEvents += 1;
       return;
     }
-    const text = e.change.value.message?.text ?? "";
-    const receivedAt = nowMs();
-    this.received += 1;
-    this.sink.onMessage(e.roomId, e.seq, receivedAt - sentAt(text), receivedAt);
-  }
-
-  private fail(message: string): void {
-    this.error ??= message;
+    this.delivered(e.seq, e.change.value.message?.text ?? "");
   }
 }

@@ -24,6 +24,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { type Protocol, streamsPerSession } from "./fanout-options.js";
+import type { CheckedSubscriber, DeliverySink } from "./subscriber.js";
 
 /** Transports for subscribers 0..N-1. */
 export interface TransportPool {
@@ -97,4 +98,36 @@ export function controlTransport(baseUrl: string): { transport: Transport; close
     transport: createGrpcTransport({ baseUrl, sessionManager }),
     close: () => sessionManager.abort(),
   };
+}
+
+/**
+ * What the load generator talks to, after setup: our server (accounts,
+ * rooms, Subscribe streams, SendMessage) or a peer server (bench/peers/).
+ * The load generator opens the subscribers, publishes through `send` and
+ * checks the deliveries the same way for every target.
+ */
+export interface LoadTarget {
+  /** Accounts created (0 for peers, which have none). */
+  users: number;
+  rooms: bigint[];
+  /** The room of subscriber i, for i = 0..subscribers-1. */
+  roomOf: bigint[];
+  /** Subscriber `i` (not yet running). */
+  subscriber(i: number, sink: DeliverySink): CheckedSubscriber;
+  /** The room's sequence before the run's first message; every subscriber is ready. */
+  roomBase(roomId: bigint, subscribers: CheckedSubscriber[]): Promise<bigint>;
+  /** Connections (or HTTP/2 sessions) the subscribers use. */
+  connections(): number;
+  /** Publishes one message; resolves when the server acknowledged it. */
+  send(roomId: bigint, text: string, i: number): Promise<void>;
+  /** Closes the publisher's and the subscribers' connections. */
+  close(): void;
+}
+
+/** Subscribers per room: `subscribers` split evenly, the first rooms get the remainder. */
+export function subscribersPerRoom(subscribers: number, rooms: number): number[] {
+  return Array.from(
+    { length: rooms },
+    (_, r) => Math.floor(subscribers / rooms) + (r < subscribers % rooms ? 1 : 0),
+  );
 }

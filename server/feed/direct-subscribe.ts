@@ -45,6 +45,8 @@ import {
 
 const procedure = `${FeedService.typeName}/${FeedService.method.subscribe.name}`;
 const path = `/${procedure}`;
+/** Streams written per event-loop turn before yielding to other work. */
+const flushBudget = 1_000;
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = AnyResponse;
@@ -168,12 +170,26 @@ export class DirectSubscribe {
     this.pending.add(w);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const batch = this.pending;
-      this.pending = new Set();
-      for (const s of batch) s.flush();
-    });
+    setImmediate(() => this.flushPending());
+  }
+
+  /**
+   * Writes up to {@link flushBudget} streams, then lets the event loop run
+   * (incoming sends, acks) before the rest: a burst to 10,000 subscribers
+   * never blocks the process for its whole length.
+   */
+  private flushPending(): void {
+    this.flushScheduled = false;
+    let budget = flushBudget;
+    for (const s of this.pending) {
+      this.pending.delete(s);
+      s.flush();
+      if (--budget === 0) break;
+    }
+    if (this.pending.size > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushPending());
+    }
   }
 
   /** Queues one shared heartbeat for every stream idle for a full interval. */

@@ -34,7 +34,7 @@ import { logRpc } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
 import type { FeedStreams } from "./feed-streams.js";
 import { type Frame, heartbeatFrame } from "./frames.js";
-import { type AnyResponse, StreamWriter } from "./stream-writer.js";
+import { type AnyResponse, abandon, StreamWriter } from "./stream-writer.js";
 import {
   decodeRequest,
   detectWire,
@@ -80,7 +80,10 @@ export class DirectSubscribe {
     if (url !== path && !url.startsWith(`${path}?`)) return false;
     const wire = detectWire(req.headers, req.httpVersionMajor);
     if (!wire) return false;
-    void this.serve(req, res, wire);
+    this.serve(req, res, wire).catch((err: unknown) => {
+      this.deps.logger.error({ err }, "direct Subscribe failed to answer");
+      if (!res.headersSent) abandon(res);
+    });
     return true;
   }
 
@@ -110,6 +113,9 @@ export class DirectSubscribe {
         err,
         path: "direct",
       });
+    // Write errors after the client went away are not ours to report: the
+    // "close" below ends the stream. Without a listener they would throw.
+    res.on("error", ignore);
     res.once("close", () => {
       gone = true;
       release?.();
@@ -148,6 +154,11 @@ export class DirectSubscribe {
       w.flush();
     } catch (err) {
       release?.();
+      if (gone || req.aborted) {
+        // The client left while the call was set up (its body read failed).
+        done(new ConnectError("client went away", Code.Canceled));
+        return;
+      }
       const e = maskError(this.deps.logger, err, procedure);
       done(e);
       if (gone || res.headersSent) return;
@@ -203,6 +214,8 @@ export class DirectSubscribe {
     for (const w of this.writers) w.heartbeatIfIdle(since, heartbeat);
   }
 }
+
+function ignore(): void {}
 
 function header(req: Req, name: string): string | undefined {
   const v = req.headers[name];

@@ -10,7 +10,7 @@
  *   close                   streams and connections closed, process exits
  */
 
-import type { Protocol } from "./fanout-options.js";
+import type { Protocol, SubscriberClient } from "./fanout-options.js";
 import type { LatencySummary } from "./histogram.js";
 import type { PeerName } from "./peers/peers.js";
 
@@ -23,6 +23,8 @@ export interface LoadgenConfig {
   baseUrl: string;
   /** How subscribers reach our server (peers: one WebSocket each). */
   protocol: Protocol;
+  /** Client code of the Subscribe streams (ours only). */
+  client: SubscriberClient;
   subscribers: number;
   rooms: number;
   /** Messages per second; 0 = saturation. */

@@ -6,6 +6,10 @@
  * every target. Driven phase by phase over IPC (see bench/fanout-ipc.ts);
  * exits when told to close or when its parent goes away.
  *
+ * Our server's subscribers are Subscribe streams of the `--client` kind
+ * (bench/CLIENTS.md): lean (bench/lean-subscriber.ts) or the generated SDK
+ * (bench/transports.ts).
+ *
  * Accounts on our server: one publisher, who creates every room; per room
  * as many subscriber users as the server's per-user stream limit
  * requires, each joined to that room only, so each stream carries exactly
@@ -15,19 +19,19 @@ import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { type Client, createClient } from "@connectrpc/connect";
 import { AuthService } from "../gen/chat/v1/auth_pb.js";
-import { FeedService } from "../gen/chat/v1/feed_pb.js";
 import { MessageService } from "../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../gen/chat/v1/room_pb.js";
 import { DeliveryTracker } from "./delivery-tracker.js";
 import type { FromLoadgen, LoadgenConfig, LoadgenResult, ToLoadgen } from "./fanout-ipc.js";
 import { Histogram } from "./histogram.js";
+import { leanSubscribers } from "./lean-subscriber.js";
 import { peerTarget } from "./peers/peer-clients.js";
 import { type PublishPlan, publishAtRate, publishSaturated } from "./publisher.js";
-import { type CheckedSubscriber, Subscriber } from "./subscriber.js";
+import type { CheckedSubscriber } from "./subscriber.js";
 import {
   controlTransport,
-  createTransportPool,
   type LoadTarget,
+  sdkSubscribers,
   subscribersPerRoom,
 } from "./transports.js";
 
@@ -110,7 +114,10 @@ async function protochatTarget(config: LoadgenConfig): Promise<LoadTarget> {
       for (let k = 0; k < n; k++) plan.push({ roomId, account: sub });
     }
   }
-  const pool = createTransportPool(config.protocol, config.baseUrl);
+  const pool =
+    config.client === "lean"
+      ? leanSubscribers(config.protocol, config.baseUrl)
+      : sdkSubscribers(config.protocol, config.baseUrl);
   const idPrefix = `fanout-${runId}`;
   return {
     users: new Set(plan.map((p) => p.account)).size + 1,
@@ -119,13 +126,7 @@ async function protochatTarget(config: LoadgenConfig): Promise<LoadTarget> {
     subscriber(i, sink) {
       const p = plan[i];
       if (!p) throw new Error(`no subscriber ${i}`);
-      return new Subscriber(
-        i,
-        p.roomId,
-        createClient(FeedService, pool.transportFor(i)),
-        p.account.token,
-        sink,
-      );
+      return pool.subscriber(i, p.roomId, p.account.token, sink);
     },
     async roomBase(roomId) {
       const res = await roomClient.getRoom({ roomId }, auth(publisher.token));

@@ -15,6 +15,17 @@ export const protocols = ["connect-h1", "grpc-h2", "grpc-h2-multi"] as const;
  */
 export type Protocol = (typeof protocols)[number];
 
+/** Which client code carries the Subscribe streams (bench/CLIENTS.md). */
+export const subscriberClients = ["lean", "sdk"] as const;
+/**
+ * - `lean`: node:http / node:http2 and the generated message types, one
+ *   envelope parser per stream (bench/lean-subscriber.ts): about as light
+ *   as the peers' WebSocket clients, so the server is what saturates.
+ * - `sdk`: the generated SDK, `createClient` over connect-node transports
+ *   (bench/transports.ts): what an application would use.
+ */
+export type SubscriberClient = (typeof subscriberClients)[number];
+
 /** Streams sharing one HTTP/2 session in `grpc-h2-multi`. */
 export const streamsPerSession = 100;
 
@@ -26,6 +37,8 @@ export interface FanoutOptions {
   /** Seconds of publishing. */
   durationS: number;
   protocol: Protocol;
+  /** Client code of our Subscribe streams (peers always use their own clients). */
+  client: SubscriberClient;
   /** Rooms; subscribers are split evenly, messages go round-robin. */
   rooms: number;
   /** Saturation: SendMessage calls in flight. */
@@ -58,6 +71,8 @@ export const fanoutUsage = `usage: npm run bench -- fanout [options]
   --rate R            messages/s over all rooms (default 50); 0 = saturation
   --duration S        seconds of publishing (default 10, at most 600)
   --protocol P        ${protocols.join(" | ")} (default connect-h1)
+  --client C          our subscribers' client: lean (node:http/http2 + generated
+                      message types, default) | sdk (createClient + connect-node)
   --rooms K           rooms, subscribers split evenly (default 1)
   --concurrency C     saturation: sends in flight (default 8)
   --max-lag M         saturation: wait while a room has M messages not yet
@@ -82,6 +97,7 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
       rate: { type: "string", default: "50" },
       duration: { type: "string", default: "10" },
       protocol: { type: "string", default: "connect-h1" },
+      client: { type: "string", default: "lean" },
       rooms: { type: "string", default: "1" },
       concurrency: { type: "string", default: "8" },
       "max-lag": { type: "string", default: "200" },
@@ -105,6 +121,10 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
   if (!protocols.includes(protocol)) {
     problems.push(`--protocol ${protocol}: must be one of ${protocols.join(", ")}`);
   }
+  const client = values.client as SubscriberClient;
+  if (!subscriberClients.includes(client)) {
+    problems.push(`--client ${client}: must be one of ${subscriberClients.join(", ")}`);
+  }
   const peers = parsePeerList(values.peers);
   if (typeof peers === "string") problems.push(peers);
   const options: FanoutOptions = {
@@ -112,6 +132,7 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
     rate: int("rate", 0, 10_000),
     durationS: int("duration", 1, 600),
     protocol,
+    client,
     rooms: int("rooms", 1, 100),
     concurrency: int("concurrency", 1, 256),
     maxLag: int("max-lag", 0, 100_000),

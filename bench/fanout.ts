@@ -128,6 +128,7 @@ async function measure(
       target,
       baseUrl: server.baseUrl,
       protocol: options.protocol,
+      client: options.client,
       subscribers: options.subscribers,
       rooms: options.rooms,
       rate: options.rate,
@@ -140,7 +141,7 @@ async function measure(
     };
     const setup = await loadgen.request({ type: "start", config }, "setupDone", 300_000);
     log(
-      `${target}: ${setup.users} users and ${setup.rooms} rooms set up; opening ${options.subscribers} ${target === "protochat" ? `${options.protocol} streams` : "WebSocket subscribers"}`,
+      `${target}: ${setup.users} users and ${setup.rooms} rooms set up; opening ${options.subscribers} ${target === "protochat" ? `${options.protocol} streams (${options.client} client)` : "WebSocket subscribers"}`,
     );
     await sleep(settleMs);
     const memBefore = await server.memory();

@@ -35,7 +35,8 @@ export interface FanoutRecord {
   schema: 1;
   date: string;
   machine: MachineInfo;
-  options: FanoutOptions;
+  /** `client` is absent in records from before `--client` existed: those used the SDK. */
+  options: Omit<FanoutOptions, "client"> & Partial<Pick<FanoutOptions, "client">>;
   server: {
     nodeOptions: string[];
     env: Record<string, string>;
@@ -119,6 +120,14 @@ const ms = (v: number) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toF
 const int = (v: number) => Math.round(v).toLocaleString("en-US");
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
+/**
+ * The client code of our subscribers (bench/CLIENTS.md); records from
+ * before `--client` existed used the SDK.
+ */
+function clientOf(r: FanoutRecord): string {
+  return r.options.client ?? "sdk";
+}
+
 /** The record as a two-column table. */
 export function formatRecord(r: FanoutRecord): string {
   const o = r.options;
@@ -127,6 +136,7 @@ export function formatRecord(r: FanoutRecord): string {
     `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`;
   const rows: [string, string][] = [
     ["protocol", o.protocol],
+    ["subscriber client", clientOf(r)],
     ["subscribers / rooms", `${int(o.subscribers)} / ${o.rooms}`],
     [
       "mode",
@@ -240,7 +250,11 @@ export function formatComparison(r: FanoutRecord): string {
   const x = r.result;
   const head = ["server", ...compared.map((c) => c.head), "check"];
   const rows: string[][] = [
-    [`protochat ${r.options.protocol}`, ...compared.map((c) => c.fmt(c.of(x))), verdict(x)],
+    [
+      `protochat ${r.options.protocol} (${clientOf(r)})`,
+      ...compared.map((c) => c.fmt(c.of(x))),
+      verdict(x),
+    ],
   ];
   const details: string[] = [];
   for (const p of peers) {

@@ -7,12 +7,15 @@
  * anything higher a gap. Each message also yields a latency sample (now
  * minus the send time carried in its text).
  *
- * {@link Subscriber} is a FeedService.Subscribe stream through the
- * generated SDK.
+ * {@link FeedSubscriber} is a FeedService.Subscribe stream: what it does
+ * with each decoded SubscribeResponse and how it reports a failed call.
+ * Two clients implement it (bench/CLIENTS.md): {@link SdkSubscriber}, the
+ * generated SDK through connect-node, and the lean one in
+ * bench/lean-subscriber.ts.
  */
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { RoomEvent } from "../gen/chat/v1/event_pb.js";
-import type { FeedService } from "../gen/chat/v1/feed_pb.js";
+import type { FeedService, SubscribeResponse } from "../gen/chat/v1/feed_pb.js";
 import { nowMs, sentAt } from "./bench-message.js";
 
 /** Where a subscriber reports each message it receives. */
@@ -99,38 +102,23 @@ export abstract class CheckedSubscriber {
   }
 }
 
-/** A FeedService.Subscribe stream and its tallies. */
-export class Subscriber extends CheckedSubscriber {
-  constructor(
-    index: number,
-    roomId: bigint,
-    private readonly client: Client<typeof FeedService>,
-    private readonly token: string,
-    sink: DeliverySink,
-  ) {
-    super(index, roomId, sink);
+/**
+ * A FeedService.Subscribe stream, whatever client carries it: the checks
+ * of each decoded response, and errors worded the same for every client.
+ */
+export abstract class FeedSubscriber extends CheckedSubscriber {
+  /** One decoded SubscribeResponse of the stream. */
+  protected onResponse(res: SubscribeResponse): void {
+    const ev = res.event?.event;
+    if (ev?.case === "roomEvent") this.onRoomEvent(ev.value);
+    else if (ev?.case === "ready") this.onReady(ev.value.rooms);
+    else this.otherEvents += 1;
   }
 
-  override async run(signal: AbortSignal): Promise<void> {
-    try {
-      const stream = this.client.subscribe(
-        {},
-        { signal, headers: { authorization: `Bearer ${this.token}` } },
-      );
-      for await (const res of stream) {
-        const ev = res.event?.event;
-        if (ev?.case === "roomEvent") this.onRoomEvent(ev.value);
-        else if (ev?.case === "ready") this.onReady(ev.value.rooms);
-        else this.otherEvents += 1;
-      }
-      if (!signal.aborted) this.fail("the server ended the stream");
-    } catch (err) {
-      if (!(signal.aborted && ConnectError.from(err).code === Code.Canceled)) {
-        const ce = ConnectError.from(err);
-        this.fail(`${Code[ce.code]}: ${ce.rawMessage}`);
-      }
-    }
-    this.endBeforeReady();
+  /** The call failed with `err` (any value; worded as "Code: message"). */
+  protected failWith(err: unknown): void {
+    const ce = ConnectError.from(err);
+    this.fail(`${Code[ce.code]}: ${ce.rawMessage}`);
   }
 
   private onReady(rooms: { roomId: bigint; lastSeq: bigint }[]): void {
@@ -149,5 +137,32 @@ export class Subscriber extends CheckedSubscriber {
       return;
     }
     this.delivered(e.seq, e.change.value.message?.text ?? "");
+  }
+}
+
+/** A Subscribe stream through the generated SDK: `createClient` over a connect-node transport. */
+export class SdkSubscriber extends FeedSubscriber {
+  constructor(
+    index: number,
+    roomId: bigint,
+    private readonly client: Client<typeof FeedService>,
+    private readonly token: string,
+    sink: DeliverySink,
+  ) {
+    super(index, roomId, sink);
+  }
+
+  override async run(signal: AbortSignal): Promise<void> {
+    try {
+      const stream = this.client.subscribe(
+        {},
+        { signal, headers: { authorization: `Bearer ${this.token}` } },
+      );
+      for await (const res of stream) this.onResponse(res);
+      if (!signal.aborted) this.fail("the server ended the stream");
+    } catch (err) {
+      if (!(signal.aborted && ConnectError.from(err).code === Code.Canceled)) this.failWith(err);
+    }
+    this.endBeforeReady();
   }
 }

@@ -15,16 +15,21 @@
  *   subscribers.
  *
  * Tokens are sent per call, so transports carry no user.
+ *
+ * These are the `--client sdk` subscribers ({@link sdkSubscribers});
+ * bench/lean-subscriber.ts has the same connection layout without the SDK
+ * (bench/CLIENTS.md).
  */
 import http from "node:http";
-import type { Transport } from "@connectrpc/connect";
+import { createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { FeedService } from "../gen/chat/v1/feed_pb.js";
 import { type Protocol, streamsPerSession } from "./fanout-options.js";
-import type { CheckedSubscriber, DeliverySink } from "./subscriber.js";
+import { type CheckedSubscriber, type DeliverySink, SdkSubscriber } from "./subscriber.js";
 
 /** Transports for subscribers 0..N-1. */
 export interface TransportPool {
@@ -88,6 +93,30 @@ function grpcH2Pool(baseUrl: string, perSession: number): TransportPool {
     close() {
       for (const m of managers) m.abort();
     },
+  };
+}
+
+/**
+ * Subscribe streams of one client kind (`--client`), laid out over
+ * connections as the protocol says; each subscriber is created on demand.
+ */
+export interface SubscriberPool {
+  /** Subscriber `i` of `roomId`, calling as the holder of `token` (not yet running). */
+  subscriber(i: number, roomId: bigint, token: string, sink: DeliverySink): CheckedSubscriber;
+  /** Connections (HTTP/1.1) or sessions (HTTP/2) created. */
+  connections(): number;
+  /** Closes every connection and session. */
+  close(): void;
+}
+
+/** `--client sdk`: the generated SDK's client over connect-node transports. */
+export function sdkSubscribers(protocol: Protocol, baseUrl: string): SubscriberPool {
+  const pool = createTransportPool(protocol, baseUrl);
+  return {
+    subscriber: (i, roomId, token, sink) =>
+      new SdkSubscriber(i, roomId, createClient(FeedService, pool.transportFor(i)), token, sink),
+    connections: () => pool.connections(),
+    close: () => pool.close(),
   };
 }
 

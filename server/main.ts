@@ -7,6 +7,7 @@ import { ensureDatabase, migrate } from "./db/migrate.js";
 import { createPrisma } from "./db/prisma.js";
 import { createLogger } from "./logger.js";
 import { createRedis } from "./redis.js";
+import { createSendPool } from "./rooms/sql-tx.js";
 import { createChatServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -30,9 +31,11 @@ async function main(): Promise<void> {
   }
   const prisma = createPrisma(config.databaseUrl);
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+  const sendPool = createSendPool(config.databaseUrl);
   const server = createChatServer({
     prisma,
     redis,
+    sendPool,
     logger,
     tokenTtlSeconds: config.tokenTtlSeconds,
     redisPrefix: config.redisPrefix,
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs + 5_000).unref();
     await server.shutdown(config.shutdownTimeoutMs);
-    await Promise.allSettled([prisma.$disconnect(), redis?.quit()]);
+    await Promise.allSettled([prisma.$disconnect(), redis?.quit(), sendPool.end()]);
     logger.info("stopped");
     process.exit(0);
   };

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
+import type { Pool } from "mariadb";
 import type { Logger } from "pino";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import type { PrismaClient } from "../prisma/generated/client.js";
@@ -50,6 +51,8 @@ export interface ChatServerDeps {
   presence?: Partial<PresenceOptions>;
   /** How often health checks run. */
   healthIntervalMs?: number;
+  /** Pool for the send hot path (`createSendPool`); its owner ends it. Absent: sends use Prisma. */
+  sendPool?: Pool;
 }
 
 /** A built server; call listen() to serve. */
@@ -159,7 +162,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     routes: createRoutes({
       prisma,
       tokens,
-      writer: new RoomWriter(prisma, clock, feed),
+      writer: new RoomWriter(prisma, clock, feed, deps.sendPool),
       clock,
       health,
       feed,

@@ -5,14 +5,21 @@
  * transaction, and last_seq is written back before COMMIT. Writers of one
  * room therefore queue on the row lock, and a rolled-back change gives its
  * numbers back: the sequence stays dense (design rule 1).
+ *
+ * New messages take the batched path, `send`: same lock and rules, many
+ * messages per transaction.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Pool } from "mariadb";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import type { Prisma, PrismaClient } from "../../prisma/generated/client.js";
 import type { Clock } from "../clock.js";
 import type { RoomEventSink } from "./event-sink.js";
+import type { SendRequest } from "./send-batch.js";
+import { SendBatcher, type SendResult } from "./send-batcher.js";
+import { poolTransactions, prismaTransactions } from "./sql-tx.js";
 
 /** A Prisma client bound to the open transaction. */
 export type Tx = Prisma.TransactionClient;
@@ -42,11 +49,35 @@ export interface RoomChange {
 
 /** Runs room changes with dense sequence numbers and publishes them after commit. */
 export class RoomWriter {
+  private readonly sends: SendBatcher;
+
+  /**
+   * `sendPool` (from createSendPool in sql-tx.ts; the caller ends it) carries
+   * the send hot path; without it sends run through Prisma, batched alike.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly clock: Clock,
     private readonly sink: RoomEventSink,
-  ) {}
+    sendPool?: Pool,
+  ) {
+    this.sends = new SendBatcher(
+      sendPool ? poolTransactions(sendPool) : prismaTransactions(prisma),
+      prisma,
+      clock,
+      sink,
+    );
+  }
+
+  /**
+   * Stores a new message, or returns the original of its idempotency key.
+   * Concurrent sends share a transaction, whatever their rooms (group commit,
+   * see send-batcher.ts), under the same rules as {@link change}: the room's lock,
+   * dense sequence numbers, events published after COMMIT.
+   */
+  send(req: SendRequest): Promise<SendResult> {
+    return this.sends.send(req);
+  }
 
   /**
    * Runs `fn` inside a transaction holding the room's lock. Unknown room:

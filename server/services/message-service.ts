@@ -3,8 +3,10 @@
  * messages, reading history and moving read markers.
  *
  * Every change runs in `writer.change` (room row locked, dense sequence,
- * event stored and published after COMMIT). Decisions the contract leaves
- * open:
+ * event stored and published after COMMIT); new messages in `writer.send`,
+ * which writes concurrent sends, of one room or several, in one such
+ * transaction (group commit).
+ * Decisions the contract leaves open:
  * - SendMessage/SendCustomEvent idempotency key is (room, sender,
  *   client_msg_id) across both kinds: a retry returns the original message
  *   in its current state (edited, deleted) with `duplicate`, whatever the
@@ -24,7 +26,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
-  MessageCreatedSchema,
   MessageDeletedSchema,
   MessageEditedSchema,
   ReactionChangedSchema,
@@ -38,31 +39,25 @@ import {
   type ListMessagesRequest,
   ListMessagesResponseSchema,
   MarkReadResponseSchema,
-  type Message,
   type MessageService,
   RemoveReactionResponseSchema,
-  type ReplyPreview,
   SendCustomEventResponseSchema,
   SendMessageResponseSchema,
 } from "../../gen/chat/v1/message_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { callerOf } from "../context.js";
-import { isUniqueViolation } from "../db/errors.js";
 import { invalidArgument } from "../errors.js";
-import { readableRoom, requireMember, requireNotArchived, requireRole } from "../rooms/access.js";
+import { readableRoom, requireMember, requireNotArchived } from "../rooms/access.js";
 import { resolveMentions } from "../rooms/mentions.js";
 import {
   emojiToBytes,
   encodeCustomPayload,
   loadReactions,
-  loadReplyParent,
   type MessageRow,
   messageSelect,
-  newMessageView,
-  toReplyPreview,
   viewMessages,
 } from "../rooms/message-view.js";
-import type { RoomChange, Tx } from "../rooms/room-writer.js";
+import type { RoomChange } from "../rooms/room-writer.js";
 import { unreadCounts } from "../rooms/unread.js";
 import type { RouteDeps } from "../routes.js";
 
@@ -146,100 +141,19 @@ export function createMessageService(deps: RouteDeps): ServiceImpl<typeof Messag
     });
   }
 
-  /** A message by idempotency key, if it exists. */
-  function findByKey(db: PrismaClient | Tx, roomId: bigint, senderId: bigint, key: string) {
-    return db.message.findUnique({
-      where: { roomId_senderId_clientMsgId: { roomId, senderId, clientMsgId: key } },
-      select: messageSelect,
-    });
-  }
-
-  type Created = { row: MessageRow; view?: Message; duplicate: boolean };
-
-  /**
-   * Shared by SendMessage and SendCustomEvent: the idempotent part. `insert`
-   * runs under the room lock when the key is new; a unique violation (which
-   * the lock should make impossible) falls back to reading the original.
-   */
-  async function createIdempotent(
-    roomId: bigint,
-    userId: bigint,
-    key: string,
-    authorize: (c: RoomChange) => Promise<void>,
-    insert: (c: RoomChange) => Promise<{ row: MessageRow; view: Message }>,
-  ): Promise<{ message: Message; duplicate: boolean }> {
-    let out: Created;
-    try {
-      out = await writer.change(roomId, async (c): Promise<Created> => {
-        await authorize(c);
-        const existing = await findByKey(c.tx, roomId, userId, key);
-        if (existing) return { row: existing, duplicate: true };
-        requireNotArchived(c.room);
-        const { row, view } = await insert(c);
-        // Raw: Prisma's update() costs three statements here (select, update, select).
-        await c.tx.$executeRaw`UPDATE rooms SET last_message_id = ${row.id} WHERE id = ${roomId}`;
-        c.emit(row.seq, userId, {
-          case: "messageCreated",
-          value: create(MessageCreatedSchema, { message: view }),
-        });
-        return { row, view, duplicate: false };
-      });
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      const existing = await findByKey(prisma, roomId, userId, key);
-      if (!existing) throw err;
-      out = { row: existing, duplicate: true };
-    }
-    if (out.view) return { message: out.view, duplicate: out.duplicate };
-    const [message] = await viewMessages(prisma, [out.row], userId);
-    if (!message) throw new ConnectError("message vanished", Code.Internal);
-    return { message, duplicate: out.duplicate };
-  }
-
   return {
     async sendMessage(req, ctx) {
-      const userId = me(ctx);
       const text = checkText(req.text);
-      const { roomId, clientMsgId } = req;
-      const res = await createIdempotent(
-        roomId,
-        userId,
-        clientMsgId,
-        async (c) => {
-          await requireMember(c.tx, c.room, userId);
-        },
-        async (c) => {
-          let replyTo: ReplyPreview | undefined;
-          if (req.replyToId !== 0n) {
-            const parent = await loadReplyParent(c.tx, req.replyToId);
-            if (!parent || parent.roomId !== roomId) {
-              throw invalidArgument([
-                { field: "reply_to_id", description: "must be a message of the same room" },
-              ]);
-            }
-            replyTo = toReplyPreview(parent);
-          }
-          const mentionIds = await resolveMentions(c.tx, roomId, text);
-          const seq = c.nextSeq();
-          const row = await insertMessage(c.tx, {
-            roomId,
-            seq,
-            senderId: userId,
-            clientMsgId,
-            kind: "TEXT",
-            text,
-            payload: null,
-            replyToId: replyTo ? req.replyToId : null,
-            createdAt: c.now,
-          });
-          if (mentionIds.length > 0) {
-            await c.tx.mention.createMany({
-              data: mentionIds.map((id) => ({ messageId: row.id, userId: id, roomId, seq })),
-            });
-          }
-          return { row, view: newMessageView(row, mentionIds, replyTo) };
-        },
-      );
+      const res = await writer.send({
+        roomId: req.roomId,
+        senderId: me(ctx),
+        clientMsgId: req.clientMsgId,
+        kind: "TEXT",
+        text,
+        payload: null,
+        replyToId: req.replyToId,
+        minRole: "MEMBER",
+      });
       return create(SendMessageResponseSchema, res);
     },
 
@@ -263,32 +177,17 @@ export function createMessageService(deps: RouteDeps): ServiceImpl<typeof Messag
           throw invalidArgument([{ field: "json", description: bad ?? "must be valid JSON text" }]);
         }
       }
-      const { roomId, clientMsgId } = req;
       const payload = create(CustomPayloadSchema, { type: req.type, body });
-      const res = await createIdempotent(
-        roomId,
-        userId,
-        clientMsgId,
-        async (c) => {
-          const m = await requireMember(c.tx, c.room, userId);
-          requireRole(m, "ADMIN", "send custom events");
-        },
-        async (c) => {
-          const seq = c.nextSeq();
-          const row = await insertMessage(c.tx, {
-            roomId,
-            seq,
-            senderId: userId,
-            clientMsgId,
-            kind: "CUSTOM",
-            text: "",
-            payload: encodeCustomPayload(payload),
-            replyToId: null,
-            createdAt: c.now,
-          });
-          return { row, view: newMessageView(row, []) };
-        },
-      );
+      const res = await writer.send({
+        roomId: req.roomId,
+        senderId: userId,
+        clientMsgId: req.clientMsgId,
+        kind: "CUSTOM",
+        text: "",
+        payload: encodeCustomPayload(payload),
+        replyToId: 0n,
+        minRole: "ADMIN",
+      });
       return create(SendCustomEventResponseSchema, res);
     },
 
@@ -498,17 +397,6 @@ export function createMessageService(deps: RouteDeps): ServiceImpl<typeof Messag
       });
     },
   };
-}
-
-/** Inserts a new message; returns its row without reading it back. */
-async function insertMessage(
-  tx: Tx,
-  data: Omit<MessageRow, "id" | "editedAt" | "deletedAt" | "deletedById"> & {
-    payload: Uint8Array<ArrayBuffer> | null;
-  },
-): Promise<MessageRow> {
-  const { id } = await tx.message.create({ data, select: { id: true } });
-  return { ...data, id, editedAt: null, deletedAt: null, deletedById: null };
 }
 
 /** A page of history rows, ascending. */

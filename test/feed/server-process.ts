@@ -11,6 +11,7 @@
 import { Redis } from "ioredis";
 import { createPrisma } from "../../server/db/prisma.js";
 import { createLogger } from "../../server/logger.js";
+import { createSendPool } from "../../server/rooms/sql-tx.js";
 import { createChatServer } from "../../server/server.js";
 
 const [databaseUrl, redisPrefix, feedJson] = process.argv.slice(2);
@@ -19,9 +20,11 @@ if (!databaseUrl || !redisPrefix) {
 }
 const prisma = createPrisma(databaseUrl);
 const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
+const sendPool = createSendPool(databaseUrl);
 const server = createChatServer({
   prisma,
   redis,
+  sendPool,
   logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
   tokenTtlSeconds: 3600,
   redisPrefix,
@@ -46,7 +49,7 @@ process.once("SIGTERM", () => {
     .shutdown(1_000)
     .then(async () => {
       redis.disconnect();
-      await prisma.$disconnect();
+      await Promise.allSettled([prisma.$disconnect(), sendPool.end()]);
       process.exit(0);
     })
     .catch(() => process.exit(1));

@@ -18,6 +18,7 @@ import type { User } from "../../gen/chat/v1/user_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { createPrisma } from "../../server/db/prisma.js";
 import { createLogger } from "../../server/logger.js";
+import { createSendPool } from "../../server/rooms/sql-tx.js";
 import {
   type ChatServer,
   type ChatServerDeps,
@@ -38,10 +39,17 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-/** Creates a database (migrated) and, if asked, a Redis prefix. */
-export async function createTestEnv(opts: { redis?: boolean } = {}): Promise<TestEnv> {
+/**
+ * Creates a database (migrated) and, if asked, a Redis prefix. Sends use
+ * the mariadb send pool as in production unless `sendPool: false` (then
+ * the Prisma fallback of the RoomWriter).
+ */
+export async function createTestEnv(
+  opts: { redis?: boolean; sendPool?: boolean } = {},
+): Promise<TestEnv> {
   const db = await createTestDatabase();
   const prisma = createPrisma(db.url);
+  const sendPool = opts.sendPool === false ? undefined : createSendPool(db.url);
   const redisPrefix = `test:${randomBytes(6).toString("hex")}:`;
   const redis = opts.redis
     ? new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379")
@@ -50,6 +58,7 @@ export async function createTestEnv(opts: { redis?: boolean } = {}): Promise<Tes
   const deps: ChatServerDeps = {
     prisma,
     redis,
+    sendPool,
     logger,
     tokenTtlSeconds: 3600,
     redisPrefix,
@@ -70,6 +79,7 @@ export async function createTestEnv(opts: { redis?: boolean } = {}): Promise<Tes
         await redis.quit();
       }
       await prisma.$disconnect();
+      await sendPool?.end();
       await db.drop();
     },
   };

@@ -3,37 +3,86 @@
  *
  *   fanout    one room (or a few), many Subscribe streams: deliveries/s,
  *             latency, CPU per delivery, memory per stream (bench/fanout.ts)
+ *   sends     persisted messages/s across many rooms and into one hot room,
+ *             checked against the database (bench/sends.ts)
+ *   storm     many Subscribe calls at once: time to `ready` (bench/storm.ts)
+ *   resume    many feeds reconnect at once from their last sequence and
+ *             catch up (bench/resume.ts)
+ *   hold      as many idle feeds as asked: memory per stream, failure
+ *             point (bench/hold.ts)
  *   profile   summarize a server .cpuprofile (bench/cpu-profile.ts)
  */
 import { profileCommand } from "./cpu-profile.js";
 import { runFanout } from "./fanout.js";
 import { fanoutUsage, parseFanoutOptions } from "./fanout-options.js";
+import { runHold } from "./hold.js";
+import { holdUsage, parseHoldOptions } from "./hold-options.js";
+import { runResume } from "./resume.js";
+import { parseResumeOptions, resumeUsage } from "./resume-options.js";
+import { runSends } from "./sends.js";
+import { parseSendsOptions, sendsUsage } from "./sends-options.js";
+import { runStorm } from "./storm.js";
+import { parseStormOptions, stormUsage } from "./storm-options.js";
 
-const usage = `usage: npm run bench -- <benchmark> [options]
+const usage = `usage: npm run bench -- <benchmark> [options]   (--help after a name for its options)
 
 benchmarks:
   fanout    fan-out of room messages to many Subscribe streams
-  profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]
+  sends     persisted messages/s, many rooms and one hot room, checked in the database
+  storm     many Subscribe calls at once: success rate, time to ready
+  resume    many feeds reconnect at once and catch up: no gap, no duplicate
+  hold      many idle feed streams on one server: memory per stream, failure point
+  profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
-${fanoutUsage}`;
+/** A benchmark: its usage, its option parser and its runner. */
+interface Benchmark<O> {
+  usage: string;
+  parse(argv: string[]): O;
+  run(options: O): Promise<unknown>;
+}
+
+function benchmark<O>(
+  usage: string,
+  parse: (argv: string[]) => O,
+  run: (o: O) => Promise<unknown>,
+) {
+  return { usage, parse, run } as Benchmark<unknown>;
+}
+
+const benchmarks: Record<string, Benchmark<unknown>> = {
+  fanout: benchmark(fanoutUsage, parseFanoutOptions, runFanout),
+  sends: benchmark(sendsUsage, parseSendsOptions, runSends),
+  storm: benchmark(stormUsage, parseStormOptions, runStorm),
+  resume: benchmark(resumeUsage, parseResumeOptions, runResume),
+  hold: benchmark(holdUsage, parseHoldOptions, runHold),
+};
 
 async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
+  const [name = "", ...rest] = argv;
+  const bench = benchmarks[name];
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${name === "fanout" ? fanoutUsage : usage}\n`);
+    process.stdout.write(`${bench?.usage ?? usage}\n`);
     return;
   }
-  switch (name) {
-    case "fanout":
-      await runFanout(parseFanoutOptions(rest));
-      return;
-    case "profile":
-      profileCommand(rest);
-      return;
-    default:
-      process.stderr.write(`${usage}\n`);
+  if (bench) {
+    let options: unknown;
+    try {
+      options = bench.parse(rest);
+    } catch (err) {
+      // Bad options: the message (with the usage), no stack.
+      process.stderr.write(`${(err as Error).message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    await bench.run(options);
+    return;
   }
+  if (name === "profile") {
+    profileCommand(rest);
+    return;
+  }
+  process.stderr.write(`${usage}\n`);
+  process.exitCode = 2;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

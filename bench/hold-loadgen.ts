@@ -1,0 +1,149 @@
+/**
+ * The hold load generator, a child process of bench/hold.ts: opens idle
+ * feed streams step by step (each step: `count` more, at most
+ * --open-concurrency opens in flight, each until `ready` or failure) and
+ * keeps them open; reports failures, drops of earlier streams and its own
+ * memory after a full GC (run with --expose-gc).
+ */
+
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { type FeedSetup, StreamGroup, setUpFeeds, streamPool } from "./feed-setup.js";
+import { failuresByCode, topFailureMessages } from "./feed-stream.js";
+import type { HoldOptions } from "./hold-options.js";
+import { serveLoadgen } from "./loadgen-process.js";
+
+/** Orchestrator → load generator. */
+export type ToHold =
+  | { type: "setup"; baseUrl: string; options: HoldOptions }
+  | { type: "step"; count: number }
+  | { type: "status" };
+
+/** The streams' state. */
+export interface HoldStatus {
+  /** Streams started so far. */
+  started: number;
+  /** Ready and not ended. */
+  alive: number;
+  failedToOpen: number;
+  /** Ended after ready. */
+  dropped: number;
+  failuresByCode: Record<string, number>;
+  topFailures: { message: string; count: number }[];
+  heartbeats: number;
+  otherEvents: number;
+  connections: number;
+  /** This process after a full GC. */
+  clientRss: number;
+  clientHeapUsed: number;
+}
+
+/** One step. */
+export interface StepStats {
+  opened: number;
+  ready: number;
+  failedInStep: number;
+  seconds: number;
+  /** CPU seconds of this process during the step. */
+  clientCpuSeconds: number;
+  /** Event-loop delay of this process during the step, ms (p99, max): is the client the limit? */
+  clientLoopDelayP99Ms: number;
+  clientLoopDelayMaxMs: number;
+  status: HoldStatus;
+}
+
+/** Load generator → orchestrator. */
+export type FromHold =
+  | { type: "setupDone"; users: number; rooms: number }
+  | { type: "stepDone"; stats: StepStats }
+  | { type: "statusDone"; status: HoldStatus };
+
+let options: HoldOptions | undefined;
+let setup: FeedSetup | undefined;
+let group: StreamGroup | undefined;
+
+function status(g: StreamGroup): HoldStatus {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  let alive = 0;
+  let failedToOpen = 0;
+  let dropped = 0;
+  let heartbeats = 0;
+  let otherEvents = 0;
+  for (const s of g.streams) {
+    if (s.failure) {
+      if (s.failure.afterReady) dropped += 1;
+      else failedToOpen += 1;
+    } else if (s.ready) alive += 1;
+    heartbeats += s.heartbeats;
+    otherEvents += s.otherEvents;
+  }
+  const failed = g.streams.filter((s) => s.failure);
+  return {
+    started: g.runs.length,
+    alive,
+    failedToOpen,
+    dropped,
+    failuresByCode: failuresByCode(failed),
+    topFailures: topFailureMessages(failed),
+    heartbeats,
+    otherEvents,
+    connections: g.pool.connections(),
+    clientRss: m.rss,
+    clientHeapUsed: m.heapUsed,
+  };
+}
+
+async function step(o: HoldOptions, g: StreamGroup, count: number): Promise<StepStats> {
+  const streams = Array.from({ length: count }, () => g.add());
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await g.open(streams, o.openConcurrency, o.openTimeoutS * 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  delay.disable();
+  const ready = streams.filter((s) => s.ready && !s.failure).length;
+  return {
+    opened: count,
+    ready,
+    failedInStep: streams.filter((s) => s.failure && !s.failure.afterReady).length,
+    seconds,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    clientLoopDelayP99Ms: delay.percentile(99) / 1e6,
+    clientLoopDelayMaxMs: delay.max / 1e6,
+    status: status(g),
+  };
+}
+
+serveLoadgen<ToHold, FromHold>(
+  async (msg) => {
+    switch (msg.type) {
+      case "setup": {
+        options = msg.options;
+        setup = await setUpFeeds(
+          msg.baseUrl,
+          "hold",
+          options.streams,
+          options.streamsPerUser,
+          options.rooms,
+        );
+        group = new StreamGroup(
+          setup,
+          streamPool(options.protocol, setup.baseUrl, options.perSession),
+        );
+        return { type: "setupDone", users: setup.accounts.length + 1, rooms: setup.rooms.length };
+      }
+      case "step":
+        if (!options || !group) throw new Error("step before setup");
+        return { type: "stepDone", stats: await step(options, group, msg.count) };
+      case "status":
+        if (!group) throw new Error("status before setup");
+        return { type: "statusDone", status: status(group) };
+    }
+  },
+  async () => {
+    await group?.close();
+    setup?.control.close();
+  },
+);

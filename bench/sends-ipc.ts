@@ -1,0 +1,75 @@
+/**
+ * Messages between the sends orchestrator (bench/sends.ts) and its load
+ * generator (bench/sends-loadgen.ts):
+ *
+ *   setup → setupDone       accounts, rooms and memberships exist
+ *   phase → phaseDone       one phase sent (spread or hot), every call settled
+ */
+import type { ClientProtocol } from "./client-pool.js";
+import type { LatencySummary } from "./histogram.js";
+
+/** What the load generator needs. */
+export interface SendsConfig {
+  baseUrl: string;
+  rooms: number;
+  senders: number;
+  withHotRoom: boolean;
+  protocol: ClientProtocol;
+  rate: number;
+  concurrency: number;
+  durationMs: number;
+  maxInFlight: number;
+  sendTimeoutMs: number;
+  size: number;
+}
+
+/** One acknowledged SendMessage. */
+export interface Ack {
+  roomId: bigint;
+  seq: bigint;
+  messageId: bigint;
+  senderId: bigint;
+  clientMsgId: string;
+  duplicate: boolean;
+}
+
+/** What one phase measured. */
+export interface PhaseStats {
+  phase: "spread" | "hot";
+  /** Sends due (fixed rate) or started (saturation). */
+  offered: number;
+  started: number;
+  acked: number;
+  /** Fixed rate: due while --max-in-flight calls were open; never sent. */
+  skipped: number;
+  errorsByCode: Record<string, number>;
+  firstErrors: string[];
+  /** client_msg_id of every failed call (the server may still have stored it). */
+  failedIds: string[];
+  /** Ack time minus the scheduled time (fixed rate) or the call start (saturation). */
+  ackLatency: LatencySummary;
+  /** Fixed rate: call start minus scheduled time (load generator lag). */
+  startLag: LatencySummary;
+  /** Seconds from the first scheduled send to the last ack. */
+  windowSeconds: number;
+  /** Seconds of the sending schedule itself (--duration). */
+  sendingSeconds: number;
+  clientCpuSeconds: number;
+  /** Rooms sent to. */
+  roomsUsed: number;
+  acks: Ack[];
+}
+
+export type ToSends =
+  | { type: "setup"; config: SendsConfig }
+  | { type: "phase"; phase: "spread" | "hot" };
+
+export type FromSends =
+  | {
+      type: "setupDone";
+      users: number;
+      rooms: bigint[];
+      hotRoom: bigint | undefined;
+      clientIdPrefix: string;
+    }
+  | { type: "phaseDone"; stats: PhaseStats; connections: number };

@@ -7,7 +7,7 @@
  * exits when told to close or when its parent goes away.
  *
  * Our server's subscribers are Subscribe streams of the `--client` kind
- * (bench/CLIENTS.md): lean (bench/lean-subscriber.ts) or the generated SDK
+ * (bench/README.md ("Subscriber client")): lean (bench/lean-subscriber.ts) or the generated SDK
  * (bench/transports.ts).
  *
  * Accounts on our server: one publisher, who creates every room; per room

@@ -15,7 +15,7 @@ export const protocols = ["connect-h1", "grpc-h2", "grpc-h2-multi"] as const;
  */
 export type Protocol = (typeof protocols)[number];
 
-/** Which client code carries the Subscribe streams (bench/CLIENTS.md). */
+/** Which client code carries the Subscribe streams (bench/README.md ("Subscriber client")). */
 export const subscriberClients = ["lean", "sdk"] as const;
 /**
  * - `lean`: node:http / node:http2 and the generated message types, one

@@ -1,6 +1,6 @@
 /**
  * `--client lean`: FeedService.Subscribe streams without the SDK's call
- * machinery (bench/CLIENTS.md). connect-node passes every message through
+ * machinery (bench/README.md ("Subscriber client")). connect-node passes every message through
  * about six async-iterable layers (split, decompress, parse, interceptors,
  * the for-await of the caller); at 100k+ messages/s those cost the one
  * load-generator thread more than the server spends sending them, so the

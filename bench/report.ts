@@ -121,7 +121,7 @@ const int = (v: number) => Math.round(v).toLocaleString("en-US");
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /**
- * The client code of our subscribers (bench/CLIENTS.md); records from
+ * The client code of our subscribers (bench/README.md ("Subscriber client")); records from
  * before `--client` existed used the SDK.
  */
 function clientOf(r: FanoutRecord): string {

@@ -9,7 +9,7 @@
  *
  * {@link FeedSubscriber} is a FeedService.Subscribe stream: what it does
  * with each decoded SubscribeResponse and how it reports a failed call.
- * Two clients implement it (bench/CLIENTS.md): {@link SdkSubscriber}, the
+ * Two clients implement it (bench/README.md ("Subscriber client")): {@link SdkSubscriber}, the
  * generated SDK through connect-node, and the lean one in
  * bench/lean-subscriber.ts.
  */

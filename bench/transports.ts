@@ -18,7 +18,7 @@
  *
  * These are the `--client sdk` subscribers ({@link sdkSubscribers});
  * bench/lean-subscriber.ts has the same connection layout without the SDK
- * (bench/CLIENTS.md).
+ * (bench/README.md ("Subscriber client")).
  */
 import http from "node:http";
 import { createClient, type Transport } from "@connectrpc/connect";

@@ -15,9 +15,14 @@ export function createPrisma(databaseUrl: string): PrismaClient {
   if (!db.database) throw new Error("The database URL names no database");
   // The driver's other pool defaults suit us: a 10 s acquire timeout (fail instead of queueing
   // forever) and idle connections closed well before the server's wait_timeout.
-  const adapter = new PrismaMariaDb({
-    ...connectionConfig(db),
-    connectionLimit: db.connectionLimit ?? 10,
-  });
+  //
+  // The text protocol: the adapter otherwise runs every query as a binary
+  // prepare + execute + close (it turns the driver's statement cache off),
+  // three round trips where one does. Measured on a storm of 1,000
+  // Subscribes: the prepare/close writes were ~15% of the server's CPU.
+  const adapter = new PrismaMariaDb(
+    { ...connectionConfig(db), connectionLimit: db.connectionLimit ?? 10 },
+    { useTextProtocol: true },
+  );
   return new PrismaClient({ adapter });
 }

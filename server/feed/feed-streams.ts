@@ -117,11 +117,15 @@ export class FeedStreams {
     beforeReady: () => void = () => {},
   ): Promise<void> {
     const { prisma, feed, presence } = this.deps;
-    const memberships = await prisma.membership.findMany({
-      where: { userId, state: "JOINED" },
-      select: { roomId: true, room: { select: { lastSeq: true } } },
-    });
-    const heads = new Map(memberships.map((m) => [m.roomId, m.room.lastSeq]));
+    // One raw query: Prisma's relation select would add a second round trip
+    // to every Subscribe, and a reconnect storm is made of Subscribes.
+    const rows = await prisma.$queryRaw<{ roomId: bigint; lastSeq: bigint }[]>`
+      SELECT m.room_id AS roomId, r.last_seq AS lastSeq
+      FROM memberships m JOIN rooms r ON r.id = m.room_id
+      WHERE m.user_id = ${userId} AND m.state = 'JOINED'
+      ORDER BY m.room_id`;
+    const memberships = rows.map((r) => ({ roomId: BigInt(r.roomId), lastSeq: BigInt(r.lastSeq) }));
+    const heads = new Map(memberships.map((m) => [m.roomId, m.lastSeq]));
     const positions = new Map<bigint, bigint>();
     req.positions.forEach((p, i) => {
       const head = heads.get(p.roomId);
@@ -142,7 +146,7 @@ export class FeedStreams {
       frame({
         case: "ready",
         value: {
-          rooms: memberships.map((m) => ({ roomId: m.roomId, lastSeq: m.room.lastSeq })),
+          rooms: memberships.map((m) => ({ roomId: m.roomId, lastSeq: m.lastSeq })),
           serverTime: timestampNow(),
           heartbeatIntervalMs: feed.options.heartbeatMs,
         },
@@ -161,7 +165,7 @@ export class FeedStreams {
       }
     })();
     await Promise.all(
-      memberships.map((m) => session.addRoom(m.roomId, positions.get(m.roomId) ?? m.room.lastSeq)),
+      memberships.map((m) => session.addRoom(m.roomId, positions.get(m.roomId) ?? m.lastSeq)),
     );
   }
 }

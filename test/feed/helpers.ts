@@ -491,18 +491,16 @@ export function gatedPrisma(
 ): PrismaClient {
   const extended = prisma.$extends({
     query: {
+      async $queryRaw({ args, query }) {
+        const result = await query(args);
+        // Subscribe's membership snapshot (memberships joined with last_seq).
+        if (sqlText(args).includes("FROM memberships m JOIN rooms r")) await gates.snapshot?.pass();
+        return result;
+      },
       roomEvent: {
         async findMany({ args, query }) {
           const result = await query(args);
           await gates.replayRead?.pass();
-          return result;
-        },
-      },
-      membership: {
-        async findMany({ args, query }) {
-          const result = await query(args);
-          const select = args.select as Record<string, unknown> | undefined;
-          if (select?.room) await gates.snapshot?.pass();
           return result;
         },
       },
@@ -519,6 +517,14 @@ export function gatedPrisma(
     },
   });
   return extended as unknown as PrismaClient;
+}
+
+/** The SQL text of a `$queryRaw` call's arguments (a Prisma.Sql or template strings). */
+function sqlText(args: unknown): string {
+  const a = args as { strings?: readonly string[]; sql?: string } | readonly unknown[];
+  if (Array.isArray(a)) return (a[0] as readonly string[]).join("?");
+  const o = a as { strings?: readonly string[]; sql?: string };
+  return o.sql ?? o.strings?.join("?") ?? "";
 }
 
 /** An in-memory instance of the env with some dependencies replaced. */

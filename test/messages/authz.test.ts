@@ -1,38 +1,14 @@
 // Who may call which MessageService RPC: owner, admin, the author (a member),
 // another member, a signed-in non-member and a banned user, in public and
 // private rooms, plus archived rooms. A refused call writes nothing.
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { Visibility } from "../../gen/chat/v1/room_pb.js";
+import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
-
-async function newUser() {
-  const u = await signUp(transport);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, transport, u.token),
-    msgs: authed(MessageService, transport, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
+const fx = messagesFixture("authz");
+const { newUser, newRoom } = fx;
 
 const roles = ["owner", "admin", "author", "member", "outsider", "banned"] as const;
 type Role = (typeof roles)[number];
@@ -46,12 +22,8 @@ interface Fixture {
 async function fixture(visibility: Visibility): Promise<Fixture> {
   const users = {} as Record<Role, TestUser>;
   for (const r of roles) users[r] = await newUser();
-  const res = await users.owner.rooms.createRoom({
-    name: `authz ${Math.random().toString(36).slice(2, 8)}`,
-    visibility,
-    memberIds: [users.admin.id, users.author.id, users.member.id, users.banned.id],
-  });
-  const roomId = res.room?.id ?? 0n;
+  const members = [users.admin, users.author, users.member, users.banned];
+  const roomId = await newRoom(users.owner, members, visibility);
   await users.owner.rooms.setMemberRole({ roomId, userId: users.admin.id, role: MemberRole.ADMIN });
   await users.owner.rooms.banMember({ roomId, userId: users.banned.id });
   return { roomId, users };
@@ -126,10 +98,10 @@ async function outcome(p: Promise<unknown>): Promise<Outcome> {
 
 async function counts(roomId: bigint) {
   const [room, messages, reactions, events] = await Promise.all([
-    env.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
-    env.prisma.message.count({ where: { roomId, deletedAt: null } }),
-    env.prisma.reaction.count({ where: { roomId } }),
-    env.prisma.roomEvent.count({ where: { roomId } }),
+    fx.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
+    fx.prisma.message.count({ where: { roomId, deletedAt: null } }),
+    fx.prisma.reaction.count({ where: { roomId } }),
+    fx.prisma.roomEvent.count({ where: { roomId } }),
   ]);
   return { lastSeq: room.lastSeq, messages, reactions, events };
 }

@@ -1,52 +1,17 @@
 // Concurrent writers: one hot room (dense, gap-free sequences in messages
 // and room_events) and many rooms in parallel. Prints the throughput seen.
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
-
-async function newUser() {
-  const u = await signUp(transport);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, transport, u.token),
-    msgs: authed(MessageService, transport, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
-
-async function newRoom(owner: TestUser, members: TestUser[]) {
-  const res = await owner.rooms.createRoom({
-    name: `hot ${Math.random().toString(36).slice(2, 8)}`,
-    visibility: Visibility.PUBLIC,
-    memberIds: members.map((m) => m.id),
-  });
-  if (!res.room) throw new Error("no room");
-  return res.room.id;
-}
+const fx = messagesFixture("hot");
+const { newUser, newRoom } = fx;
 
 /** Asserts the room's history is exactly 1..last_seq in room_events, no hole, no duplicate. */
 async function expectDense(roomId: bigint) {
-  const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
-  const events = await env.prisma.roomEvent.findMany({
+  const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
+  const events = await fx.prisma.roomEvent.findMany({
     where: { roomId },
     select: { seq: true },
     orderBy: { seq: "asc" },
@@ -82,7 +47,7 @@ describe("concurrent sends", () => {
     expect(seqs).toEqual(expected);
     expect(results.every((r) => !r.duplicate)).toBe(true);
 
-    const rows = await env.prisma.message.findMany({
+    const rows = await fx.prisma.message.findMany({
       where: { roomId, seq: { gt: startSeq } },
       select: { seq: true, text: true },
       orderBy: { seq: "asc" },
@@ -113,7 +78,7 @@ describe("concurrent sends", () => {
     const elapsed = performance.now() - started;
     for (const roomId of roomIds) {
       await expectDense(roomId);
-      expect(await env.prisma.message.count({ where: { roomId, kind: "TEXT" } })).toBe(perRoom);
+      expect(await fx.prisma.message.count({ where: { roomId, kind: "TEXT" } })).toBe(perRoom);
     }
     console.log(
       `[throughput] ${roomIds.length} rooms in parallel: ${rate(roomIds.length * perRoom, elapsed)}`,
@@ -141,7 +106,7 @@ describe("concurrent sends", () => {
     }
     await Promise.all(ops);
     const last = await expectDense(roomId);
-    const counts = await env.prisma.roomEvent.groupBy({
+    const counts = await fx.prisma.roomEvent.groupBy({
       by: ["type"],
       where: { roomId },
       _count: { _all: true },

@@ -1,69 +1,15 @@
 // EditMessage, DeleteMessage, reactions, GetMessage and ListMessages paging
 // (latest/before/after/around) over a history with edits, tombstones,
 // reactions and SYSTEM messages.
-import { fromBinary } from "@bufbuild/protobuf";
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
-import { type Message, MessageKind, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Message, MessageKind } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
-
-async function newUser() {
-  const u = await signUp(transport);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, transport, u.token),
-    msgs: authed(MessageService, transport, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
-
-async function newRoom(owner: TestUser, members: TestUser[] = []) {
-  const res = await owner.rooms.createRoom({
-    name: `history ${Math.random().toString(36).slice(2, 8)}`,
-    visibility: Visibility.PUBLIC,
-    memberIds: members.map((m) => m.id),
-  });
-  if (!res.room) throw new Error("no room");
-  return res.room.id;
-}
-
-async function snapshot(roomId: bigint) {
-  const [room, messages, events, mentions, reactions] = await Promise.all([
-    env.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
-    env.prisma.message.count({ where: { roomId } }),
-    env.prisma.roomEvent.count({ where: { roomId } }),
-    env.prisma.mention.count({ where: { roomId } }),
-    env.prisma.reaction.count({ where: { roomId } }),
-  ]);
-  return { lastSeq: room.lastSeq, messages, events, mentions, reactions };
-}
-
-async function eventAt(roomId: bigint, seq: bigint) {
-  const row = await env.prisma.roomEvent.findUniqueOrThrow({
-    where: { roomId_seq: { roomId, seq } },
-  });
-  return fromBinary(RoomEventSchema, row.payload);
-}
+const fx = messagesFixture("history");
+const { newUser, newRoom, snapshot, eventAt } = fx;
 
 let n = 0;
 const cid = () => `h-${++n}`;
@@ -87,9 +33,9 @@ describe("EditMessage", () => {
     expect(res.message?.text).toBe(`now @${bob.username}`);
     expect(res.message?.editTime).toBeDefined();
     expect(res.message?.mentionIds).toEqual([bob.id]);
-    const mentions = await env.prisma.mention.findMany({ where: { messageId: m.id } });
+    const mentions = await fx.prisma.mention.findMany({ where: { messageId: m.id } });
     expect(mentions.map((x) => [x.userId, x.seq])).toEqual([[bob.id, m.seq]]);
-    const event = await eventAt(roomId, res.seq);
+    const { event } = await eventAt(roomId, res.seq);
     expect(event.change.case).toBe("messageEdited");
     if (event.change.case === "messageEdited") {
       expect(event.change.value.messageId).toBe(m.id);
@@ -177,12 +123,12 @@ describe("DeleteMessage", () => {
     expect(t?.deleteTime).toBeDefined();
     expect(t?.reactions).toEqual([]);
     expect(t?.mentionIds).toEqual([]);
-    const row = await env.prisma.message.findUniqueOrThrow({ where: { id: m.id } });
+    const row = await fx.prisma.message.findUniqueOrThrow({ where: { id: m.id } });
     expect(row.text).toBe("");
     expect(row.payload).toBeNull();
-    expect(await env.prisma.mention.count({ where: { messageId: m.id } })).toBe(0);
-    expect(await env.prisma.reaction.count({ where: { messageId: m.id } })).toBe(0);
-    const event = await eventAt(roomId, res.seq);
+    expect(await fx.prisma.mention.count({ where: { messageId: m.id } })).toBe(0);
+    expect(await fx.prisma.reaction.count({ where: { messageId: m.id } })).toBe(0);
+    const { event } = await eventAt(roomId, res.seq);
     expect(event.change.case).toBe("messageDeleted");
     if (event.change.case === "messageDeleted") {
       expect(event.change.value).toMatchObject({ messageId: m.id, deletedBy: admin.id });
@@ -243,7 +189,7 @@ describe("reactions", () => {
     const a1 = await ann.msgs.addReaction({ messageId: m.id, emoji: "🎉" });
     expect(a1.seq).toBeGreaterThan(0n);
     expect(a1.reactions.map((r) => [r.emoji, r.count, r.me])).toEqual([["🎉", 1, true]]);
-    const event = await eventAt(roomId, a1.seq);
+    const { event } = await eventAt(roomId, a1.seq);
     expect(event.change.case).toBe("reactionAdded");
     if (event.change.case === "reactionAdded") {
       expect(event.change.value).toMatchObject({
@@ -283,7 +229,7 @@ describe("reactions", () => {
     const removed = await bob.msgs.removeReaction({ messageId: m.id, emoji: "🎉" });
     expect(removed.seq).toBeGreaterThan(0n);
     expect(removed.reactions.find((r) => r.emoji === "🎉")).toMatchObject({ count: 1, me: false });
-    const rEvent = await eventAt(roomId, removed.seq);
+    const { event: rEvent } = await eventAt(roomId, removed.seq);
     expect(rEvent.change.case).toBe("reactionRemoved");
     if (rEvent.change.case === "reactionRemoved") {
       expect(rEvent.change.value).toMatchObject({ emoji: "🎉", userId: bob.id, count: 1 });
@@ -321,12 +267,12 @@ describe("ListMessages", () => {
     await owner.msgs.editMessage({ messageId: byIndex(4).id, text: "msg 4 edited" });
     await member.msgs.deleteMessage({ messageId: byIndex(9).id });
     await owner.msgs.deleteMessage({ messageId: byIndex(10).id });
-    const listed = await env.prisma.message.findMany({
+    const listed = await fx.prisma.message.findMany({
       where: { roomId },
       orderBy: { seq: "asc" },
       select: { id: true, seq: true, text: true, deletedAt: true },
     });
-    const reactionCounts = await env.prisma.reaction.groupBy({
+    const reactionCounts = await fx.prisma.reaction.groupBy({
       by: ["messageId"],
       where: { roomId },
       _count: { _all: true },
@@ -360,7 +306,7 @@ describe("ListMessages", () => {
   it("pages backward from the latest, covering everything once", async () => {
     const got: Message[] = [];
     let page = await reader.msgs.listMessages({ roomId, limit: 7 });
-    const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
+    const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
     expect(page.lastSeq).toBe(room.lastSeq);
     expect(page.hasMoreAfter).toBe(false);
     for (;;) {

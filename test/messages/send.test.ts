@@ -2,69 +2,15 @@
 // idempotency (sequential and concurrent retries) and input checks that
 // must write nothing.
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
-import { CustomPayloadSchema, MessageKind, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { CustomPayloadSchema, MessageKind } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { messagesFixture } from "../support/messages-fixture.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
-
-async function newUser() {
-  const u = await signUp(transport);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, transport, u.token),
-    msgs: authed(MessageService, transport, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
-
-async function newRoom(owner: TestUser, members: TestUser[] = [], visibility = Visibility.PUBLIC) {
-  const res = await owner.rooms.createRoom({
-    name: `room ${Math.random().toString(36).slice(2, 8)}`,
-    visibility,
-    memberIds: members.map((m) => m.id),
-  });
-  if (!res.room) throw new Error("no room");
-  return res.room.id;
-}
-
-/** Row counts and last_seq of a room, to prove a failed call wrote nothing. */
-async function snapshot(roomId: bigint) {
-  const [room, messages, events, mentions, reactions] = await Promise.all([
-    env.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
-    env.prisma.message.count({ where: { roomId } }),
-    env.prisma.roomEvent.count({ where: { roomId } }),
-    env.prisma.mention.count({ where: { roomId } }),
-    env.prisma.reaction.count({ where: { roomId } }),
-  ]);
-  return { lastSeq: room.lastSeq, messages, events, mentions, reactions };
-}
-
-async function eventAt(roomId: bigint, seq: bigint) {
-  const row = await env.prisma.roomEvent.findUniqueOrThrow({
-    where: { roomId_seq: { roomId, seq } },
-  });
-  return { row, event: fromBinary(RoomEventSchema, row.payload) };
-}
+const fx = messagesFixture("room");
+const { newUser, newRoom, snapshot, eventAt } = fx;
 
 let seqCounter = 0;
 const cid = () => `c-${Date.now().toString(36)}-${++seqCounter}`;
@@ -98,7 +44,7 @@ describe("SendMessage", () => {
       expect(event.change.value.message?.id).toBe(m?.id);
       expect(event.change.value.message?.text).toBe("hello world");
     }
-    const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
+    const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
     expect(room.lastMessageId).toBe(m?.id);
   });
 
@@ -114,7 +60,7 @@ describe("SendMessage", () => {
     const res = await owner.msgs.sendMessage({ roomId, text, clientMsgId: cid() });
     const expected = [ann.id, bob.id].sort((a, b) => (a < b ? -1 : 1));
     expect(res.message?.mentionIds).toEqual(expected);
-    const rows = await env.prisma.mention.findMany({ where: { messageId: res.message?.id } });
+    const rows = await fx.prisma.mention.findMany({ where: { messageId: res.message?.id } });
     expect(rows.map((r) => r.userId).sort((a, b) => (a < b ? -1 : 1))).toEqual(expected);
     expect(rows.every((r) => r.seq === res.message?.seq && r.roomId === roomId)).toBe(true);
     const got = await ann.msgs.getMessage({ messageId: res.message?.id ?? 0n });
@@ -264,7 +210,7 @@ describe("SendMessage", () => {
     expect(after.events).toBe(before.events + 1);
     expect(after.lastSeq).toBe(before.lastSeq + 1n);
     expect(
-      await env.prisma.message.count({ where: { roomId, senderId: owner.id, clientMsgId: key } }),
+      await fx.prisma.message.count({ where: { roomId, senderId: owner.id, clientMsgId: key } }),
     ).toBe(1);
   });
 });
@@ -288,7 +234,7 @@ describe("SendCustomEvent", () => {
     expect(m?.text).toBe("");
     expect(m?.custom?.type).toBe("lucky-money");
     expect(m?.custom?.body).toEqual({ case: "json", value: '{"amount": 8}' });
-    const row = await env.prisma.message.findUniqueOrThrow({ where: { id: m?.id ?? 0n } });
+    const row = await fx.prisma.message.findUniqueOrThrow({ where: { id: m?.id ?? 0n } });
     expect(row.kind).toBe("CUSTOM");
     expect(fromBinary(CustomPayloadSchema, row.payload ?? new Uint8Array()).type).toBe(
       "lucky-money",

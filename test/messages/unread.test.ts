@@ -1,49 +1,15 @@
 // Unread and mention counts: they follow sends, edits, deletions and MarkRead,
 // never count the reader's own messages, SYSTEM messages or tombstones, and
 // MarkRead only moves forward.
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Message, MessageService } from "../../gen/chat/v1/message_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import type { Message } from "../../gen/chat/v1/message_pb.js";
 import { unreadCounts } from "../../server/rooms/unread.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
-
-async function newUser() {
-  const u = await signUp(transport);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, transport, u.token),
-    msgs: authed(MessageService, transport, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
-
-async function newRoom(owner: TestUser, members: TestUser[] = []) {
-  const res = await owner.rooms.createRoom({
-    name: `unread ${Math.random().toString(36).slice(2, 8)}`,
-    visibility: Visibility.PUBLIC,
-    memberIds: members.map((m) => m.id),
-  });
-  if (!res.room) throw new Error("no room");
-  return res.room.id;
-}
+const fx = messagesFixture("unread");
+const { newUser, newRoom } = fx;
 
 let n = 0;
 async function send(u: TestUser, roomId: bigint, text: string): Promise<Message> {
@@ -59,7 +25,7 @@ async function counts(u: TestUser, roomId: bigint) {
 }
 
 async function lastSeq(roomId: bigint) {
-  return (await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } })).lastSeq;
+  return (await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } })).lastSeq;
 }
 
 describe("unread and mention counts", () => {
@@ -107,7 +73,7 @@ describe("unread and mention counts", () => {
     const r = await ann.msgs.markRead({ roomId, seq: b1.seq });
     expect(r.lastReadSeq).toBe(b1.seq);
     expect([r.unreadCount, r.mentionCount]).toEqual([1, 0]);
-    const row = await env.prisma.membership.findUniqueOrThrow({
+    const row = await fx.prisma.membership.findUniqueOrThrow({
       where: { roomId_userId: { roomId, userId: ann.id } },
     });
     expect(row.lastReadSeq).toBe(b1.seq);
@@ -146,19 +112,19 @@ describe("unread and mention counts", () => {
       for (let k = 0; k < i; k++) await send(owner, roomId, `@${ann.username} ${k}`);
       await send(owner, roomId, "plain");
     }
-    const markers = await env.prisma.membership.findMany({
+    const markers = await fx.prisma.membership.findMany({
       where: { userId: ann.id, roomId: { in: rooms } },
       select: { roomId: true, lastReadSeq: true },
     });
-    const got = await unreadCounts(env.prisma, ann.id, markers);
+    const got = await unreadCounts(fx.prisma, ann.id, markers);
     expect(rooms.map((r) => got.get(r))).toEqual(
       rooms.map((_, i) => ({ unread: i + 1, mentions: i })),
     );
     // A room with nothing unread is present with zeros; no markers, no rooms.
-    const zero = await unreadCounts(env.prisma, ann.id, [
+    const zero = await unreadCounts(fx.prisma, ann.id, [
       { roomId: rooms[0] ?? 0n, lastReadSeq: await lastSeq(rooms[0] ?? 0n) },
     ]);
     expect(zero.get(rooms[0] ?? 0n)).toEqual({ unread: 0, mentions: 0 });
-    expect((await unreadCounts(env.prisma, ann.id, [])).size).toBe(0);
+    expect((await unreadCounts(fx.prisma, ann.id, [])).size).toBe(0);
   });
 });

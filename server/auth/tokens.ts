@@ -71,6 +71,21 @@ export class TokenService {
         ? { userId: cached.userId, sessionId: cached.sessionId, expiresAt: cached.expiresAt }
         : undefined;
     }
+    // Concurrent misses of one token (a device reconnecting many streams,
+    // a storm after a restart) share one database read.
+    const key = hash.toString("hex");
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.load(hash, now).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Cache misses in progress, by token hash. */
+  private readonly inflight = new Map<string, Promise<Caller | undefined>>();
+
+  private async load(hash: Buffer<ArrayBuffer>, now: Date): Promise<Caller | undefined> {
     const row = await this.prisma.session.findUnique({
       where: { tokenHash: hash },
       select: { id: true, userId: true, expiresAt: true, revokedAt: true, lastUsedAt: true },

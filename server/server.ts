@@ -16,7 +16,7 @@ import { TokenService } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
 import { InProcessBroker, RedisBroker } from "./feed/broker.js";
 import { DirectSubscribe } from "./feed/direct-subscribe.js";
-import { FeedHub } from "./feed/feed-hub.js";
+import { FeedHub, type RecentEventsOptions } from "./feed/feed-hub.js";
 import type { SessionOptions } from "./feed/feed-session.js";
 import { FeedStreams } from "./feed/feed-streams.js";
 import { channels, encodeBus } from "./feed/frames.js";
@@ -75,7 +75,7 @@ function interceptors(logger: Logger, tokens: TokenService): Interceptor[] {
 }
 
 /** Live-feed settings. */
-export interface FeedOptions extends SessionOptions {
+export interface FeedOptions extends SessionOptions, RecentEventsOptions {
   /** Open Subscribe/Chat streams per user and instance. */
   maxStreamsPerUser: number;
 }
@@ -86,6 +86,10 @@ export const defaultFeedOptions: FeedOptions = {
   queueLimit: 1_000,
   maxReplay: 1_000,
   maxStreamsPerUser: 10,
+  // A few hundred KB per busy room with feeds here: covers the usual
+  // reconnect gap without a database read.
+  recentEvents: 256,
+  lingerMs: 30_000,
 };
 
 /** The RPC side of the server, without any network: routes and interceptors. */
@@ -129,7 +133,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   const broker = redis
     ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
     : new InProcessBroker(logger);
-  const feed = new FeedHub(broker, prisma, logger, feedOptions);
+  const feed = new FeedHub(broker, prisma, logger, feedOptions, feedOptions);
   const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
   const presence = new Presence(
     redis ? new RedisPresenceStore(redis, deps.redisPrefix) : new MemoryPresenceStore(),
@@ -179,6 +183,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     async close() {
       typing.clear();
       presence.close();
+      feed.closeRooms();
       await broker.close();
     },
   };

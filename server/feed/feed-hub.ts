@@ -26,6 +26,14 @@ interface UserEntry {
   unsubscribe?: () => void;
 }
 
+/** What a room hub keeps for feeds that resume a little behind. */
+export interface RecentEventsOptions {
+  /** Latest events kept in memory per room with feeds here (0: none). */
+  recentEvents: number;
+  /** How long a room hub lives on after its last feed left (0: closes at once). */
+  lingerMs: number;
+}
+
 /** Live-feed state of this process. */
 export class FeedHub implements SessionHost, RoomEventSink {
   private readonly rooms = new Map<bigint, RoomHub>();
@@ -36,6 +44,7 @@ export class FeedHub implements SessionHost, RoomEventSink {
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
     readonly options: SessionOptions,
+    private readonly cache: RecentEventsOptions = { recentEvents: 0, lingerMs: 0 },
   ) {}
 
   // --- RoomEventSink: called after COMMIT by the RoomWriter ---------------
@@ -88,15 +97,25 @@ export class FeedHub implements SessionHost, RoomEventSink {
   // --- SessionHost -----------------------------------------------------------
 
   readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]> {
-    return readEvents(this.prisma, roomId, after, upTo, limit);
+    const cached = this.rooms.get(roomId)?.recentRange(after, upTo, limit);
+    return cached ? Promise.resolve(cached) : readEvents(this.prisma, roomId, after, upTo, limit);
   }
 
   async attach(roomId: bigint, listener: RoomListener): Promise<bigint> {
     let hub = this.rooms.get(roomId);
     if (!hub) {
-      hub = new RoomHub(roomId, this.broker, this.prisma, this.logger, (msg) => signalFrame(msg));
+      hub = new RoomHub(
+        roomId,
+        this.broker,
+        this.prisma,
+        this.logger,
+        (msg) => signalFrame(msg),
+        this.cache.recentEvents,
+      );
       this.rooms.set(roomId, hub);
     }
+    clearTimeout(hub.lingering);
+    hub.lingering = undefined;
     hub.listeners.add(listener);
     await hub.ready;
     return hub.head;
@@ -106,13 +125,33 @@ export class FeedHub implements SessionHost, RoomEventSink {
     const hub = this.rooms.get(roomId);
     if (!hub) return;
     hub.listeners.delete(listener);
-    if (hub.listeners.size === 0) {
+    if (hub.listeners.size > 0 || hub.lingering) return;
+    // Kept a while with nobody listening, still following the bus, so the
+    // feeds that come back (a reconnect storm after a deploy or a network
+    // blip) resume from its recent events instead of room_events.
+    const drop = () => {
+      if (hub.listeners.size > 0 || this.rooms.get(roomId) !== hub) return;
       this.rooms.delete(roomId);
       hub.ready.then(
         () => hub.close(),
         () => hub.close(),
       );
+    };
+    if (this.cache.lingerMs <= 0) {
+      drop();
+      return;
     }
+    hub.lingering = setTimeout(() => {
+      hub.lingering = undefined;
+      drop();
+    }, this.cache.lingerMs);
+    hub.lingering.unref();
+  }
+
+  /** Closes every room hub (server shutdown). */
+  closeRooms(): void {
+    for (const hub of this.rooms.values()) hub.close();
+    this.rooms.clear();
   }
 
   async loadRoom(roomId: bigint): Promise<Room | undefined> {

@@ -43,6 +43,14 @@ export class RoomHub {
   readonly listeners = new Set<RoomListener>();
   /** Highest sequence handed to listeners. */
   head = 0n;
+  /**
+   * The latest events handed out, contiguous and ending at `head`: a feed
+   * that resumes a little behind (a network blip, a reconnect storm after a
+   * deploy) is served from memory instead of one room_events read per feed.
+   */
+  private recent: RoomFrame[] = [];
+  /** Pending close once the last listener left (see FeedHub.detach). */
+  lingering: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -54,6 +62,8 @@ export class RoomHub {
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
     private readonly signalFrame: (msg: BusMessage) => Frame | undefined,
+    /** Events kept in {@link recent}; 0 keeps none. */
+    private readonly recentLimit = 0,
   ) {
     this.ready = this.start();
   }
@@ -102,15 +112,37 @@ export class RoomHub {
     if (rf.seq === this.head + 1n) this.dispatch(rf);
   }
 
+  /**
+   * Stored events in (after, upTo], at most `limit`, if memory has all of
+   * them; undefined sends the caller to room_events.
+   */
+  recentRange(after: bigint, upTo: bigint, limit: number): RoomFrame[] | undefined {
+    if (upTo <= after) return [];
+    const first = this.recent[0]?.seq;
+    if (first === undefined || after + 1n < first || upTo > this.head) return undefined;
+    const start = Number(after + 1n - first);
+    const end = Math.min(start + limit, Number(upTo - first) + 1);
+    return this.recent.slice(start, end);
+  }
+
   private dispatch(rf: RoomFrame): void {
     if (rf.seq !== this.head + 1n) return;
     this.head = rf.seq;
+    if (this.recentLimit > 0) {
+      this.recent.push(rf);
+      // Trimmed in steps: one copy per `recentLimit` events, not per event.
+      if (this.recent.length >= 2 * this.recentLimit) {
+        this.recent = this.recent.slice(this.recent.length - this.recentLimit);
+      }
+    }
     for (const l of this.listeners) l.onRoomEvent(rf);
   }
 
   /** Stops listening to the bus. */
   close(): void {
     this.closed = true;
+    this.recent = [];
+    clearTimeout(this.lingering);
     this.unsubscribe?.();
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { ClientProtocol } from "./client-pool.js";
 import type { LatencySummary } from "./histogram.js";
+import type { SendVia } from "./sends-options.js";
 
 /** What the load generator needs. */
 export interface SendsConfig {
@@ -15,6 +16,7 @@ export interface SendsConfig {
   senders: number;
   withHotRoom: boolean;
   protocol: ClientProtocol;
+  via: SendVia;
   rate: number;
   concurrency: number;
   durationMs: number;

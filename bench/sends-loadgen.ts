@@ -11,9 +11,15 @@
  * in turn; send k of the hot phase comes from sender k mod S.
  */
 import { randomBytes } from "node:crypto";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { AuthService } from "../gen/chat/v1/auth_pb.js";
-import { MessageService } from "../gen/chat/v1/message_pb.js";
+import { FeedService } from "../gen/chat/v1/feed_pb.js";
+import {
+  MessageService,
+  type SendMessageRequestSchema,
+  type SendMessageResponse,
+} from "../gen/chat/v1/message_pb.js";
 import {
   type Account,
   addMembers,
@@ -23,6 +29,7 @@ import {
   createRoom,
   mapLimit,
 } from "./bench-accounts.js";
+import { ChatSender } from "./chat-sender.js";
 import { type ClientPool, createClientPool } from "./client-pool.js";
 import { Histogram } from "./histogram.js";
 import { logToParent, serveLoadgen } from "./loadgen-process.js";
@@ -32,8 +39,8 @@ interface State {
   config: SendsConfig;
   control: ClientPool;
   senders: Account[];
-  /** Per sender: its MessageService client. */
-  clients: Client<typeof MessageService>[];
+  /** Per sender: how it sends one message (unary call or Chat command). */
+  clients: SendFn[];
   pool: ClientPool;
   rooms: bigint[];
   hotRoom: bigint | undefined;
@@ -41,6 +48,14 @@ interface State {
   membersOf: number[][];
   clientIdPrefix: string;
 }
+
+/** Sends one message as a sender; resolves with the acknowledgement. */
+type SendFn = (
+  req: MessageInitShape<typeof SendMessageRequestSchema>,
+) => Promise<SendMessageResponse>;
+
+/** Open Chat streams (`--via chat`), closed at the end. */
+const chatSenders: ChatSender[] = [];
 
 let state: State | undefined;
 /** Unmeasured sends before the first phase. */
@@ -85,7 +100,21 @@ async function setUp(config: SendsConfig): Promise<State> {
     // A browser's limit per host.
     h1MaxSockets: 6,
   });
-  const clients = senders.map((_, i) => createClient(MessageService, pool.transportFor(i)));
+  const clients: SendFn[] = senders.map((account, i) => {
+    const t = pool.transportFor(i);
+    if (config.via === "chat") {
+      const chat = new ChatSender(
+        createClient(FeedService, t),
+        account.token,
+        config.sendTimeoutMs,
+      );
+      chatSenders.push(chat);
+      return (req) => chat.send(req);
+    }
+    const client = createClient(MessageService, t);
+    return (req) =>
+      client.sendMessage(req, { ...auth(account.token), timeoutMs: config.sendTimeoutMs });
+  });
   const st: State = {
     config,
     control,
@@ -117,14 +146,11 @@ async function warmUp(s: State): Promise<void> {
       const account = s.senders[sender];
       const client = s.clients[sender];
       if (!account || !client) return;
-      await client.sendMessage(
-        {
-          roomId: s.rooms[r] ?? 0n,
-          text: text("warm-up", i, s.config.size),
-          clientMsgId: `warm-${s.clientIdPrefix}${i}`,
-        },
-        { ...auth(account.token), timeoutMs: s.config.sendTimeoutMs },
-      );
+      await client({
+        roomId: s.rooms[r] ?? 0n,
+        text: text("warm-up", i, s.config.size),
+        clientMsgId: `warm-${s.clientIdPrefix}${i}`,
+      });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -168,10 +194,7 @@ async function runPhase(s: State, phase: "spread" | "hot"): Promise<PhaseStats> 
     started += 1;
     roomsUsed.add(roomId);
     try {
-      const res = await client.sendMessage(
-        { roomId, text: text(phase, k, config.size), clientMsgId },
-        { ...auth(account.token), timeoutMs: config.sendTimeoutMs },
-      );
+      const res = await client({ roomId, text: text(phase, k, config.size), clientMsgId });
       const now = performance.now();
       latency.record(now - fromMs);
       lastAckAt = now;
@@ -274,6 +297,7 @@ serveLoadgen<ToSends, FromSends>(
     }
   },
   async () => {
+    for (const c of chatSenders) c.close();
     state?.pool.close();
     state?.control.close();
   },

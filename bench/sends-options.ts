@@ -9,6 +9,10 @@ import { parseScenarioOptions, rejectIf } from "./scenario-options.js";
 export const sendTargets = ["spread", "hot", "both"] as const;
 export type SendTarget = (typeof sendTargets)[number];
 
+/** How messages are sent. */
+export const sendVias = ["unary", "chat"] as const;
+export type SendVia = (typeof sendVias)[number];
+
 /** A validated sends run. */
 export interface SendsOptions {
   rooms: number;
@@ -28,6 +32,8 @@ export interface SendsOptions {
   /** Message text bytes. */
   size: number;
   protocol: ClientProtocol;
+  /** `unary`: one SendMessage call per message; `chat`: one Chat stream per sender. */
+  via: SendVia;
   save: boolean;
   note: string;
 }
@@ -48,6 +54,8 @@ export const sendsUsage = `usage: npm run bench -- sends [options]
   --size B             message text bytes (default 100)
   --protocol P         ${clientProtocols.join(" | ")} (default grpc-h2:
                        one HTTP/2 connection per sender)
+  --via V              unary (default): one SendMessage call per message;
+                       chat: one FeedService.Chat stream per sender (HTTP/2)
   --note TEXT          stored with the result
   --no-save            do not append to bench/results/sends.jsonl
 
@@ -68,6 +76,7 @@ export function parseSendsOptions(argv: string[]): SendsOptions {
       "send-timeout": { kind: "int", default: 30, min: 1, max: 600 },
       size: { kind: "int", default: 100, min: 20, max: 4_000 },
       protocol: { kind: "choice", default: "grpc-h2", choices: clientProtocols },
+      via: { kind: "choice", default: "unary", choices: sendVias },
       note: { kind: "text", default: "" },
       "no-save": { kind: "flag" },
     },
@@ -75,6 +84,11 @@ export function parseSendsOptions(argv: string[]): SendsOptions {
   );
   const problems: string[] = [];
   if (v.rate * v.duration > 1_000_000) problems.push("--rate × --duration must be ≤ 1,000,000");
+  if (v.via === "chat" && v.protocol === "connect-h1") {
+    problems.push(
+      "--via chat needs HTTP/2 (bidirectional streaming): use --protocol grpc-h2 or grpc-h2-multi",
+    );
+  }
   rejectIf(problems, sendsUsage);
   return {
     rooms: v.rooms,
@@ -87,6 +101,7 @@ export function parseSendsOptions(argv: string[]): SendsOptions {
     sendTimeoutS: v["send-timeout"],
     size: v.size,
     protocol: v.protocol as ClientProtocol,
+    via: v.via as SendVia,
     save: !v["no-save"],
     note: v.note,
   };

@@ -71,6 +71,7 @@ export async function runSends(options: SendsOptions): Promise<void> {
             senders: options.senders,
             withHotRoom: phases.includes("hot"),
             protocol: options.protocol,
+            via: options.via,
             rate: options.rate,
             concurrency: options.concurrency,
             durationMs: options.durationS * 1000,
@@ -163,7 +164,7 @@ function rows(o: SendsOptions, r: SendsResult): [string, string][] {
     ],
     [
       "senders / rooms",
-      `${o.senders} / ${o.rooms} + hot room (${o.protocol}, ${r.connections} connections)`,
+      `${o.senders} / ${o.rooms} + hot room (${o.protocol}, ${r.connections} connections, ${o.via === "chat" ? "one Chat stream per sender" : "unary SendMessage"})`,
     ],
   ];
   for (const p of r.phases) {

@@ -137,6 +137,9 @@ export class DirectSubscribe {
       await this.deps.streams.start(opened.session, caller.userId, msg);
       if (gone) return;
       res.writeHead(200, responseHeaders(wire));
+      // Headers go out now (`ready` follows at once); on HTTP/1.1 this also
+      // fixes the body framing the writer relies on.
+      if (!("stream" in res)) res.flushHeaders();
       writer = new StreamWriter(
         opened.session,
         res,

@@ -28,8 +28,23 @@ export type Codec = "proto" | "json";
 export class Frame {
   private proto: Uint8Array | undefined;
   private json: Uint8Array | undefined;
+  private protoChunk: Uint8Array | undefined;
+  private jsonChunk: Uint8Array | undefined;
 
   constructor(readonly message: SubscribeResponse) {}
+
+  /**
+   * The enveloped message as one HTTP/1.1 chunk (`size CRLF data CRLF`):
+   * the whole write of one frame to one HTTP/1.1 subscriber, shared by all.
+   */
+  chunked(codec: Codec): Uint8Array {
+    if (codec === "proto") {
+      this.protoChunk ??= chunk(this.enveloped("proto"));
+      return this.protoChunk;
+    }
+    this.jsonChunk ??= chunk(this.enveloped("json"));
+    return this.jsonChunk;
+  }
 
   /** The enveloped message in `codec`, encoded on first use. */
   enveloped(codec: Codec): Uint8Array {
@@ -40,6 +55,16 @@ export class Frame {
     this.json ??= envelope(Buffer.from(toJsonString(SubscribeResponseSchema, this.message)));
     return this.json;
   }
+}
+
+/** Frames `data` as one chunk of an HTTP/1.1 chunked body. */
+function chunk(data: Uint8Array): Uint8Array {
+  const head = `${data.byteLength.toString(16)}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + data.byteLength + 2);
+  out.write(head, 0, "latin1");
+  out.set(data, head.length);
+  out.write("\r\n", head.length + data.byteLength, "latin1");
+  return out;
 }
 
 /** Prefixes a message with the 5-byte envelope of a data message. */

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { constants, type Http2ServerResponse } from "node:http2";
+import type { Socket } from "node:net";
 import type { ConnectError } from "@connectrpc/connect";
 import type { FeedSession } from "./feed-session.js";
 import { Frame } from "./frames.js";
@@ -66,20 +67,36 @@ export class StreamWriter {
     if (this.blocked) return;
     const items = this.session.takeAll();
     if (items.length === 0) return;
+    const socket = this.chunkedSocket();
     const chunks: Uint8Array[] = [];
     for (const item of items) {
       // Subscribe sessions only ever queue frames; Chat responses never reach here.
-      if (item instanceof Frame) chunks.push(item.enveloped(this.wire.codec));
+      if (!(item instanceof Frame)) continue;
+      chunks.push(socket ? item.chunked(this.wire.codec) : item.enveloped(this.wire.codec));
     }
     const data = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
     this.lastWrite = performance.now();
-    if (!out(this.res).write(data)) {
+    const target = socket ?? this.res;
+    if (!(socket ? socket.write(data) : out(this.res).write(data))) {
       this.blocked = true;
-      this.res.once("drain", () => {
+      target.once("drain", () => {
         this.blocked = false;
         this.flush();
       });
     }
+  }
+
+  /**
+   * HTTP/1.1 with a chunked body: the socket itself, written with frames
+   * already framed as chunks (Frame.chunked), one write of shared bytes per
+   * delivery. Through ServerResponse.write every delivery would pay for the
+   * chunk framing, a cork and an uncork tick, and a writev of four buffers.
+   * The response's own end() still writes the last chunk and terminator.
+   */
+  private chunkedSocket(): Socket | undefined {
+    if ("stream" in this.res) return undefined;
+    const res = this.res as ServerResponse & { chunkedEncoding?: boolean };
+    return res.headersSent && res.chunkedEncoding === true && res.socket ? res.socket : undefined;
   }
 
   /** Queues `heartbeat` if nothing was written since `since`. */

@@ -138,6 +138,45 @@ describe("StreamWriter", () => {
     expect(ends).toHaveLength(1);
   });
 
+  it("on HTTP/1.1 writes shared, pre-framed chunks to the socket; end() still closes the body", () => {
+    const session = new FeedSession(1n, 1n, host, {
+      queueLimit: 10,
+      maxReplay: 10,
+      heartbeatMs: 1000,
+    });
+    const socket = new FakeResponse();
+    const res = Object.assign(new FakeResponse(), {
+      headersSent: true,
+      chunkedEncoding: true,
+      socket,
+    });
+    const writer = new StreamWriter(
+      session,
+      res as unknown as ServerResponse,
+      connectProto,
+      (e) => (e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal)),
+      () => {},
+    );
+    const f = typing(1);
+    session.push(f);
+    writer.flush();
+    expect(res.writes).toHaveLength(0);
+    expect(socket.writes[0]).toBe(f.chunked("proto")); // the same bytes for every subscriber
+    const env = f.enveloped("proto");
+    expect(Buffer.from(socket.writes[0] as Uint8Array).toString("latin1")).toBe(
+      `${env.byteLength.toString(16)}\r\n${Buffer.from(env).toString("latin1")}\r\n`,
+    );
+    session.push(typing(2));
+    session.push(typing(3));
+    writer.flush();
+    // Two chunks in one write, each framed on its own.
+    const second = Buffer.from(socket.writes[1] as Uint8Array);
+    expect(second.byteLength).toBe(typing(2).chunked("proto").byteLength * 2);
+    session.fail(new ConnectError("bye", Code.Unavailable));
+    writer.flush();
+    expect(res.ended).toBeDefined(); // the response writes the last chunk and terminator
+  });
+
   it("ends gRPC streams with trailers and gRPC-Web streams with a trailer frame", () => {
     const grpc = setup({ protocol: "grpc", codec: "proto", contentType: "application/grpc+proto" });
     grpc.session.fail(new Error("boom"));

@@ -1,7 +1,7 @@
 /**
- * Client transports for the sends, storm, resume and hold scenarios: like
- * bench/transports.ts (fanout), with how many calls share a connection
- * made a parameter, since that is what the scenarios vary.
+ * Client transports for the sends, storm, resume and hold scenarios and the
+ * fan-out's SDK subscribers (bench/transports.ts), with how many calls
+ * share a connection made a parameter, since that is what the scenarios vary.
  *
  * - `connect-h1`: Connect protocol over HTTP/1.1; one `http.Agent` per
  *   client (keep-alive, `h1MaxSockets` sockets, 1 for a stream: one TCP

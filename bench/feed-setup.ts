@@ -34,14 +34,25 @@ export interface FeedSetup {
   runId: string;
 }
 
+/** The options the storm, resume and hold scenarios share. */
+export interface FeedScenarioOptions {
+  protocol: ClientPool["protocol"];
+  /** Streams per HTTP/2 session with grpc-h2-multi. */
+  perSession: number;
+  /** The server's FEED_MAX_STREAMS_PER_USER. */
+  streamsPerUser: number;
+  rooms: number;
+}
+
 /** Creates the accounts and rooms for `streams` streams. */
 export async function setUpFeeds(
   baseUrl: string,
   scenario: string,
   streams: number,
-  perUser: number,
-  rooms: number,
+  o: Pick<FeedScenarioOptions, "streamsPerUser" | "rooms">,
 ): Promise<FeedSetup> {
+  const perUser = o.streamsPerUser;
+  const rooms = o.rooms;
   const control = createClientPool("grpc-h2", baseUrl);
   const t = control.transportFor(0);
   const runId = randomBytes(3).toString("hex");
@@ -62,6 +73,18 @@ export async function setUpFeeds(
     roomIds.push(id);
   }
   return { baseUrl, control, owner, accounts, rooms: roomIds, perUser, runId };
+}
+
+/** A load generator's answer to "setup" (users: the stream accounts and the room owner). */
+export interface SetupDone {
+  type: "setupDone";
+  users: number;
+  rooms: number;
+}
+
+/** The {@link SetupDone} for `s`. */
+export function setupDone(s: FeedSetup): SetupDone {
+  return { type: "setupDone", users: s.accounts.length + 1, rooms: s.rooms.length };
 }
 
 /** The account of stream `i`. */
@@ -167,6 +190,11 @@ export async function settledWithin(s: FeedStream, timeoutMs: number): Promise<v
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** A new group of streams on a pool of its own, with the scenario's protocol. */
+export function newStreamGroup(s: FeedSetup, o: FeedScenarioOptions): StreamGroup {
+  return new StreamGroup(s, streamPool(o.protocol, s.baseUrl, o.perSession));
 }
 
 /** A new pool for a scenario's protocol. */

@@ -6,8 +6,15 @@
  * memory after a full GC (run with --expose-gc).
  */
 
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import { type FeedSetup, StreamGroup, setUpFeeds, streamPool } from "./feed-setup.js";
+import { type ClientLoad, measureClientLoad } from "./client-load.js";
+import {
+  type FeedSetup,
+  newStreamGroup,
+  type SetupDone,
+  type StreamGroup,
+  setUpFeeds,
+  setupDone,
+} from "./feed-setup.js";
 import { failuresByCode, topFailureMessages } from "./feed-stream.js";
 import type { HoldOptions } from "./hold-options.js";
 import { serveLoadgen } from "./loadgen-process.js";
@@ -37,23 +44,18 @@ export interface HoldStatus {
   clientHeapUsed: number;
 }
 
-/** One step. */
-export interface StepStats {
+/** One step (client load: this process during the step; is the client the limit?). */
+export interface StepStats extends ClientLoad {
   opened: number;
   ready: number;
   failedInStep: number;
   seconds: number;
-  /** CPU seconds of this process during the step. */
-  clientCpuSeconds: number;
-  /** Event-loop delay of this process during the step, ms (p99, max): is the client the limit? */
-  clientLoopDelayP99Ms: number;
-  clientLoopDelayMaxMs: number;
   status: HoldStatus;
 }
 
 /** Load generator → orchestrator. */
 export type FromHold =
-  | { type: "setupDone"; users: number; rooms: number }
+  | SetupDone
   | { type: "stepDone"; stats: StepStats }
   | { type: "statusDone"; status: HoldStatus };
 
@@ -95,23 +97,18 @@ function status(g: StreamGroup): HoldStatus {
 
 async function step(o: HoldOptions, g: StreamGroup, count: number): Promise<StepStats> {
   const streams = Array.from({ length: count }, () => g.add());
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const cpu0 = process.cpuUsage();
+  const clientLoad = measureClientLoad();
   const t0 = performance.now();
   await g.open(streams, o.openConcurrency, o.openTimeoutS * 1000);
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  delay.disable();
+  const load = clientLoad();
   const ready = streams.filter((s) => s.ready && !s.failure).length;
   return {
     opened: count,
     ready,
     failedInStep: streams.filter((s) => s.failure && !s.failure.afterReady).length,
     seconds,
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    clientLoopDelayP99Ms: delay.percentile(99) / 1e6,
-    clientLoopDelayMaxMs: delay.max / 1e6,
+    ...load,
     status: status(g),
   };
 }
@@ -121,18 +118,9 @@ serveLoadgen<ToHold, FromHold>(
     switch (msg.type) {
       case "setup": {
         options = msg.options;
-        setup = await setUpFeeds(
-          msg.baseUrl,
-          "hold",
-          options.streams,
-          options.streamsPerUser,
-          options.rooms,
-        );
-        group = new StreamGroup(
-          setup,
-          streamPool(options.protocol, setup.baseUrl, options.perSession),
-        );
-        return { type: "setupDone", users: setup.accounts.length + 1, rooms: setup.rooms.length };
+        setup = await setUpFeeds(msg.baseUrl, "hold", options.streams, options);
+        group = newStreamGroup(setup, options);
+        return setupDone(setup);
       }
       case "step":
         if (!options || !group) throw new Error("step before setup");

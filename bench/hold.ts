@@ -17,13 +17,13 @@ import type { HoldOptions } from "./hold-options.js";
 import { establishedConnections } from "./proc.js";
 import { cpuSecondsOrNaN, openFds, rssBytes } from "./proc-limits.js";
 import {
+  feedHarnessSpec,
   finish,
   fmtCounts,
   fmtInt,
   fmtMiB,
   makeRecord,
   sleep,
-  streamDescriptors,
   withHarness,
 } from "./scenario-harness.js";
 import type { ServerMemory } from "./server-process.js";
@@ -85,136 +85,128 @@ export interface HoldResult {
 /** Runs the scenario, prints and stores the result. */
 export async function runHold(options: HoldOptions): Promise<void> {
   const o = options;
-  const perConnection = o.protocol !== "grpc-h2-multi";
-  await withHarness(
-    {
-      scenario: "hold",
-      serverEnv: { FEED_MAX_STREAMS_PER_USER: String(o.streamsPerUser) },
-      fdLimit: streamDescriptors(o.streams, perConnection, o.perSession),
-    },
-    async (h) => {
-      const loadgen = h.loadgen<ToHold, FromHold>(new URL("./hold-loadgen.ts", import.meta.url), [
-        "--expose-gc",
-        "--max-old-space-size=8192",
-      ]);
-      const setup = await loadgen.request(
-        { type: "setup", baseUrl: h.server.baseUrl, options: o },
-        "setupDone",
-        600_000,
-      );
+  await withHarness(feedHarnessSpec("hold", o.streams, o), async (h) => {
+    const loadgen = h.loadgen<ToHold, FromHold>(new URL("./hold-loadgen.ts", import.meta.url), [
+      "--expose-gc",
+      "--max-old-space-size=8192",
+    ]);
+    const setup = await loadgen.request(
+      { type: "setup", baseUrl: h.server.baseUrl, options: o },
+      "setupDone",
+      600_000,
+    );
+    await sleep(o.settleS * 1000);
+    const baseline = await h.server.memory();
+    h.log(
+      `${setup.users} users, ${setup.rooms} rooms; server RSS ${fmtMiB(baseline.rss)}, heap ${fmtMiB(baseline.heapUsed)}; opening ${fmtInt(o.streams)} ${o.protocol} streams in steps of ${fmtInt(o.step)}`,
+    );
+    const steps: HoldStep[] = [];
+    let failure: string | undefined;
+    let last: HoldStatus | undefined;
+    let gone = false;
+    void h.server.exited.then(() => {
+      gone = true;
+    });
+    for (let total = 0; total < o.streams && !failure; ) {
+      const count = Math.min(o.step, o.streams - total);
+      total += count;
+      const cpu0 = cpuSecondsOrNaN(h.server.pid);
+      let stats: StepStats;
+      try {
+        ({ stats } = await loadgen.request(
+          { type: "step", count },
+          "stepDone",
+          (o.openTimeoutS + 120) * 1000 + 50 * count,
+        ));
+      } catch (err) {
+        failure = `step to ${fmtInt(total)}: ${(err as Error).message}`;
+        break;
+      }
+      last = stats.status;
       await sleep(o.settleS * 1000);
-      const baseline = await h.server.memory();
-      h.log(
-        `${setup.users} users, ${setup.rooms} rooms; server RSS ${fmtMiB(baseline.rss)}, heap ${fmtMiB(baseline.heapUsed)}; opening ${fmtInt(o.streams)} ${o.protocol} streams in steps of ${fmtInt(o.step)}`,
-      );
-      const steps: HoldStep[] = [];
-      let failure: string | undefined;
-      let last: HoldStatus | undefined;
-      let gone = false;
-      void h.server.exited.then(() => {
-        gone = true;
-      });
-      for (let total = 0; total < o.streams && !failure; ) {
-        const count = Math.min(o.step, o.streams - total);
-        total += count;
-        const cpu0 = cpuSecondsOrNaN(h.server.pid);
-        let stats: StepStats;
-        try {
-          ({ stats } = await loadgen.request(
-            { type: "step", count },
-            "stepDone",
-            (o.openTimeoutS + 120) * 1000 + 50 * count,
-          ));
-        } catch (err) {
-          failure = `step to ${fmtInt(total)}: ${(err as Error).message}`;
-          break;
-        }
-        last = stats.status;
-        await sleep(o.settleS * 1000);
-        const serverCpuSeconds = cpuSecondsOrNaN(h.server.pid) - cpu0;
-        let mem: ServerMemory | undefined;
-        try {
-          if (!gone) mem = await h.server.memory();
-        } catch {
-          mem = undefined;
-        }
-        const alive = stats.status.alive;
-        const row: HoldStep = {
-          streams: alive,
-          opened: stats.opened,
-          failedInStep: stats.failedInStep,
-          dropped: stats.status.dropped,
-          openSeconds: stats.seconds,
-          serverMemory: mem,
-          rssPerStreamKiB: mem ? (mem.rss - baseline.rss) / 1024 / alive : Number.NaN,
-          heapPerStreamKiB: mem ? (mem.heapUsed - baseline.heapUsed) / 1024 / alive : Number.NaN,
-          serverFds: openFds(h.server.pid),
-          serverConnections: establishedConnections(h.server.port),
-          serverCpuSeconds,
-          clientCpuSeconds: stats.clientCpuSeconds,
-          clientLoopDelayP99Ms: stats.clientLoopDelayP99Ms,
-          clientLoopDelayMaxMs: stats.clientLoopDelayMaxMs,
-          clientRss: stats.status.clientRss,
-          clientHeapUsed: stats.status.clientHeapUsed,
-          clientConnections: stats.status.connections,
-        };
-        steps.push(row);
-        h.log(
-          `${fmtInt(alive)} streams (+${fmtInt(stats.ready)} in ${stats.seconds.toFixed(1)} s): server RSS ${mem ? fmtMiB(mem.rss) : "?"}, heap ${mem ? fmtMiB(mem.heapUsed) : "?"}, ${fmtInt(row.serverFds)} fds; client RSS ${fmtMiB(row.clientRss)}`,
-        );
-        if (gone)
-          failure = `the server exited (${await h.server.exited}) at step to ${fmtInt(total)}`;
-        else if (stats.failedInStep > 0 || stats.status.dropped > 0) {
-          failure = `at step to ${fmtInt(total)}: ${stats.failedInStep} failed to open, ${stats.status.dropped} open streams ended (${fmtCounts(stats.status.failuresByCode)})`;
-        } else if (!mem) failure = `no memory report from the server at ${fmtInt(total)} streams`;
+      const serverCpuSeconds = cpuSecondsOrNaN(h.server.pid) - cpu0;
+      let mem: ServerMemory | undefined;
+      try {
+        if (!gone) mem = await h.server.memory();
+      } catch {
+        mem = undefined;
       }
-      let idle: HoldResult["idle"];
-      if (!failure) {
-        h.log(`holding ${fmtInt(last?.alive ?? 0)} idle streams for ${o.holdS} s`);
-        // Counted from here: heartbeats and drops of the hold itself.
-        const { status: before } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
-        const cpu0 = cpuSecondsOrNaN(h.server.pid);
-        const w0 = performance.now();
-        await sleep(o.holdS * 1000);
-        const cpu = cpuSecondsOrNaN(h.server.pid) - cpu0;
-        const seconds = (performance.now() - w0) / 1000;
-        const { status } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
-        last = status;
-        idle = {
-          seconds,
-          serverCpuSeconds: cpu,
-          serverCpuCores: cpu / seconds,
-          droppedDuringHold: status.dropped - before.dropped,
-          heartbeats: status.heartbeats - before.heartbeats,
-          aliveAtEnd: status.alive,
-        };
-        if (idle.droppedDuringHold > 0) {
-          failure = `${idle.droppedDuringHold} streams ended during the idle hold (${fmtCounts(status.failuresByCode)})`;
-        }
-      }
-      const loadgenRss = rssBytes(loadgen.pid);
-      await h.stopProcesses();
-      // The largest step the server reported memory for.
-      const top = steps.filter((s) => s.serverMemory).at(-1);
-      const result: HoldResult = {
-        users: setup.users,
-        rooms: setup.rooms,
-        baseline,
-        steps,
-        maxStreams: Math.max(0, ...steps.map((s) => s.streams)),
-        reachedTarget: !failure && (top?.streams ?? 0) >= o.streams,
-        failure,
-        failuresByCode: last?.failuresByCode ?? {},
-        topFailures: last?.topFailures ?? [],
-        idle,
-        rssPerStreamKiB: top?.rssPerStreamKiB ?? Number.NaN,
-        heapPerStreamKiB: top?.heapPerStreamKiB ?? Number.NaN,
+      const alive = stats.status.alive;
+      const row: HoldStep = {
+        streams: alive,
+        opened: stats.opened,
+        failedInStep: stats.failedInStep,
+        dropped: stats.status.dropped,
+        openSeconds: stats.seconds,
+        serverMemory: mem,
+        rssPerStreamKiB: mem ? (mem.rss - baseline.rss) / 1024 / alive : Number.NaN,
+        heapPerStreamKiB: mem ? (mem.heapUsed - baseline.heapUsed) / 1024 / alive : Number.NaN,
+        serverFds: openFds(h.server.pid),
+        serverConnections: establishedConnections(h.server.port),
+        serverCpuSeconds,
+        clientCpuSeconds: stats.clientCpuSeconds,
+        clientLoopDelayP99Ms: stats.clientLoopDelayP99Ms,
+        clientLoopDelayMaxMs: stats.clientLoopDelayMaxMs,
+        clientRss: stats.status.clientRss,
+        clientHeapUsed: stats.status.clientHeapUsed,
+        clientConnections: stats.status.connections,
       };
-      const problems = failure ? [failure] : [];
-      const record = makeRecord(h, "hold", o, result, problems);
-      finish(h, record, rows(o, result, loadgenRss), o.save, stepTable(result));
-    },
-  );
+      steps.push(row);
+      h.log(
+        `${fmtInt(alive)} streams (+${fmtInt(stats.ready)} in ${stats.seconds.toFixed(1)} s): server RSS ${mem ? fmtMiB(mem.rss) : "?"}, heap ${mem ? fmtMiB(mem.heapUsed) : "?"}, ${fmtInt(row.serverFds)} fds; client RSS ${fmtMiB(row.clientRss)}`,
+      );
+      if (gone)
+        failure = `the server exited (${await h.server.exited}) at step to ${fmtInt(total)}`;
+      else if (stats.failedInStep > 0 || stats.status.dropped > 0) {
+        failure = `at step to ${fmtInt(total)}: ${stats.failedInStep} failed to open, ${stats.status.dropped} open streams ended (${fmtCounts(stats.status.failuresByCode)})`;
+      } else if (!mem) failure = `no memory report from the server at ${fmtInt(total)} streams`;
+    }
+    let idle: HoldResult["idle"];
+    if (!failure) {
+      h.log(`holding ${fmtInt(last?.alive ?? 0)} idle streams for ${o.holdS} s`);
+      // Counted from here: heartbeats and drops of the hold itself.
+      const { status: before } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
+      const cpu0 = cpuSecondsOrNaN(h.server.pid);
+      const w0 = performance.now();
+      await sleep(o.holdS * 1000);
+      const cpu = cpuSecondsOrNaN(h.server.pid) - cpu0;
+      const seconds = (performance.now() - w0) / 1000;
+      const { status } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
+      last = status;
+      idle = {
+        seconds,
+        serverCpuSeconds: cpu,
+        serverCpuCores: cpu / seconds,
+        droppedDuringHold: status.dropped - before.dropped,
+        heartbeats: status.heartbeats - before.heartbeats,
+        aliveAtEnd: status.alive,
+      };
+      if (idle.droppedDuringHold > 0) {
+        failure = `${idle.droppedDuringHold} streams ended during the idle hold (${fmtCounts(status.failuresByCode)})`;
+      }
+    }
+    const loadgenRss = rssBytes(loadgen.pid);
+    await h.stopProcesses();
+    // The largest step the server reported memory for.
+    const top = steps.filter((s) => s.serverMemory).at(-1);
+    const result: HoldResult = {
+      users: setup.users,
+      rooms: setup.rooms,
+      baseline,
+      steps,
+      maxStreams: Math.max(0, ...steps.map((s) => s.streams)),
+      reachedTarget: !failure && (top?.streams ?? 0) >= o.streams,
+      failure,
+      failuresByCode: last?.failuresByCode ?? {},
+      topFailures: last?.topFailures ?? [],
+      idle,
+      rssPerStreamKiB: top?.rssPerStreamKiB ?? Number.NaN,
+      heapPerStreamKiB: top?.heapPerStreamKiB ?? Number.NaN,
+    };
+    const problems = failure ? [failure] : [];
+    const record = makeRecord(h, "hold", o, result, problems);
+    finish(h, record, rows(o, result, loadgenRss), o.save, stepTable(result));
+  });
 }
 
 function stepTable(r: HoldResult): string {

@@ -16,18 +16,20 @@
  * stream's own position to the final head, with no reset (see
  * bench/feed-stream.ts).
  */
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createClient } from "@connectrpc/connect";
 import { MessageService } from "../gen/chat/v1/message_pb.js";
 import { auth, mapLimit } from "./bench-accounts.js";
+import { type ClientLoad, measureClientLoad } from "./client-load.js";
 import {
   type FeedSetup,
+  newStreamGroup,
   roomHeads,
-  StreamGroup,
+  type SetupDone,
+  type StreamGroup,
   settledWithin,
   setUpFeeds,
+  setupDone,
   sleep,
-  streamPool,
 } from "./feed-setup.js";
 import { type FeedStream, failuresByCode, topFailureMessages } from "./feed-stream.js";
 import { Histogram, type LatencySummary } from "./histogram.js";
@@ -43,8 +45,8 @@ export type ToResume =
   | { type: "advance" }
   | { type: "reconnect" };
 
-/** What the reconnect measured. */
-export interface ReconnectStats {
+/** What the reconnect measured (client load: from the reconnect start until every stream settled). */
+export interface ReconnectStats extends ClientLoad {
   streams: number;
   ready: number;
   caughtUp: number;
@@ -75,15 +77,11 @@ export interface ReconnectStats {
   liveErrors: number;
   timedOut: boolean;
   connections: number;
-  clientCpuSeconds: number;
-  /** Event-loop delay of the load generator during the reconnect, ms: high means the client was a limit. */
-  clientLoopDelayP99Ms: number;
-  clientLoopDelayMaxMs: number;
 }
 
 /** Load generator → orchestrator. */
 export type FromResume =
-  | { type: "setupDone"; users: number; rooms: number }
+  | SetupDone
   | { type: "opened"; ready: number; failed: number; openSeconds: number; connections: number }
   | { type: "disconnected"; serverConnectionsLeft: number; seconds: number }
   | { type: "advanced"; sent: number; errors: number; seconds: number; heads: bigint[] }
@@ -104,7 +102,7 @@ function need<T>(v: T | undefined, what: string): T {
 }
 
 async function open(o: ResumeOptions, s: FeedSetup) {
-  const g = new StreamGroup(s, streamPool(o.protocol, s.baseUrl, o.perSession));
+  const g = newStreamGroup(s, o);
   first = g;
   const streams = Array.from({ length: o.subscribers }, () => g.add());
   const t0 = performance.now();
@@ -179,7 +177,7 @@ async function advance(o: ResumeOptions, s: FeedSetup) {
 }
 
 async function reconnect(o: ResumeOptions, s: FeedSetup): Promise<ReconnectStats> {
-  const g = new StreamGroup(s, streamPool(o.protocol, s.baseUrl, o.perSession));
+  const g = newStreamGroup(s, o);
   second = g;
   // Same stream numbers as before (same accounts), positions as they were.
   const byIndex = new Map(positions.map((p) => [p.index, p.rooms]));
@@ -190,9 +188,7 @@ async function reconnect(o: ResumeOptions, s: FeedSetup): Promise<ReconnectStats
     if (pos) streams.push(st);
   }
   const deadline = performance.now() + o.timeoutS * 1000;
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const cpu0 = process.cpuUsage();
+  const clientLoad = measureClientLoad();
   const t0 = performance.now();
   for (const st of streams) g.start(st);
   const live = sendToRooms(s, o.live, "live", o.liveIntervalMs);
@@ -206,8 +202,7 @@ async function reconnect(o: ResumeOptions, s: FeedSetup): Promise<ReconnectStats
   const timedOut = pending();
   const lastCompleteAt = performance.now();
   await Promise.all(readyWaits);
-  const cpu = process.cpuUsage(cpu0);
-  delay.disable();
+  const load = clientLoad();
   // Late duplicates would show now.
   await sleep(250);
 
@@ -280,9 +275,7 @@ async function reconnect(o: ResumeOptions, s: FeedSetup): Promise<ReconnectStats
     liveErrors: liveResult.errors,
     timedOut,
     connections: g.pool.connections(),
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    clientLoopDelayP99Ms: delay.percentile(99) / 1e6,
-    clientLoopDelayMaxMs: delay.max / 1e6,
+    ...load,
   };
 }
 
@@ -291,14 +284,8 @@ serveLoadgen<ToResume, FromResume>(
     switch (msg.type) {
       case "setup":
         options = msg.options;
-        setup = await setUpFeeds(
-          msg.baseUrl,
-          "resume",
-          options.subscribers,
-          options.streamsPerUser,
-          options.rooms,
-        );
-        return { type: "setupDone", users: setup.accounts.length + 1, rooms: setup.rooms.length };
+        setup = await setUpFeeds(msg.baseUrl, "resume", options.subscribers, options);
+        return setupDone(setup);
       case "open":
         return { type: "opened", ...(await open(need(options, "setup"), need(setup, "setup"))) };
       case "disconnect":

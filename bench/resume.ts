@@ -13,12 +13,12 @@ import { cpuSeconds } from "./proc.js";
 import type { FromResume, ReconnectStats, ToResume } from "./resume-loadgen.js";
 import type { ResumeOptions } from "./resume-options.js";
 import {
+  feedHarnessSpec,
   finish,
   fmtCounts,
   fmtInt,
   fmtLatency,
   makeRecord,
-  streamDescriptors,
   withHarness,
 } from "./scenario-harness.js";
 
@@ -42,100 +42,88 @@ export async function runResume(options: ResumeOptions): Promise<void> {
   const o = options;
   const perRoom = o.events + o.live;
   const serverEnv = {
-    FEED_MAX_STREAMS_PER_USER: String(o.streamsPerUser),
     // Every stream is owed E (+ L) events per room: a replay, never a reset.
     FEED_MAX_REPLAY: String(Math.max(1_000, perRoom + 100)),
     // Room for the whole catch-up of a stream, so a stream is not cut off for it.
     FEED_QUEUE_LIMIT: String(Math.min(1_000_000, Math.max(1_000, 2 * o.rooms * perRoom + 200))),
   };
-  await withHarness(
-    {
-      scenario: "resume",
-      serverEnv,
-      fdLimit: streamDescriptors(o.subscribers, o.protocol !== "grpc-h2-multi", o.perSession),
-    },
-    async (h) => {
-      const loadgen = h.loadgen<ToResume, FromResume>(
-        new URL("./resume-loadgen.ts", import.meta.url),
-        o.subscribers > 10_000 ? ["--max-old-space-size=8192"] : [],
+  await withHarness(feedHarnessSpec("resume", o.subscribers, o, serverEnv), async (h) => {
+    const loadgen = h.loadgen<ToResume, FromResume>(
+      new URL("./resume-loadgen.ts", import.meta.url),
+      o.subscribers > 10_000 ? ["--max-old-space-size=8192"] : [],
+    );
+    const setup = await loadgen.request(
+      { type: "setup", baseUrl: h.server.baseUrl, options: o },
+      "setupDone",
+      600_000,
+    );
+    h.log(
+      `${setup.users} users, ${setup.rooms} rooms; opening ${o.subscribers} ${o.protocol} streams`,
+    );
+    const opened = await loadgen.request({ type: "open" }, "opened", 120_000 + 100 * o.subscribers);
+    h.log(
+      `${opened.ready} ready (${opened.failed} failed) in ${opened.openSeconds.toFixed(1)} s; disconnecting`,
+    );
+    const gone = await loadgen.request({ type: "disconnect" }, "disconnected", 60_000);
+    h.log(`disconnected in ${gone.seconds.toFixed(1)} s; sending ${o.events} messages per room`);
+    const adv = await loadgen.request(
+      { type: "advance" },
+      "advanced",
+      (60 + o.events * o.rooms) * 1000,
+    );
+    h.log(
+      `rooms at ${adv.heads.join(", ")} after ${adv.seconds.toFixed(1)} s; ${opened.ready} streams reconnect at once (+${o.live} live messages per room)`,
+    );
+    const cpu0 = cpuSeconds(h.server.pid);
+    const w0 = performance.now();
+    const { stats } = await loadgen.request(
+      { type: "reconnect" },
+      "reconnected",
+      (o.timeoutS + 120) * 1000,
+    );
+    const serverCpuSeconds = cpuSeconds(h.server.pid) - cpu0;
+    const reconnectWallSeconds = (performance.now() - w0) / 1000;
+    await h.stopProcesses();
+    const result: ResumeResult = {
+      users: setup.users,
+      rooms: setup.rooms,
+      firstOpen: {
+        ready: opened.ready,
+        failed: opened.failed,
+        seconds: opened.openSeconds,
+        connections: opened.connections,
+      },
+      disconnect: { seconds: gone.seconds, serverConnectionsLeft: gone.serverConnectionsLeft },
+      advance: {
+        sent: adv.sent,
+        errors: adv.errors,
+        seconds: adv.seconds,
+        heads: adv.heads.map(String),
+      },
+      reconnect: stats,
+      serverCpuSeconds,
+      reconnectWallSeconds,
+      replayedEventsPerSecond:
+        stats.allCaughtUpSeconds > 0 ? stats.replayedEvents / stats.allCaughtUpSeconds : 0,
+    };
+    const problems: string[] = [];
+    if (opened.failed > 0) problems.push(`${opened.failed} streams failed to open at first`);
+    if (gone.serverConnectionsLeft > 0) {
+      problems.push(
+        `${gone.serverConnectionsLeft} server connections still open after the disconnect`,
       );
-      const setup = await loadgen.request(
-        { type: "setup", baseUrl: h.server.baseUrl, options: o },
-        "setupDone",
-        600_000,
+    }
+    if (adv.errors > 0) problems.push(`${adv.errors} sends failed while the streams were away`);
+    if (stats.liveErrors > 0) problems.push(`${stats.liveErrors} live sends failed`);
+    if (stats.wrong > 0) {
+      problems.push(
+        `${stats.wrong} of ${stats.streams} streams wrong: duplicates ${stats.duplicates}, gaps ${stats.gaps}, resets ${stats.resets}, incomplete ${stats.incomplete}, errors ${fmtCounts(stats.errorsByCode)}${stats.timedOut ? " (timed out)" : ""}`,
       );
-      h.log(
-        `${setup.users} users, ${setup.rooms} rooms; opening ${o.subscribers} ${o.protocol} streams`,
-      );
-      const opened = await loadgen.request(
-        { type: "open" },
-        "opened",
-        120_000 + 100 * o.subscribers,
-      );
-      h.log(
-        `${opened.ready} ready (${opened.failed} failed) in ${opened.openSeconds.toFixed(1)} s; disconnecting`,
-      );
-      const gone = await loadgen.request({ type: "disconnect" }, "disconnected", 60_000);
-      h.log(`disconnected in ${gone.seconds.toFixed(1)} s; sending ${o.events} messages per room`);
-      const adv = await loadgen.request(
-        { type: "advance" },
-        "advanced",
-        (60 + o.events * o.rooms) * 1000,
-      );
-      h.log(
-        `rooms at ${adv.heads.join(", ")} after ${adv.seconds.toFixed(1)} s; ${opened.ready} streams reconnect at once (+${o.live} live messages per room)`,
-      );
-      const cpu0 = cpuSeconds(h.server.pid);
-      const w0 = performance.now();
-      const { stats } = await loadgen.request(
-        { type: "reconnect" },
-        "reconnected",
-        (o.timeoutS + 120) * 1000,
-      );
-      const serverCpuSeconds = cpuSeconds(h.server.pid) - cpu0;
-      const reconnectWallSeconds = (performance.now() - w0) / 1000;
-      await h.stopProcesses();
-      const result: ResumeResult = {
-        users: setup.users,
-        rooms: setup.rooms,
-        firstOpen: {
-          ready: opened.ready,
-          failed: opened.failed,
-          seconds: opened.openSeconds,
-          connections: opened.connections,
-        },
-        disconnect: { seconds: gone.seconds, serverConnectionsLeft: gone.serverConnectionsLeft },
-        advance: {
-          sent: adv.sent,
-          errors: adv.errors,
-          seconds: adv.seconds,
-          heads: adv.heads.map(String),
-        },
-        reconnect: stats,
-        serverCpuSeconds,
-        reconnectWallSeconds,
-        replayedEventsPerSecond:
-          stats.allCaughtUpSeconds > 0 ? stats.replayedEvents / stats.allCaughtUpSeconds : 0,
-      };
-      const problems: string[] = [];
-      if (opened.failed > 0) problems.push(`${opened.failed} streams failed to open at first`);
-      if (gone.serverConnectionsLeft > 0) {
-        problems.push(
-          `${gone.serverConnectionsLeft} server connections still open after the disconnect`,
-        );
-      }
-      if (adv.errors > 0) problems.push(`${adv.errors} sends failed while the streams were away`);
-      if (stats.liveErrors > 0) problems.push(`${stats.liveErrors} live sends failed`);
-      if (stats.wrong > 0) {
-        problems.push(
-          `${stats.wrong} of ${stats.streams} streams wrong: duplicates ${stats.duplicates}, gaps ${stats.gaps}, resets ${stats.resets}, incomplete ${stats.incomplete}, errors ${fmtCounts(stats.errorsByCode)}${stats.timedOut ? " (timed out)" : ""}`,
-        );
-        problems.push(...stats.wrongExamples);
-      }
-      const record = makeRecord(h, "resume", o, result, problems);
-      finish(h, record, rows(o, result), o.save);
-    },
-  );
+      problems.push(...stats.wrongExamples);
+    }
+    const record = makeRecord(h, "resume", o, result, problems);
+    finish(h, record, rows(o, result), o.save);
+  });
 }
 
 function rows(o: ResumeOptions, r: ResumeResult): [string, string][] {

@@ -206,6 +206,24 @@ export function streamDescriptors(
   return (connectionPerStream ? streams : Math.ceil(streams / perSession)) + 2048;
 }
 
+/**
+ * The harness of a feed scenario (storm, resume, hold) with `streams`
+ * streams: the server allows the scenario's streams per user, and both
+ * processes get descriptors for the streams' connections.
+ */
+export function feedHarnessSpec(
+  scenario: string,
+  streams: number,
+  o: { protocol: string; perSession: number; streamsPerUser: number },
+  serverEnv: Record<string, string> = {},
+): HarnessSpec {
+  return {
+    scenario,
+    serverEnv: { FEED_MAX_STREAMS_PER_USER: String(o.streamsPerUser), ...serverEnv },
+    fdLimit: streamDescriptors(streams, o.protocol !== "grpc-h2-multi", o.perSession),
+  };
+}
+
 /** The V8 heap limit a `node` with these options gets (MiB). */
 function heapLimitMiB(nodeOptions: string[]): number {
   const heapOptions = nodeOptions.filter((o) => /^--max-(old|semi)-space-size/.test(o));

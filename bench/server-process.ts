@@ -2,7 +2,9 @@
  * The server under test as a separate process: `node --import tsx
  * server/main.ts` on a free loopback port with its own database, started
  * the way production starts it, so its CPU time and memory can be read
- * from /proc without the load generator in the same figures.
+ * from /proc without the load generator in the same figures. The peer
+ * servers start through the same {@link startProcess}
+ * (bench/peers/peer-process.ts), so both are measured alike.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
@@ -61,22 +63,61 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts the server and waits until `/healthz` answers 200. */
-export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+export function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  return startProcess({
+    name: "the server",
+    script: "server/main.ts",
+    env: {
+      DATABASE_URL: spec.databaseUrl,
+      LOG_LEVEL: "warn",
+      AUTO_MIGRATE: "true",
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      WEB_DIR: "bench/no-web-client",
+      ...spec.env,
+      // One instance on the in-process broker unless the caller asks for Redis.
+      REDIS_URL: spec.env?.REDIS_URL || undefined,
+    },
+    nodeOptions: spec.nodeOptions,
+    readyTimeoutMs: spec.readyTimeoutMs ?? 120_000,
+    stopGraceMs: 20_000,
+  });
+}
+
+/** How to start a measured process (our server or a peer server). */
+export interface ProcessSpec {
+  /** For messages, e.g. "the server", "the ws peer server". */
+  name: string;
+  /** Script to run, relative to the repository root. */
+  script: string;
+  /**
+   * Environment over the parent's, PORT and HOST (so a caller may override
+   * those); an `undefined` value removes the variable.
+   */
+  env?: Record<string, string | undefined>;
+  /** Node options before the script, e.g. `--cpu-prof`. */
+  nodeOptions?: string[];
+  /** Bound on start-up. */
+  readyTimeoutMs: number;
+  /** Default grace period of `stop()` before SIGKILL. */
+  stopGraceMs: number;
+}
+
+/**
+ * Starts `node --expose-gc --import tsx --import ./bench/server-hooks.ts
+ * <script>` on a free loopback port and waits until `/healthz` answers 200;
+ * on failure stops it and throws with the tail of its output. The same
+ * start-up for our server and the peers, so their figures compare.
+ */
+export async function startProcess(spec: ProcessSpec): Promise<ServerProcess> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
     HOST: "127.0.0.1",
-    DATABASE_URL: spec.databaseUrl,
-    LOG_LEVEL: "warn",
-    AUTO_MIGRATE: "true",
-    SHUTDOWN_TIMEOUT_MS: "5000",
-    WEB_DIR: "bench/no-web-client",
     ...spec.env,
   };
-  // One instance on the in-process broker unless the caller asks for Redis.
-  if (!spec.env?.REDIS_URL) delete env.REDIS_URL;
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const args = [
     ...(spec.nodeOptions ?? []),
     "--expose-gc",
@@ -84,7 +125,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     "tsx",
     "--import",
     "./bench/server-hooks.ts",
-    "server/main.ts",
+    spec.script,
   ];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -113,7 +154,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
   });
-  if (child.pid === undefined) throw new Error("could not start the server process");
+  if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
 
   const server: ServerProcess = {
     pid: child.pid,
@@ -124,7 +165,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     memory: () =>
       new Promise<ServerMemory>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error("no memory report from the server")),
+          () => reject(new Error(`no memory report from ${spec.name}`)),
           10_000,
         );
         onMemory = (m) => {
@@ -134,14 +175,14 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
         };
         child.kill("SIGUSR2");
       }),
-    stop: (graceMs = 20_000) => stop(child, exited, graceMs),
+    stop: (graceMs = spec.stopGraceMs) => stop(child, exited, graceMs),
   };
   try {
-    await waitHealthy(baseUrl, exited, spec.readyTimeoutMs ?? 120_000);
+    await waitHealthy(spec.name, baseUrl, exited, spec.readyTimeoutMs);
   } catch (err) {
     await server.stop(2_000);
     const tail = lines.slice(-20).join("\n");
-    throw new Error(`${(err as Error).message}${tail ? `\nserver output:\n${tail}` : ""}`);
+    throw new Error(`${(err as Error).message}${tail ? `\noutput:\n${tail}` : ""}`);
   }
   return server;
 }
@@ -160,6 +201,7 @@ async function stop(
 
 /** Polls `/healthz` until 200; fails if the process exits or time runs out. */
 async function waitHealthy(
+  name: string,
   baseUrl: string,
   exited: Promise<number | string>,
   timeoutMs: number,
@@ -170,11 +212,11 @@ async function waitHealthy(
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(`the server exited during start-up (${gone})`);
+    if (gone !== undefined) throw new Error(`${name} exited during start-up (${gone})`);
     if ((await healthStatus(`${baseUrl}/healthz`)) === 200) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the server was not healthy within ${timeoutMs} ms`);
+  throw new Error(`${name} was not healthy within ${timeoutMs} ms`);
 }
 
 function healthStatus(url: string): Promise<number> {

@@ -5,14 +5,16 @@
  * streams open for --hold seconds and reports.
  */
 
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { type ClientLoad, measureClientLoad } from "./client-load.js";
 import {
   type FeedSetup,
-  StreamGroup,
+  newStreamGroup,
+  type SetupDone,
+  type StreamGroup,
   settledWithin,
   setUpFeeds,
+  setupDone,
   sleep,
-  streamPool,
 } from "./feed-setup.js";
 import { failuresByCode, topFailureMessages } from "./feed-stream.js";
 import type { LatencySummary } from "./histogram.js";
@@ -26,8 +28,8 @@ export type ToStorm =
   | { type: "storm" }
   | { type: "hold" };
 
-/** What the storm measured. */
-export interface StormStats {
+/** What the storm measured (client load: from the first call until every call settled). */
+export interface StormStats extends ClientLoad {
   started: number;
   ready: number;
   /** Failed before ready (errors and timeouts). */
@@ -41,10 +43,6 @@ export interface StormStats {
   /** Time to start every call (the loop itself, or --spread-ms). */
   startSeconds: number;
   connections: number;
-  clientCpuSeconds: number;
-  /** Event-loop delay of the load generator during the storm, ms: high means the client was a limit. */
-  clientLoopDelayP99Ms: number;
-  clientLoopDelayMaxMs: number;
 }
 
 /** After the hold. */
@@ -58,7 +56,7 @@ export interface HoldStats {
 
 /** Load generator → orchestrator. */
 export type FromStorm =
-  | { type: "setupDone"; users: number; rooms: number }
+  | SetupDone
   | { type: "stormDone"; stats: StormStats }
   | { type: "holdDone"; stats: HoldStats };
 
@@ -67,13 +65,11 @@ let options: StormOptions | undefined;
 let group: StreamGroup | undefined;
 
 async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
-  const g = new StreamGroup(s, streamPool(o.protocol, s.baseUrl, o.perSession));
+  const g = newStreamGroup(s, o);
   group = g;
   const streams = Array.from({ length: o.subscribers }, () => g.add());
   const timeoutMs = o.timeoutS * 1000;
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const cpu0 = process.cpuUsage();
+  const clientLoad = measureClientLoad();
   const t0 = performance.now();
   const waits: Promise<void>[] = [];
   if (o.spreadMs === 0) {
@@ -98,8 +94,7 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
   }
   const startSeconds = o.spreadMs === 0 ? (performance.now() - t0) / 1000 : o.spreadMs / 1000;
   await Promise.all(waits);
-  const cpu = process.cpuUsage(cpu0);
-  delay.disable();
+  const load = clientLoad();
   const ttr = new Histogram();
   let lastReady = Number.NaN;
   let ready = 0;
@@ -120,9 +115,7 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
     allReadySeconds: (lastReady - t0) / 1000,
     startSeconds,
     connections: g.pool.connections(),
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    clientLoopDelayP99Ms: delay.percentile(99) / 1e6,
-    clientLoopDelayMaxMs: delay.max / 1e6,
+    ...load,
   };
 }
 
@@ -142,14 +135,8 @@ serveLoadgen<ToStorm, FromStorm>(
     switch (msg.type) {
       case "setup":
         options = msg.options;
-        setup = await setUpFeeds(
-          msg.baseUrl,
-          "storm",
-          options.subscribers,
-          options.streamsPerUser,
-          options.rooms,
-        );
-        return { type: "setupDone", users: setup.accounts.length + 1, rooms: setup.rooms.length };
+        setup = await setUpFeeds(msg.baseUrl, "storm", options.subscribers, options);
+        return setupDone(setup);
       case "storm":
         if (!setup || !options) throw new Error("storm before setup");
         return { type: "stormDone", stats: await storm(options, setup) };

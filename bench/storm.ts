@@ -11,6 +11,7 @@ import type { LatencySummary } from "./histogram.js";
 import { cpuSeconds, establishedConnections } from "./proc.js";
 import { openFds } from "./proc-limits.js";
 import {
+  feedHarnessSpec,
   finish,
   fmtCounts,
   fmtInt,
@@ -18,7 +19,6 @@ import {
   fmtMiB,
   makeRecord,
   sleep,
-  streamDescriptors,
   withHarness,
 } from "./scenario-harness.js";
 import type { ServerMemory } from "./server-process.js";
@@ -49,78 +49,70 @@ export interface StormResult {
 
 /** Runs the scenario, prints and stores the result. */
 export async function runStorm(options: StormOptions): Promise<void> {
-  const perConnection = options.protocol !== "grpc-h2-multi";
-  await withHarness(
-    {
-      scenario: "storm",
-      serverEnv: { FEED_MAX_STREAMS_PER_USER: String(options.streamsPerUser) },
-      fdLimit: streamDescriptors(options.subscribers, perConnection, options.perSession),
-    },
-    async (h) => {
-      const loadgen = h.loadgen<ToStorm, FromStorm>(
-        new URL("./storm-loadgen.ts", import.meta.url),
-        options.subscribers > 10_000 ? ["--max-old-space-size=8192"] : [],
-      );
-      const setup = await loadgen.request(
-        { type: "setup", baseUrl: h.server.baseUrl, options },
-        "setupDone",
-        600_000,
-      );
-      await sleep(2_000);
-      const memBefore = await h.server.memory();
-      h.log(
-        `${setup.users} users, ${setup.rooms} rooms; starting ${options.subscribers} ${options.protocol} Subscribe calls${options.spreadMs ? ` over ${options.spreadMs} ms` : " at once"}`,
-      );
-      const cpu0 = cpuSeconds(h.server.pid);
-      const w0 = performance.now();
-      const { stats } = await loadgen.request(
-        { type: "storm" },
-        "stormDone",
-        (options.timeoutS + options.spreadMs / 1000 + 120) * 1000,
-      );
-      const serverCpuSeconds = cpuSeconds(h.server.pid) - cpu0;
-      const stormSeconds = (performance.now() - w0) / 1000;
-      h.log(`${stats.ready} ready, ${stats.failedBeforeReady} failed; holding ${options.holdS} s`);
-      const serverConnections = establishedConnections(h.server.port);
-      const serverOpenFds = openFds(h.server.pid);
-      const memAfter = await h.server.memory();
-      const { stats: held } = await loadgen.request(
-        { type: "hold" },
-        "holdDone",
-        (options.holdS + 60) * 1000,
-      );
-      await h.stopProcesses();
-      const result: StormResult = {
-        users: setup.users,
-        rooms: setup.rooms,
-        storm: stats,
-        hold: held,
-        successRate: stats.ready / stats.started,
-        timeToReadyMs: stats.timeToReady,
-        serverCpuSeconds,
-        stormSeconds,
-        serverConnections,
-        serverOpenFds,
-        serverMemoryBefore: memBefore,
-        serverMemoryAfter: memAfter,
-        rssPerStreamKiB: stats.ready
-          ? (memAfter.rss - memBefore.rss) / 1024 / stats.ready
-          : Number.NaN,
-        heapPerStreamKiB: stats.ready
-          ? (memAfter.heapUsed - memBefore.heapUsed) / 1024 / stats.ready
-          : Number.NaN,
-      };
-      const problems: string[] = [];
-      if (stats.ready < stats.started) {
-        problems.push(`${stats.started - stats.ready} of ${stats.started} calls got no ready`);
-      }
-      if (held.droppedAfterReady > 0) {
-        problems.push(`${held.droppedAfterReady} streams ended during the hold`);
-      }
-      const record = makeRecord(h, "storm", options, result, problems);
-      finish(h, record, rows(options, result), options.save);
-    },
-  );
+  await withHarness(feedHarnessSpec("storm", options.subscribers, options), async (h) => {
+    const loadgen = h.loadgen<ToStorm, FromStorm>(
+      new URL("./storm-loadgen.ts", import.meta.url),
+      options.subscribers > 10_000 ? ["--max-old-space-size=8192"] : [],
+    );
+    const setup = await loadgen.request(
+      { type: "setup", baseUrl: h.server.baseUrl, options },
+      "setupDone",
+      600_000,
+    );
+    await sleep(2_000);
+    const memBefore = await h.server.memory();
+    h.log(
+      `${setup.users} users, ${setup.rooms} rooms; starting ${options.subscribers} ${options.protocol} Subscribe calls${options.spreadMs ? ` over ${options.spreadMs} ms` : " at once"}`,
+    );
+    const cpu0 = cpuSeconds(h.server.pid);
+    const w0 = performance.now();
+    const { stats } = await loadgen.request(
+      { type: "storm" },
+      "stormDone",
+      (options.timeoutS + options.spreadMs / 1000 + 120) * 1000,
+    );
+    const serverCpuSeconds = cpuSeconds(h.server.pid) - cpu0;
+    const stormSeconds = (performance.now() - w0) / 1000;
+    h.log(`${stats.ready} ready, ${stats.failedBeforeReady} failed; holding ${options.holdS} s`);
+    const serverConnections = establishedConnections(h.server.port);
+    const serverOpenFds = openFds(h.server.pid);
+    const memAfter = await h.server.memory();
+    const { stats: held } = await loadgen.request(
+      { type: "hold" },
+      "holdDone",
+      (options.holdS + 60) * 1000,
+    );
+    await h.stopProcesses();
+    const result: StormResult = {
+      users: setup.users,
+      rooms: setup.rooms,
+      storm: stats,
+      hold: held,
+      successRate: stats.ready / stats.started,
+      timeToReadyMs: stats.timeToReady,
+      serverCpuSeconds,
+      stormSeconds,
+      serverConnections,
+      serverOpenFds,
+      serverMemoryBefore: memBefore,
+      serverMemoryAfter: memAfter,
+      rssPerStreamKiB: stats.ready
+        ? (memAfter.rss - memBefore.rss) / 1024 / stats.ready
+        : Number.NaN,
+      heapPerStreamKiB: stats.ready
+        ? (memAfter.heapUsed - memBefore.heapUsed) / 1024 / stats.ready
+        : Number.NaN,
+    };
+    const problems: string[] = [];
+    if (stats.ready < stats.started) {
+      problems.push(`${stats.started - stats.ready} of ${stats.started} calls got no ready`);
+    }
+    if (held.droppedAfterReady > 0) {
+      problems.push(`${held.droppedAfterReady} streams ended during the hold`);
+    }
+    const record = makeRecord(h, "storm", options, result, problems);
+    finish(h, record, rows(options, result), options.save);
+  });
 }
 
 function rows(o: StormOptions, r: StormResult): [string, string][] {

@@ -1,16 +1,14 @@
 /**
  * Client transports for subscriber streams. How streams share connections
- * is the point of each protocol, so it is made explicit here rather than
- * left to library defaults:
+ * is the point of each protocol, so it is made explicit rather than left to
+ * library defaults; the pools are bench/client-pool.ts's, with the fan-out's
+ * layout:
  *
  * - `connect-h1`: a Connect transport over HTTP/1.1 per subscriber, each
  *   with its own `http.Agent` (keep-alive, maxSockets 1): one TCP
  *   connection per stream.
  * - `grpc-h2`: a gRPC transport per subscriber, each with its own
  *   `Http2SessionManager`: one HTTP/2 session (TCP connection) per stream.
- *   connect-node would also create a manager per transport by itself
- *   (validateNodeTransportOptions), and a manager holds a single session;
- *   passing it explicitly makes that visible and lets us close it.
  * - `grpc-h2-multi`: one manager (session) per {@link streamsPerSession}
  *   subscribers.
  *
@@ -20,81 +18,12 @@
  * bench/lean-subscriber.ts has the same connection layout without the SDK
  * (bench/README.md ("Subscriber client")).
  */
-import http from "node:http";
 import { createClient, type Transport } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  Http2SessionManager,
-} from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { FeedService } from "../gen/chat/v1/feed_pb.js";
+import { createClientPool } from "./client-pool.js";
 import { type Protocol, streamsPerSession } from "./fanout-options.js";
 import { type CheckedSubscriber, type DeliverySink, SdkSubscriber } from "./subscriber.js";
-
-/** Transports for subscribers 0..N-1. */
-export interface TransportPool {
-  /** The transport of subscriber `i` (created on first use). */
-  transportFor(i: number): Transport;
-  /** Connections (HTTP/1.1) or sessions (HTTP/2) created. */
-  connections(): number;
-  /** Closes every connection and session. */
-  close(): void;
-}
-
-/** Creates the pool for `protocol`. */
-export function createTransportPool(protocol: Protocol, baseUrl: string): TransportPool {
-  switch (protocol) {
-    case "connect-h1":
-      return connectH1Pool(baseUrl);
-    case "grpc-h2":
-      return grpcH2Pool(baseUrl, 1);
-    case "grpc-h2-multi":
-      return grpcH2Pool(baseUrl, streamsPerSession);
-  }
-}
-
-function connectH1Pool(baseUrl: string): TransportPool {
-  const agents: http.Agent[] = [];
-  const transports = new Map<number, Transport>();
-  return {
-    transportFor(i) {
-      let t = transports.get(i);
-      if (!t) {
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        agents.push(agent);
-        t = createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions: { agent } });
-        transports.set(i, t);
-      }
-      return t;
-    },
-    connections: () => agents.length,
-    close() {
-      for (const a of agents) a.destroy();
-    },
-  };
-}
-
-function grpcH2Pool(baseUrl: string, perSession: number): TransportPool {
-  const managers: Http2SessionManager[] = [];
-  const transports = new Map<number, Transport>();
-  return {
-    transportFor(i) {
-      const group = Math.floor(i / perSession);
-      let t = transports.get(group);
-      if (!t) {
-        const sessionManager = new Http2SessionManager(baseUrl);
-        managers.push(sessionManager);
-        t = createGrpcTransport({ baseUrl, sessionManager });
-        transports.set(group, t);
-      }
-      return t;
-    },
-    connections: () => managers.length,
-    close() {
-      for (const m of managers) m.abort();
-    },
-  };
-}
 
 /**
  * Subscribe streams of one client kind (`--client`), laid out over
@@ -111,7 +40,12 @@ export interface SubscriberPool {
 
 /** `--client sdk`: the generated SDK's client over connect-node transports. */
 export function sdkSubscribers(protocol: Protocol, baseUrl: string): SubscriberPool {
-  const pool = createTransportPool(protocol, baseUrl);
+  // streamsPerSession (100) is also the HTTP/2 default of concurrent streams,
+  // so the pool's raised peer limit changes nothing here.
+  const pool = createClientPool(protocol, baseUrl, {
+    perSession: streamsPerSession,
+    h1MaxSockets: 1,
+  });
   return {
     subscriber: (i, roomId, token, sink) =>
       new SdkSubscriber(i, roomId, createClient(FeedService, pool.transportFor(i)), token, sink),

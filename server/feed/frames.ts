@@ -11,6 +11,7 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { type BusMessage, BusMessageSchema } from "../../gen/chat/internal/v1/bus_pb.js";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import type { FeedEventSchema, SubscribeResponse } from "../../gen/chat/v1/feed_pb.js";
@@ -49,10 +50,13 @@ export class Frame {
   /** The enveloped message in `codec`, encoded on first use. */
   enveloped(codec: Codec): Uint8Array {
     if (codec === "proto") {
-      this.proto ??= envelope(toBinary(SubscribeResponseSchema, this.message));
+      this.proto ??= encodeEnvelope(0, toBinary(SubscribeResponseSchema, this.message));
       return this.proto;
     }
-    this.json ??= envelope(Buffer.from(toJsonString(SubscribeResponseSchema, this.message)));
+    this.json ??= encodeEnvelope(
+      0,
+      Buffer.from(toJsonString(SubscribeResponseSchema, this.message)),
+    );
     return this.json;
   }
 }
@@ -64,15 +68,6 @@ function chunk(data: Uint8Array): Uint8Array {
   out.write(head, 0, "latin1");
   out.set(data, head.length);
   out.write("\r\n", head.length + data.byteLength, "latin1");
-  return out;
-}
-
-/** Prefixes a message with the 5-byte envelope of a data message. */
-export function envelope(payload: Uint8Array, flags = 0): Uint8Array {
-  const out = Buffer.allocUnsafe(5 + payload.byteLength);
-  out[0] = flags;
-  out.writeUInt32BE(payload.byteLength, 1);
-  out.set(payload, 5);
   return out;
 }
 

@@ -12,11 +12,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { type SubscribeRequest, SubscribeRequestSchema } from "../../gen/chat/v1/feed_pb.js";
-import { type Codec, envelope } from "./frames.js";
+import type { Codec } from "./frames.js";
 
 /** A request the direct path can serve, and how to answer it. */
 export interface Wire {
@@ -112,10 +113,12 @@ export function streamEnd(wire: Wire, err: ConnectError | undefined): StreamEnd 
   switch (wire.protocol) {
     case "connect": {
       const json = endStreamToJson(new Headers(), err, undefined);
-      return { body: envelope(Buffer.from(JSON.stringify(json)), endStreamFlag) };
+      return { body: encodeEnvelope(endStreamFlag, Buffer.from(JSON.stringify(json))) };
     }
     case "grpc-web":
-      return { body: envelope(trailerSerialize(new Headers(trailerObject(err))), trailerFlag) };
+      return {
+        body: encodeEnvelope(trailerFlag, trailerSerialize(new Headers(trailerObject(err)))),
+      };
     case "grpc":
       return { trailers: trailerObject(err) };
   }

@@ -32,6 +32,20 @@ function out(res: AnyResponse): Pick<ServerResponse, "write" | "end"> {
   return res as ServerResponse;
 }
 
+/**
+ * HTTP/1.1 with a chunked body (headers already sent): the socket itself,
+ * written with frames already framed as chunks (Frame.chunked), one write
+ * of shared bytes per delivery. Through ServerResponse.write every delivery
+ * would pay for the chunk framing, a cork and an uncork tick, and a writev
+ * of four buffers. The response's own end() still writes the last chunk and
+ * the terminator.
+ */
+function chunkedSocket(r: AnyResponse): Socket | undefined {
+  if ("stream" in r) return undefined;
+  const res = r as ServerResponse & { chunkedEncoding?: boolean };
+  return res.headersSent && res.chunkedEncoding === true && res.socket ? res.socket : undefined;
+}
+
 /** The direct writer of one stream. */
 export class StreamWriter {
   /** `performance.now()` of the last write; heartbeats go to idle streams. */
@@ -49,7 +63,12 @@ export class StreamWriter {
     private readonly mask: (err: unknown) => ConnectError,
     /** Called once when the stream ends, with its error. */
     private readonly onEnd: (err: ConnectError) => void,
-  ) {}
+  ) {
+    this.socket = chunkedSocket(res);
+  }
+
+  /** Set on HTTP/1.1 with a chunked body (see {@link chunkedSocket}). */
+  private readonly socket: Socket | undefined;
 
   /** Writes what the session has queued, or its end once it failed. */
   flush(): void {
@@ -67,7 +86,7 @@ export class StreamWriter {
     if (this.blocked) return;
     const items = this.session.takeAll();
     if (items.length === 0) return;
-    const socket = this.chunkedSocket();
+    const socket = this.socket;
     const chunks: Uint8Array[] = [];
     for (const item of items) {
       // Subscribe sessions only ever queue frames; Chat responses never reach here.
@@ -84,19 +103,6 @@ export class StreamWriter {
         this.flush();
       });
     }
-  }
-
-  /**
-   * HTTP/1.1 with a chunked body: the socket itself, written with frames
-   * already framed as chunks (Frame.chunked), one write of shared bytes per
-   * delivery. Through ServerResponse.write every delivery would pay for the
-   * chunk framing, a cork and an uncork tick, and a writev of four buffers.
-   * The response's own end() still writes the last chunk and terminator.
-   */
-  private chunkedSocket(): Socket | undefined {
-    if ("stream" in this.res) return undefined;
-    const res = this.res as ServerResponse & { chunkedEncoding?: boolean };
-    return res.headersSent && res.chunkedEncoding === true && res.socket ? res.socket : undefined;
   }
 
   /** Queues `heartbeat` if nothing was written since `since`. */

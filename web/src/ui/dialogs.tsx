@@ -85,33 +85,80 @@ function Chips({ users, onRemove }: { users: User[]; onRemove: (u: User) => void
   );
 }
 
+/** The error line a dialog shows after a failed request; nothing without an error. */
+function ErrorAlert({ error }: { error?: string }) {
+  if (!error) return null;
+  return (
+    <p className="error" role="alert">
+      {error}
+    </p>
+  );
+}
+
+/** A dialog form's foot: the error line, then Cancel and the primary submit button. */
+function FormFooter({
+  error,
+  onCancel,
+  submitLabel,
+  disabled,
+}: {
+  error?: string;
+  onCancel: () => void;
+  submitLabel: string;
+  disabled: boolean;
+}) {
+  return (
+    <>
+      <ErrorAlert error={error} />
+      <div className="form-actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={disabled}>
+          {submitLabel}
+        </button>
+      </div>
+    </>
+  );
+}
+
+/**
+ * Submit handling for a dialog form: runs `action`, keeps `busy` set while it runs (and after it
+ * succeeds, as the dialog then closes), and on failure shows its error and clears `busy`.
+ */
+function useFormSubmit(action: () => Promise<void>) {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await action();
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+  return { error, busy, submit };
+}
+
 export function CreateRoomDialog({ onClose }: { onClose: () => void }) {
   const c = useController();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [visibility, setVisibility] = useState(Visibility.PUBLIC);
   const [invitees, setInvitees] = useState<User[]>([]);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const ids = { name: useId(), desc: useId() };
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      const id = await c.createRoom(
-        name.trim(),
-        visibility,
-        invitees.map((u) => u.id),
-      );
-      if (description.trim())
-        await c.renameRoom(id, name.trim(), description.trim()).catch(() => {});
-      onClose();
-      goToRoom(id);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
-  }
+  const { error, busy, submit } = useFormSubmit(async () => {
+    const id = await c.createRoom(
+      name.trim(),
+      visibility,
+      invitees.map((u) => u.id),
+    );
+    if (description.trim()) await c.renameRoom(id, name.trim(), description.trim()).catch(() => {});
+    onClose();
+    goToRoom(id);
+  });
   return (
     <Dialog title="New room" onClose={onClose}>
       <form onSubmit={submit} className="form">
@@ -160,19 +207,12 @@ export function CreateRoomDialog({ onClose }: { onClose: () => void }) {
           users={invitees}
           onRemove={(u) => setInvitees((l) => l.filter((x) => x.id !== u.id))}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div className="form-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy || !name.trim()}>
-            Create room
-          </button>
-        </div>
+        <FormFooter
+          error={error}
+          onCancel={onClose}
+          submitLabel="Create room"
+          disabled={busy || !name.trim()}
+        />
       </form>
     </Dialog>
   );
@@ -209,11 +249,7 @@ export function DirectoryDialog({ onClose }: { onClose: () => void }) {
         value={query}
         onChange={(e) => setQuery(e.target.value)}
       />
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <ul className="directory" aria-label="Public rooms" aria-busy={isFetching}>
         {(data?.rooms ?? []).map((r) => {
           const member = rooms[idOf(r.id)] !== undefined;
@@ -271,11 +307,7 @@ export function NewDirectDialog({ onClose }: { onClose: () => void }) {
   return (
     <Dialog title="New message" onClose={onClose}>
       <UserSearch label="Find a person" onPick={pick} />
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
     </Dialog>
   );
 }
@@ -283,19 +315,13 @@ export function NewDirectDialog({ onClose }: { onClose: () => void }) {
 export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
   const c = useController();
   const [invitees, setInvitees] = useState<User[]>([]);
-  const [error, setError] = useState<string>();
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    try {
-      await c.invite(
-        roomId,
-        invitees.map((u) => u.id),
-      );
-      onClose();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }
+  const { error, submit } = useFormSubmit(async () => {
+    await c.invite(
+      roomId,
+      invitees.map((u) => u.id),
+    );
+    onClose();
+  });
   return (
     <Dialog title="Invite people" onClose={onClose}>
       <form onSubmit={submit} className="form">
@@ -308,19 +334,12 @@ export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () 
           users={invitees}
           onRemove={(u) => setInvitees((l) => l.filter((x) => x.id !== u.id))}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div className="form-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={invitees.length === 0}>
-            Invite
-          </button>
-        </div>
+        <FormFooter
+          error={error}
+          onCancel={onClose}
+          submitLabel="Invite"
+          disabled={invitees.length === 0}
+        />
       </form>
     </Dialog>
   );
@@ -331,17 +350,11 @@ export function RoomSettingsDialog({ roomId, onClose }: { roomId: string; onClos
   const room = useChat((s) => s.rooms[roomId]?.room);
   const [name, setName] = useState(room?.name ?? "");
   const [description, setDescription] = useState(room?.description ?? "");
-  const [error, setError] = useState<string>();
   const ids = { name: useId(), desc: useId() };
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    try {
-      await c.renameRoom(roomId, name.trim(), description.trim());
-      onClose();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }
+  const { error, submit } = useFormSubmit(async () => {
+    await c.renameRoom(roomId, name.trim(), description.trim());
+    onClose();
+  });
   return (
     <Dialog title="Room settings" onClose={onClose}>
       <form onSubmit={submit} className="form">
@@ -360,19 +373,7 @@ export function RoomSettingsDialog({ roomId, onClose }: { roomId: string; onClos
           value={description}
           onChange={(e) => setDescription(e.target.value)}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div className="form-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={!name.trim()}>
-            Save
-          </button>
-        </div>
+        <FormFooter error={error} onCancel={onClose} submitLabel="Save" disabled={!name.trim()} />
       </form>
     </Dialog>
   );

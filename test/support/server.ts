@@ -63,6 +63,7 @@ export async function createTestEnv(
     tokenTtlSeconds: 3600,
     redisPrefix,
     healthIntervalMs: 200,
+    databaseUrl: db.url,
   };
   const closers: (() => Promise<void> | void)[] = [];
   return {

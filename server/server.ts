@@ -15,14 +15,18 @@ import { MemorySessionCache, RedisSessionCache } from "./auth/session-cache.js";
 import { TokenService } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
 import { DbGate, type DbWatcher, mariadbWatcher } from "./db/db-gate.js";
-import { InProcessBroker, RedisBroker } from "./feed/broker.js";
+import { type Broker, InProcessBroker, RedisBroker } from "./feed/broker.js";
 import { DirectSubscribe } from "./feed/direct-subscribe.js";
 import { FeedHub, type HubOptions } from "./feed/feed-hub.js";
 import type { SessionOptions } from "./feed/feed-session.js";
 import { FeedStreams } from "./feed/feed-streams.js";
 import { channels, encodeBus } from "./feed/frames.js";
 import { defaultPresenceOptions, Presence, type PresenceOptions } from "./feed/presence.js";
-import { MemoryPresenceStore, RedisPresenceStore } from "./feed/presence-store.js";
+import {
+  MemoryPresenceStore,
+  type PresenceStore,
+  RedisPresenceStore,
+} from "./feed/presence-store.js";
 import type { AnyResponse } from "./feed/stream-writer.js";
 import { TypingTracker } from "./feed/typing.js";
 import { HealthMonitor } from "./grpc/health.js";
@@ -67,6 +71,10 @@ export interface ChatServerDeps {
   databaseUrl?: string;
   /** Bounds of request-path Redis calls; defaults in redis.ts. */
   redisTimeouts?: Partial<RedisTimeouts>;
+  /** Replaces the bus made from `redis` (fault tests inject failing ones here). */
+  broker?: Broker;
+  /** Replaces the presence store made from `redis` (fault tests inject failing ones here). */
+  presenceStore?: PresenceStore;
 }
 
 /** A built server; call listen() to serve. */
@@ -176,13 +184,16 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   redisGate?.onChange(() => health.recheck());
   const shutdownController = new AbortController();
   const feedOptions = { ...defaultFeedOptions, ...deps.feed };
-  const broker = redis
-    ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
-    : new InProcessBroker(logger);
+  const broker =
+    deps.broker ??
+    (redis
+      ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
+      : new InProcessBroker(logger));
   const feed = new FeedHub(broker, prisma, logger, feedOptions, feedOptions);
   const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
   const presence = new Presence(
-    redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore(),
+    deps.presenceStore ??
+      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
     prisma,
     (channel, payload) => feed.send(channel, payload),
     logger,

@@ -157,7 +157,6 @@ describe("a room hub whose first head read fails", () => {
     while ((seen.at(-1) ?? startSeq) < last) {
       const ev = await feed.next(10_000);
       if (ev.case === "roomEvent") seen.push(ev.value.seq);
-
     }
     expect(seen).toEqual(
       Array.from({ length: Number(last - startSeq) }, (_, i) => startSeq + BigInt(i + 1)),

@@ -62,6 +62,8 @@ export async function createTestEnv(
     opts.redis || opts.redisUrl
       ? new Redis(opts.redisUrl ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379")
       : undefined;
+  // Fault tests stop Redis on purpose; the server's own listeners report it.
+  redis?.on("error", () => {});
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
   const deps: ChatServerDeps = {
     prisma,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as mariadb from "mariadb";
-import { connectionConfig, parseDatabaseUrl } from "../server/db/migrate.js";
+import { connectionConfig, parseDatabaseUrl } from "../server/store/migrate/migrate.js";
 
 /** A database name and URL, and how to drop it. */
 export interface BenchDatabase {

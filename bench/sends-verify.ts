@@ -18,7 +18,7 @@
  *   an error; any other such row is.
  */
 import * as mariadb from "mariadb";
-import { connectionConfig, parseDatabaseUrl } from "../server/db/migrate.js";
+import { connectionConfig, parseDatabaseUrl } from "../server/store/migrate/migrate.js";
 import type { Ack } from "./sends-ipc.js";
 
 /** What the check found. */

@@ -19,10 +19,10 @@ import { parseArgs } from "node:util";
 import type { Client, Transport } from "@connectrpc/connect";
 import { MessageService } from "../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../gen/chat/v1/room_pb.js";
-import { systemClock } from "../server/clock.js";
-import { discardEvents } from "../server/rooms/event-sink.js";
-import { RoomWriter } from "../server/rooms/room-writer.js";
-import { createSendPool } from "../server/rooms/sql-tx.js";
+import { systemClock } from "../server/platform/clock.js";
+import { discardEvents } from "../server/domain/event-sink.js";
+import { RoomWriter } from "../server/domain/room-writer.js";
+import { createSendPool } from "../server/store/tx.js";
 import {
   authed,
   createTestEnv,

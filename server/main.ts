@@ -2,13 +2,14 @@
  * Entry point: reads the environment, prepares the database, starts the
  * server and shuts it down gracefully on SIGTERM/SIGINT.
  */
+
+import { createChatServer } from "./app.js";
 import { ConfigError, loadConfig, redact } from "./config.js";
-import { ensureDatabase, migrate } from "./db/migrate.js";
-import { createPrisma } from "./db/prisma.js";
-import { createLogger } from "./logger.js";
-import { createRedis, defaultRedisTimeouts } from "./redis.js";
-import { createSendPool } from "./rooms/sql-tx.js";
-import { createChatServer } from "./server.js";
+import { createLogger } from "./platform/logger.js";
+import { createRedis, defaultRedisTimeouts } from "./platform/redis.js";
+import { ensureDatabase, migrate } from "./store/migrate/migrate.js";
+import { createPrisma } from "./store/prisma.js";
+import { createSendPool } from "./store/tx.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;

@@ -3,9 +3,9 @@
  * one token share one read, and a revoked token stops verifying at once.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { MemorySessionCache } from "../../server/auth/session-cache.js";
-import { TokenService } from "../../server/auth/tokens.js";
-import { systemClock } from "../../server/clock.js";
+import { MemorySessionCache } from "../../server/domain/auth/session-cache.js";
+import { TokenService } from "../../server/domain/auth/tokens.js";
+import { systemClock } from "../../server/platform/clock.js";
 import { createTestEnv, inMemoryTransport, signUp, type TestEnv } from "../support/server.js";
 
 let env: TestEnv;

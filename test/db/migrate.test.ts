@@ -11,7 +11,7 @@ import {
   ensureDatabase,
   migrate,
   parseDatabaseUrl,
-} from "../../server/db/migrate.js";
+} from "../../server/store/migrate/migrate.js";
 import { createTestDatabase, testDatabaseUrl } from "../support/db.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));

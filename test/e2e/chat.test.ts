@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
-import { type ChatServer, createChatServer } from "../../server/server.js";
+import { type ChatServer, createChatServer } from "../../server/app.js";
 import { authed, createTestEnv, httpTransport, signUp, type TestEnv } from "../support/server.js";
 import {
   buildWeb,

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import { createTestEnv, startServer, type TestEnv, uniqueName } from "../support/server.js";
 
 const run = promisify(execFile);

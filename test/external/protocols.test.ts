@@ -20,7 +20,7 @@ import {
   RegisterResponseSchema,
 } from "../../gen/chat/v1/auth_pb.js";
 import { GetMeRequestSchema, GetMeResponseSchema, UserService } from "../../gen/chat/v1/user_pb.js";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import { expectCode } from "../support/errors.js";
 import {
   createTestEnv,

@@ -8,8 +8,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../prisma/generated/client.js";
-import { type BusHandler, InProcessBroker } from "../../server/feed/broker.js";
-import { MemoryPresenceStore } from "../../server/feed/presence-store.js";
+import { type BusHandler, InProcessBroker } from "../../server/realtime/bus/broker.js";
+import { MemoryPresenceStore } from "../../server/realtime/presence/presence-store.js";
 import {
   eventually,
   FeedReader,

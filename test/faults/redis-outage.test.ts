@@ -10,8 +10,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
-import { RedisBroker } from "../../server/feed/broker.js";
-import { createLogger } from "../../server/logger.js";
+import { createLogger } from "../../server/platform/logger.js";
+import { RedisBroker } from "../../server/realtime/bus/broker.js";
 import {
   FeedReader,
   instanceWith,

@@ -8,7 +8,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
 import type { ChatResponse } from "../../gen/chat/v1/feed_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import { createTestEnv, inMemoryInstance, startServer, type TestEnv } from "../support/server.js";
 import {
   ChatStream,

@@ -18,7 +18,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
 import type { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
-import { type ChatServer, createChatServer } from "../../server/server.js";
+import { type ChatServer, createChatServer } from "../../server/app.js";
 import { badFields, reasonOf } from "../support/errors.js";
 import { authed, createTestEnv, httpTransport, type TestEnv } from "../support/server.js";
 import { describe, FeedReader, newRoom, newUser, send, type TestUser } from "./helpers.js";

@@ -23,7 +23,7 @@ import {
   type SubscribeResponse,
   SubscribeResponseSchema,
 } from "../../gen/chat/v1/feed_pb.js";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import {
   authed,
   createTestEnv,

@@ -19,7 +19,7 @@ import {
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
-import type { ChatServerDeps } from "../../server/server.js";
+import type { ChatServerDeps } from "../../server/app.js";
 import { authed, inMemoryInstance, signUp, type TestEnv } from "../support/server.js";
 
 /** One feed event as the oneof (case + value). */

@@ -24,9 +24,9 @@ import {
   SubscribeRequestSchema,
   SubscribeResponseSchema,
 } from "../../gen/chat/v1/feed_pb.js";
-import { createPrisma } from "../../server/db/prisma.js";
-import { createLogger } from "../../server/logger.js";
-import { type ChatServerDeps, createChatServer, createRpc } from "../../server/server.js";
+import { type ChatServerDeps, createChatServer, createRpc } from "../../server/app.js";
+import { createLogger } from "../../server/platform/logger.js";
+import { createPrisma } from "../../server/store/prisma.js";
 import { authed } from "../support/server.js";
 import {
   describe,

@@ -9,10 +9,10 @@
  * Prints {"port": n} once listening; shuts down gracefully on SIGTERM.
  */
 import { Redis } from "ioredis";
-import { createPrisma } from "../../server/db/prisma.js";
-import { createLogger } from "../../server/logger.js";
-import { createSendPool } from "../../server/rooms/sql-tx.js";
-import { createChatServer } from "../../server/server.js";
+import { createChatServer } from "../../server/app.js";
+import { createLogger } from "../../server/platform/logger.js";
+import { createPrisma } from "../../server/store/prisma.js";
+import { createSendPool } from "../../server/store/tx.js";
 
 const [databaseUrl, redisPrefix, feedJson] = process.argv.slice(2);
 if (!databaseUrl || !redisPrefix) {

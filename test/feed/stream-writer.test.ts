@@ -10,10 +10,10 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { SubscribeResponseSchema } from "../../gen/chat/v1/feed_pb.js";
-import { FeedSession, type SessionHost } from "../../server/feed/feed-session.js";
-import { type Frame, frame } from "../../server/feed/frames.js";
-import { StreamWriter } from "../../server/feed/stream-writer.js";
-import type { Wire } from "../../server/feed/wire-format.js";
+import { type Frame, frame } from "../../server/realtime/frames.js";
+import { FeedSession, type SessionHost } from "../../server/realtime/session/feed-session.js";
+import { StreamWriter } from "../../server/rpc/direct/stream-writer.js";
+import type { Wire } from "../../server/rpc/direct/wire-format.js";
 
 /** A response that records writes and can pretend its socket is full. */
 class FakeResponse extends EventEmitter {

@@ -7,7 +7,7 @@ import { Code, createClient, type Transport } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
 import { FeedService, Reset_Reason } from "../../gen/chat/v1/feed_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { FeedOptions } from "../../server/server.js";
+import type { FeedOptions } from "../../server/app.js";
 import { badFields } from "../support/errors.js";
 import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/server.js";
 import {

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { HealthMonitor, registerHealth, ServingStatus } from "../../server/grpc/health.js";
+import { HealthMonitor, registerHealth, ServingStatus } from "../../server/rpc/grpc/health.js";
 
 const monitors: HealthMonitor[] = [];
 afterEach(() => {

@@ -18,8 +18,8 @@ import {
   type HealthCheckResponse,
   HealthCheckResponseSchema,
 } from "../../gen/grpc/health/v1/health_pb.js";
-import { HealthMonitor, registerHealth, ServingStatus } from "../../server/grpc/health.js";
-import { registerReflection } from "../../server/grpc/reflection.js";
+import { HealthMonitor, registerHealth, ServingStatus } from "../../server/rpc/grpc/health.js";
+import { registerReflection } from "../../server/rpc/grpc/reflection.js";
 
 const run = promisify(execFile);
 const buf = resolve("node_modules/.bin/buf");

@@ -11,8 +11,8 @@ import { AuthService, file_chat_v1_auth } from "../../gen/chat/v1/auth_pb.js";
 import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthMonitor, registerHealth } from "../../server/grpc/health.js";
-import { registerReflection } from "../../server/grpc/reflection.js";
+import { HealthMonitor, registerHealth } from "../../server/rpc/grpc/health.js";
+import { registerReflection } from "../../server/rpc/grpc/reflection.js";
 
 const NOT_FOUND = 5;
 

@@ -25,7 +25,7 @@ import {
   createOnePortListener,
   type OnePortListener,
   type OnePortListenerOptions,
-} from "../../server/one-port-listener.js";
+} from "../../server/platform/http/one-port-listener.js";
 
 const H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 

@@ -15,17 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import { systemClock } from "../../server/clock.js";
-import type { RoomEventSink } from "../../server/rooms/event-sink.js";
-import type { SendRequest } from "../../server/rooms/send-batch.js";
-import { type BatchLimits, SendBatcher } from "../../server/rooms/send-batcher.js";
+import { createRpc } from "../../server/app.js";
+import type { RoomEventSink } from "../../server/domain/event-sink.js";
+import type { SendRequest } from "../../server/domain/send/send-batch.js";
+import { type BatchLimits, SendBatcher } from "../../server/domain/send/send-batcher.js";
+import { systemClock } from "../../server/platform/clock.js";
 import {
   createSendPool,
   poolTransactions,
   prismaTransactions,
   type TxRunner,
-} from "../../server/rooms/sql-tx.js";
-import { createRpc } from "../../server/server.js";
+} from "../../server/store/tx.js";
 import { badFields, expectCode } from "../support/errors.js";
 import {
   authed,

@@ -6,7 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import { badFields, expectCode } from "../support/errors.js";
 import {
   authed,

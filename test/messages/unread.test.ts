@@ -4,7 +4,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../gen/chat/v1/message_pb.js";
-import { unreadCounts } from "../../server/rooms/unread.js";
+import { unreadCounts } from "../../server/domain/unread.js";
 import { badFields, expectCode } from "../support/errors.js";
 import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
 

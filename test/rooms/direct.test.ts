@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { RoomKind, RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/server.js";
+import type { ChatServer } from "../../server/app.js";
 import { badFields, expectCode } from "../support/errors.js";
 import {
   authed,

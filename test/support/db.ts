@@ -7,7 +7,7 @@ import {
   ensureDatabase,
   migrate,
   parseDatabaseUrl,
-} from "../../server/db/migrate.js";
+} from "../../server/store/migrate/migrate.js";
 
 /** Server URL without a database; override with TEST_MYSQL_URL. */
 export const TEST_SERVER_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";

@@ -7,7 +7,7 @@
 // default native types, Prisma's default constraint names, default actions.
 import { get_dmmf } from "@prisma/prisma-schema-wasm";
 import * as mariadb from "mariadb";
-import { connectionConfig, parseDatabaseUrl } from "../../server/db/migrate.js";
+import { connectionConfig, parseDatabaseUrl } from "../../server/store/migrate/migrate.js";
 
 export interface ColumnShape {
   type: string;

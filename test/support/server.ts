@@ -16,15 +16,15 @@ import { Redis } from "ioredis";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import type { User } from "../../gen/chat/v1/user_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
-import { createPrisma } from "../../server/db/prisma.js";
-import { createLogger } from "../../server/logger.js";
-import { createSendPool } from "../../server/rooms/sql-tx.js";
 import {
   type ChatServer,
   type ChatServerDeps,
   createChatServer,
   createRpc,
-} from "../../server/server.js";
+} from "../../server/app.js";
+import { createLogger } from "../../server/platform/logger.js";
+import { createPrisma } from "../../server/store/prisma.js";
+import { createSendPool } from "../../server/store/tx.js";
 import { createTestDatabase } from "./db.js";
 
 /** A running test environment. */

@@ -1,0 +1,363 @@
+/**
+ * Builds the chat server from its dependencies without listening, so tests
+ * and the entry point (main.ts) wire it the same way.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Redis } from "ioredis";
+import type { Pool } from "mariadb";
+import type { Logger } from "pino";
+import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
+import { TokenService } from "./domain/auth/tokens.js";
+import { RoomWriter } from "./domain/room-writer.js";
+import { type Clock, systemClock } from "./platform/clock.js";
+import { createOnePortListener } from "./platform/http/one-port-listener.js";
+import { serveStatic } from "./platform/http/static-files.js";
+import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
+import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
+import { channels, encodeBus } from "./realtime/bus/bus-format.js";
+import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
+import {
+  defaultPresenceOptions,
+  Presence,
+  type PresenceOptions,
+} from "./realtime/presence/presence.js";
+import {
+  MemoryPresenceStore,
+  type PresenceStore,
+  RedisPresenceStore,
+} from "./realtime/presence/presence-store.js";
+import { TypingTracker } from "./realtime/presence/typing.js";
+import type { SessionOptions } from "./realtime/session/feed-session.js";
+import { FeedStreams } from "./realtime/session/feed-streams.js";
+import { DirectSubscribe } from "./rpc/direct/direct-subscribe.js";
+import type { AnyResponse } from "./rpc/direct/stream-writer.js";
+import { HealthMonitor } from "./rpc/grpc/health.js";
+import { authInterceptor } from "./rpc/interceptors/auth.js";
+import {
+  availabilityInterceptor,
+  type ErrorMasker,
+  errorInterceptor,
+  errorMasker,
+} from "./rpc/interceptors/errors.js";
+import { loggingInterceptor } from "./rpc/interceptors/logging.js";
+import { validationInterceptor } from "./rpc/interceptors/validation.js";
+import { createRoutes } from "./rpc/routes.js";
+import { DbGate, type DbWatcher, mariadbWatcher } from "./store/db-gate.js";
+import type { PrismaClient } from "./store/prisma.js";
+
+/** Everything the server needs from outside. */
+export interface ChatServerDeps {
+  prisma: PrismaClient;
+  /** Absent: one instance with in-process state. */
+  redis?: Redis;
+  logger: Logger;
+  clock?: Clock;
+  tokenTtlSeconds: number;
+  redisPrefix: string;
+  /** Built web client to serve at `/`; skipped when missing. */
+  webDir?: string;
+  /** Live-feed limits; defaults in {@link defaultFeedOptions}. */
+  feed?: Partial<FeedOptions>;
+  /** Presence timing; defaults in {@link defaultPresenceOptions}. */
+  presence?: Partial<PresenceOptions>;
+  /** How often health checks run. */
+  healthIntervalMs?: number;
+  /** Pool for the send hot path (`createSendPool`); its owner ends it. Absent: sends use Prisma. */
+  sendPool?: Pool;
+  /**
+   * The database URL, for the gate's own watcher connection (db-gate.ts).
+   * Absent: the gate probes through Prisma instead.
+   */
+  databaseUrl?: string;
+  /** Bounds of request-path Redis calls; defaults in redis.ts. */
+  redisTimeouts?: Partial<RedisTimeouts>;
+  /** Replaces the bus made from `redis` (fault tests inject failing ones here). */
+  broker?: Broker;
+  /** Replaces the presence store made from `redis` (fault tests inject failing ones here). */
+  presenceStore?: PresenceStore;
+}
+
+/** A built server; call listen() to serve. */
+export interface ChatServer {
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Graceful shutdown within `timeoutMs`; does not close Prisma or Redis. */
+  shutdown(timeoutMs: number): Promise<void>;
+  readonly health: HealthMonitor;
+  readonly tokens: TokenService;
+}
+
+/**
+ * Interceptors, outermost first: log, mask internals, refuse while the
+ * database is down, authenticate, validate.
+ */
+function interceptors(
+  logger: Logger,
+  tokens: TokenService,
+  mask: ErrorMasker,
+  dbGate: DbGate,
+): Interceptor[] {
+  return [
+    loggingInterceptor(logger),
+    errorInterceptor(mask),
+    availabilityInterceptor(dbGate),
+    authInterceptor(tokens),
+    validationInterceptor(),
+  ];
+}
+
+/** Live-feed settings. */
+export interface FeedOptions extends SessionOptions, HubOptions {
+  /** Open Subscribe/Chat streams per user and instance. */
+  maxStreamsPerUser: number;
+}
+
+/** Feed defaults: 15 s heartbeats (under common proxy idle timeouts). */
+export const defaultFeedOptions: FeedOptions = {
+  heartbeatMs: 15_000,
+  queueLimit: 1_000,
+  maxReplay: 1_000,
+  maxStreamsPerUser: 10,
+  // A few hundred KB per busy room with feeds here: covers the usual
+  // reconnect gap without a database read.
+  recentEvents: 256,
+  lingerMs: 30_000,
+  headCheckMs: 5_000,
+  sessionCheckMs: 10_000,
+};
+
+/** The RPC side of the server, without any network: routes and interceptors. */
+export interface RpcParts {
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  health: HealthMonitor;
+  tokens: TokenService;
+  /** Aborting it ends every open stream with Unavailable. */
+  shutdownController: AbortController;
+  /** What a client sees of a failure (interceptors/errors.ts). */
+  mask: ErrorMasker;
+  /** Whether the database answers. */
+  dbGate: DbGate;
+  /** Whether Redis answers (absent without Redis). */
+  redisGate: RedisGate | undefined;
+  feed: FeedHub;
+  streams: FeedStreams;
+  /** Releases the bus and timers (after the listener closed). */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires services, interceptors and health from the dependencies. Used by
+ * {@link createChatServer} and by tests on an in-memory router transport.
+ */
+export function createRpc(deps: ChatServerDeps): RpcParts {
+  const { prisma, redis, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const redisGate = redis
+    ? new RedisGate(redis, logger, { ...defaultRedisTimeouts, ...deps.redisTimeouts })
+    : undefined;
+  const dbGate = new DbGate(
+    deps.databaseUrl ? mariadbWatcher(deps.databaseUrl, 2_000) : prismaWatcher(prisma),
+    logger,
+  );
+  dbGate.start();
+  const mask = errorMasker(logger, dbGate);
+  const cache = redisGate
+    ? new RedisSessionCache(redisGate, deps.redisPrefix, logger)
+    : new MemorySessionCache();
+  const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds);
+  // Readiness: the database is required; Redis only degrades the service
+  // (caches, presence and cross-instance fan-out fall back), so a shared
+  // Redis blip never pulls every instance out of a load balancer at once.
+  const health = new HealthMonitor({
+    checks: { mysql: async () => dbGate.check() },
+    advisory: redisGate
+      ? {
+          redis: async () => {
+            if (!redisGate.available) throw new Error("redis unavailable");
+          },
+        }
+      : {},
+    intervalMs: deps.healthIntervalMs ?? 5_000,
+    logger,
+  });
+  dbGate.onChange(() => health.recheck());
+  redisGate?.onChange(() => health.recheck());
+  const shutdownController = new AbortController();
+  const feedOptions = { ...defaultFeedOptions, ...deps.feed };
+  const broker =
+    deps.broker ??
+    (redis
+      ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
+      : new InProcessBroker(logger));
+  const feed = new FeedHub(broker, prisma, logger, feedOptions, feedOptions);
+  const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
+  const presence = new Presence(
+    deps.presenceStore ??
+      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
+    prisma,
+    (channel, payload) => feed.send(channel, payload),
+    logger,
+    { ...defaultPresenceOptions, ...deps.presence },
+  );
+  redisGate?.onChange((up) => {
+    if (up) presence.storeRestored();
+  });
+  feed.onMembership = (roomId, userId, joined) => {
+    presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
+      logger.warn({ err }, "presence membership update failed");
+    });
+  };
+  const streams = new FeedStreams({
+    prisma,
+    feed,
+    presence,
+    maxStreamsPerUser: feedOptions.maxStreamsPerUser,
+    shutdownSignal: shutdownController.signal,
+  });
+  tokens.onRevoked = (userId, sessionIds) =>
+    feed.send(
+      channels.user(userId),
+      encodeBus({
+        case: "sessionsRevoked",
+        value: sessionIds === "all" ? { all: true } : { sessionIds },
+      }),
+    );
+  return {
+    routes: createRoutes({
+      prisma,
+      tokens,
+      writer: new RoomWriter(prisma, clock, feed, deps.sendPool),
+      clock,
+      health,
+      feed,
+      streams,
+      typing,
+      shutdownSignal: shutdownController.signal,
+      logger,
+      mask,
+      checkAvailable: () => dbGate.check(),
+    }),
+    interceptors: interceptors(logger, tokens, mask, dbGate),
+    health,
+    tokens,
+    shutdownController,
+    mask,
+    dbGate,
+    redisGate,
+    feed,
+    streams,
+    async close() {
+      typing.clear();
+      presence.close();
+      feed.closeRooms();
+      dbGate.close();
+      redisGate?.close();
+      await broker.close();
+    },
+  };
+}
+
+/**
+ * A database watcher through Prisma, for servers built without a database
+ * URL: no connection of its own, so a dead server is noticed by the ping
+ * (or by a failing call), not the moment it dies.
+ */
+function prismaWatcher(prisma: PrismaClient): DbWatcher {
+  const ping = async () => {
+    await prisma.$queryRawUnsafe("SELECT 1");
+  };
+  return {
+    async connect() {
+      await ping();
+      return { ping, close: () => {} };
+    },
+  };
+}
+
+/** Creates the server. Nothing listens until `listen`. */
+export function createChatServer(deps: ChatServerDeps): ChatServer {
+  const { logger } = deps;
+  const rpc = createRpc(deps);
+  const { routes, interceptors, health, tokens, shutdownController } = rpc;
+  // Chat payloads are small; refuse anything absurd before decoding.
+  const readMaxBytes = 1024 * 1024;
+  const connectHandler = connectNodeAdapter({
+    routes,
+    interceptors,
+    readMaxBytes,
+    fallback: (req, res) => {
+      void fallback(req as IncomingMessage, res as ServerResponse);
+    },
+  });
+
+  async function fallback(req: IncomingMessage, res: ServerResponse) {
+    try {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      if (
+        (path === "/healthz" || path === "/readyz") &&
+        (req.method === "GET" || req.method === "HEAD")
+      ) {
+        // Liveness (/healthz): the process answers, so it works; restarting
+        // it would not bring a dependency back. Readiness (/readyz, and
+        // grpc.health.v1): whether it can serve now (the database answers,
+        // not shutting down); Redis only degrades it. See README, Operations.
+        const serving = health.current() === HealthCheckResponse_ServingStatus.SERVING;
+        const ok = path === "/healthz" || serving;
+        res.writeHead(ok ? 200 : 503, {
+          "content-type": "application/json",
+          "cache-control": "no-store",
+        });
+        const status = serving ? "SERVING" : "NOT_SERVING";
+        res.end(
+          JSON.stringify(path === "/healthz" ? { status } : { status, checks: health.report() }),
+        );
+        return;
+      }
+      if (deps.webDir && (await serveStatic(deps.webDir, req, res))) return;
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      res.end("not found\n");
+    } catch (err) {
+      logger.error({ err }, "fallback handler failed");
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  }
+
+  // Subscribe, the hot path, is written directly when the request allows;
+  // everything else (and unusual Subscribe requests) goes to connect-node.
+  const direct = new DirectSubscribe({
+    streams: rpc.streams,
+    tokens,
+    logger,
+    readMaxBytes,
+    mask: rpc.mask,
+    checkAvailable: () => rpc.dbGate.check(),
+  });
+  const handler: typeof connectHandler = (req, res) => {
+    if (!direct.handle(req, res as AnyResponse)) connectHandler(req, res);
+  };
+  const listener = createOnePortListener({ handler });
+
+  return {
+    health,
+    tokens,
+    async listen(port, host) {
+      health.start();
+      await health.ready();
+      return listener.listen(port, host);
+    },
+    async shutdown(timeoutMs) {
+      health.setShuttingDown();
+      // Streams see this and end with Unavailable so clients resume elsewhere.
+      shutdownController.abort();
+      await listener.close(timeoutMs);
+      direct.close();
+      health.stop();
+      await rpc.close();
+    },
+  };
+}

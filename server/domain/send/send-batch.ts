@@ -1,0 +1,244 @@
+/**
+ * One group commit: the SQL of a batch of SendMessage/SendCustomEvent calls,
+ * for one room or several, in one transaction (see send-batcher.ts).
+ *
+ * Three round trips: the rooms locked and every fact the calls need read
+ * (send-reads.ts); the messages inserted; their events, mentions and the
+ * rooms' counters written, with COMMIT. Each call is judged on its own in
+ * arrival order, exactly as RoomWriter.change would judge it alone: one
+ * that fails gets its error and writes nothing, the others of its room take
+ * consecutive sequence numbers.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConnectError } from "@connectrpc/connect";
+import {
+  MessageCreatedSchema,
+  type RoomEvent,
+  RoomEventSchema,
+} from "../../../gen/chat/v1/event_pb.js";
+import type { Message } from "../../../gen/chat/v1/message_pb.js";
+import { invalidArgument } from "../../platform/errors.js";
+import {
+  advanceRooms,
+  idsBySeq,
+  insertEvents,
+  insertMentions,
+  insertMessages,
+  messageIdsBySeq,
+  type NewEventRow,
+} from "../../store/sql/send.js";
+import { type SqlTx, type Stmt, sqlDateTime } from "../../store/tx.js";
+import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } from "../access.js";
+import { mentionCandidates } from "../mentions.js";
+import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
+import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
+
+/** One SendMessage or SendCustomEvent, its input already checked. */
+export interface SendRequest {
+  roomId: bigint;
+  senderId: bigint;
+  clientMsgId: string;
+  kind: "TEXT" | "CUSTOM";
+  /** Trimmed text (TEXT); empty for CUSTOM. */
+  text: string;
+  /** Encoded chat.v1.CustomPayload (CUSTOM); null for TEXT. */
+  payload: Uint8Array | null;
+  /** Message replied to; 0n for none. */
+  replyToId: bigint;
+  /** Lowest role that may send it (custom events: ADMIN). */
+  minRole: "MEMBER" | "ADMIN";
+}
+
+/** What became of one request of a batch. */
+export type SendOutcome =
+  | { kind: "created"; message: Message }
+  /** The same key as the earlier request at `index` of this batch. */
+  | { kind: "same"; index: number }
+  /** The key was used before this batch: the caller views the stored message. */
+  | { kind: "stored"; messageId: bigint }
+  | { kind: "failed"; error: ConnectError };
+
+/** The events one room got from a batch, in sequence order. */
+export interface RoomEvents {
+  roomId: bigint;
+  events: RoomEvent[];
+  /** Each event's encoding, stored in room_events and handed to the feeds. */
+  bytes: Uint8Array[];
+}
+
+/** A batch's outcomes (same order as the requests) and its events per room. */
+export interface BatchResult {
+  outcomes: SendOutcome[];
+  rooms: RoomEvents[];
+}
+
+/** A request accepted into the batch: its row, known but for the id. */
+interface Accepted {
+  index: number;
+  row: MessageRow;
+  mentionIds: bigint[];
+  parent: ReplyParent | undefined;
+}
+
+/** One room's calls, and what it accepted of them. */
+interface RoomPart {
+  roomId: bigint;
+  /** Indexes of its requests, in arrival order. */
+  indexes: number[];
+  lastSeq: bigint;
+  accepted: Accepted[];
+}
+
+/**
+ * Runs one batch in `tx`. Throws only for database failures; a request's
+ * own failure is its outcome.
+ */
+export async function writeSendBatch(
+  tx: SqlTx,
+  reqs: readonly SendRequest[],
+  now: () => Date,
+): Promise<BatchResult> {
+  const parts = new Map<bigint, RoomPart>();
+  reqs.forEach((r, index) => {
+    const part = parts.get(r.roomId);
+    if (part) part.indexes.push(index);
+    else parts.set(r.roomId, { roomId: r.roomId, indexes: [index], lastSeq: 0n, accepted: [] });
+  });
+  const candidates = reqs.map((r) => (r.kind === "TEXT" ? mentionCandidates(r.text) : []));
+  const facts = await lockAndRead(
+    tx,
+    reqs.map((r, i) => ({ ...r, mentions: candidates[i] ?? [] })),
+  );
+
+  const createdAt = now();
+  // Accepted requests get their outcome once their message id is known.
+  const outcomes: (SendOutcome | undefined)[] = reqs.map(() => undefined);
+  for (const part of parts.values()) {
+    const room = facts.room(part.roomId);
+    if (!room) {
+      for (const i of part.indexes) outcomes[i] = { kind: "failed", error: roomNotFound() };
+      continue;
+    }
+    part.lastSeq = room.lastSeq;
+    const claimed = new Map<string, number>();
+    for (const index of part.indexes) {
+      const req = reqs[index] as SendRequest;
+      try {
+        // Same order of checks as a lone send: membership, key, archive, reply.
+        const m = facts.membership(part.roomId, req.senderId);
+        if (!visible(room, m)) throw roomNotFound();
+        if (m?.state !== "JOINED") throw notJoined();
+        if (req.minRole !== "MEMBER") requireRole(m, req.minRole, "send custom events");
+        const storedId = facts.storedId(part.roomId, req.senderId, req.clientMsgId);
+        if (storedId !== undefined) {
+          outcomes[index] = { kind: "stored", messageId: storedId };
+          continue;
+        }
+        const key = sendKey(req.senderId, req.clientMsgId);
+        const earlier = claimed.get(key);
+        if (earlier !== undefined) {
+          outcomes[index] = { kind: "same", index: earlier };
+          continue;
+        }
+        requireNotArchived(room);
+        const parent = req.replyToId === 0n ? undefined : facts.replyParent(req.replyToId);
+        if (req.replyToId !== 0n && parent?.roomId !== part.roomId) {
+          throw invalidArgument([
+            { field: "reply_to_id", description: "must be a message of the same room" },
+          ]);
+        }
+        claimed.set(key, index);
+        part.accepted.push({
+          index,
+          parent,
+          mentionIds: facts.mentioned(part.roomId, candidates[index] ?? []),
+          row: newRow(req, part.lastSeq + BigInt(part.accepted.length + 1), createdAt),
+        });
+      } catch (err) {
+        outcomes[index] = { kind: "failed", error: ConnectError.from(err) };
+      }
+    }
+  }
+  const written = [...parts.values()].filter((p) => p.accepted.length > 0);
+  if (written.length === 0) return { outcomes: outcomes as SendOutcome[], rooms: [] };
+
+  const at = sqlDateTime(createdAt);
+  const all = written.flatMap((p) => p.accepted);
+  const [, idRows = []] = await tx.run([
+    insertMessages(
+      all.map((a) => a.row),
+      at,
+    ),
+    messageIdsBySeq(
+      written.map((p) => ({
+        roomId: p.roomId,
+        after: p.lastSeq,
+        upTo: p.lastSeq + BigInt(p.accepted.length),
+      })),
+    ),
+  ]);
+  const ids = idsBySeq(idRows);
+
+  const result: RoomEvents[] = [];
+  const events: NewEventRow[] = [];
+  const mentions: { messageId: bigint; userId: bigint; roomId: bigint; seq: bigint }[] = [];
+  const counters: { roomId: bigint; lastSeq: bigint; lastMessageId: bigint }[] = [];
+  for (const part of written) {
+    const out: RoomEvents = { roomId: part.roomId, events: [], bytes: [] };
+    for (const a of part.accepted) {
+      const req = reqs[a.index] as SendRequest;
+      const id = ids.get(`${part.roomId}:${a.row.seq}`);
+      if (id === undefined) throw new Error(`message at seq ${a.row.seq} was not stored`);
+      a.row.id = id;
+      const message = newMessageView(a.row, a.mentionIds, a.parent && toReplyPreview(a.parent));
+      outcomes[a.index] = { kind: "created", message };
+      for (const userId of a.mentionIds) {
+        mentions.push({ messageId: id, userId, roomId: part.roomId, seq: a.row.seq });
+      }
+      const event = create(RoomEventSchema, {
+        roomId: part.roomId,
+        seq: a.row.seq,
+        time: timestampFromDate(createdAt),
+        actorId: req.senderId,
+        change: { case: "messageCreated", value: create(MessageCreatedSchema, { message }) },
+      });
+      // Encoded once: stored for replay and handed to the live feeds as is.
+      const bytes = toBinary(RoomEventSchema, event);
+      out.events.push(event);
+      out.bytes.push(bytes);
+      events.push({
+        roomId: part.roomId,
+        seq: event.seq,
+        type: "messageCreated",
+        actorId: req.senderId,
+        payload: bytes,
+      });
+    }
+    const last = part.accepted.at(-1) as Accepted;
+    counters.push({ roomId: part.roomId, lastSeq: last.row.seq, lastMessageId: last.row.id });
+    result.push(out);
+  }
+  const writes: Stmt[] = [insertEvents(events, at), advanceRooms(counters, at)];
+  if (mentions.length > 0) writes.push(insertMentions(mentions));
+  await tx.run(writes, { commit: true });
+  return { outcomes: outcomes as SendOutcome[], rooms: result };
+}
+
+function newRow(req: SendRequest, seq: bigint, createdAt: Date): MessageRow {
+  return {
+    id: 0n, // known after the INSERT
+    roomId: req.roomId,
+    seq,
+    senderId: req.senderId,
+    clientMsgId: req.clientMsgId,
+    kind: req.kind,
+    text: req.text,
+    payload: req.payload,
+    replyToId: req.replyToId === 0n ? null : req.replyToId,
+    createdAt,
+    editedAt: null,
+    deletedAt: null,
+    deletedById: null,
+  };
+}

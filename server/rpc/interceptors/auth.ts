@@ -1,0 +1,61 @@
+/**
+ * Authentication as an interceptor: every procedure except the public ones
+ * needs `Authorization: Bearer <token>`. Handlers never see the header; they
+ * read the caller from the context value set here.
+ */
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
+import type { TokenService } from "../../domain/auth/tokens.js";
+import { chatError } from "../../platform/errors.js";
+import { type Caller, callerKey } from "../context.js";
+
+/** Procedures callable without a token, as `package.Service/Method`. */
+export const publicProcedures: ReadonlySet<string> = new Set([
+  "chat.v1.AuthService/Register",
+  "chat.v1.AuthService/Login",
+]);
+
+/**
+ * Services under `grpc.` (health, reflection) stay open: load balancers and
+ * `buf curl`/`grpcurl` call them without credentials.
+ */
+function isPublic(service: string, method: string): boolean {
+  return service.startsWith("grpc.") || publicProcedures.has(`${service}/${method}`);
+}
+
+/**
+ * The caller behind an `Authorization` header value, or Unauthenticated.
+ * Also used by the direct Subscribe path, which runs without interceptors.
+ */
+export async function authenticate(
+  tokens: TokenService,
+  header: string | null | undefined,
+): Promise<Caller> {
+  if (!header) {
+    throw chatError(
+      Code.Unauthenticated,
+      "missing access token: send 'Authorization: Bearer <token>' (get one with AuthService.Login)",
+      ErrorReason.TOKEN_INVALID,
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const caller = match?.[1] ? await tokens.verify(match[1]) : undefined;
+  if (!caller) {
+    throw chatError(
+      Code.Unauthenticated,
+      "access token is invalid, expired or revoked: log in again",
+      ErrorReason.TOKEN_INVALID,
+    );
+  }
+  return caller;
+}
+
+/** Creates the interceptor that authenticates every non-public RPC. */
+export function authInterceptor(tokens: TokenService): Interceptor {
+  return (next) => async (req) => {
+    if (isPublic(req.service.typeName, req.method.name)) return next(req);
+    const caller = await authenticate(tokens, req.header.get("authorization"));
+    req.contextValues.set(callerKey, caller);
+    return next(req);
+  };
+}

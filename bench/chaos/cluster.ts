@@ -18,6 +18,7 @@ import {
   startPrivateRedis,
 } from "../../test/support/private-services.js";
 import { type ServerProcess, startServer } from "../server-process.js";
+import { startReaper } from "./reaper.js";
 
 /** One server instance that can be killed, stopped, paused and started again. */
 export class ServerInstance {
@@ -176,6 +177,8 @@ export class Cluster {
     const [mariadb, redis] = await Promise.all([startPrivateMariaDb(), startPrivateRedis()]);
     o.onCleanup("destroy private MariaDB", () => mariadb.destroy());
     o.onCleanup("destroy private Redis", () => redis.destroy());
+    const stopReaper = startReaper({ mariadbPort: mariadb.port, redisPort: redis.port });
+    o.onCleanup("stop the reaper", async () => stopReaper());
     o.log(
       `private MariaDB on port ${mariadb.port}, Redis on port ${redis.port} (${Math.round(performance.now() - t0)} ms)`,
     );

@@ -17,6 +17,8 @@ export interface ChaosOptions {
   roomsPerSubscriber: number;
   /** FEED_MAX_REPLAY of the servers: rooms further behind get `reset`. */
   maxReplay: number;
+  /** FEED_QUEUE_LIMIT of the servers; 0: the server's default. */
+  queueLimit: number;
   /** Seconds a killed process stays down. */
   outageS: number;
   /** Seconds of SIGSTOP. */
@@ -45,6 +47,7 @@ export const fullDefaults = {
   rooms: 6,
   roomsPerSubscriber: 4,
   maxReplay: 300,
+  queueLimit: 0,
   outageS: 5,
   pauseS: 8,
   dropEveryS: 20,
@@ -52,17 +55,18 @@ export const fullDefaults = {
 } as const;
 
 export const shortDefaults = {
-  durationS: 60,
-  subscribers: 16,
+  durationS: 40,
+  subscribers: 12,
   senders: 4,
-  rate: 100,
+  rate: 80,
   rooms: 4,
   roomsPerSubscriber: 3,
-  maxReplay: 100,
+  maxReplay: 80,
+  queueLimit: 0,
   outageS: 2,
-  pauseS: 4,
-  dropEveryS: 10,
-  quietS: 20,
+  pauseS: 3,
+  dropEveryS: 8,
+  quietS: 15,
 } as const;
 
 export const chaosUsage = `usage: npm run chaos -- [options]
@@ -78,6 +82,7 @@ other with traffic between, then checks the database and every client.
   --rooms N                 rooms (${fullDefaults.rooms}; ${shortDefaults.rooms})
   --rooms-per-subscriber N  rooms each subscriber is in (${fullDefaults.roomsPerSubscriber}; ${shortDefaults.roomsPerSubscriber})
   --max-replay N            FEED_MAX_REPLAY of the servers (${fullDefaults.maxReplay}; ${shortDefaults.maxReplay})
+  --queue-limit N           FEED_QUEUE_LIMIT of the servers, 0 for the server's default (0)
   --outage S                seconds a killed process stays down (${fullDefaults.outageS}; ${shortDefaults.outageS})
   --pause S                 seconds of SIGSTOP (${fullDefaults.pauseS}; ${shortDefaults.pauseS})
   --drop-every S            mean seconds between a subscriber's voluntary drops, 0 for none (${fullDefaults.dropEveryS}; ${shortDefaults.dropEveryS})
@@ -108,6 +113,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
     rooms: int(d.rooms, 1, 100),
     "rooms-per-subscriber": int(d.roomsPerSubscriber, 1, 100),
     "max-replay": int(d.maxReplay, 1, 100_000),
+    "queue-limit": int(d.queueLimit, 0, 1_000_000),
     outage: int(d.outageS, 1, 120),
     pause: int(d.pauseS, 1, 120),
     "drop-every": int(d.dropEveryS, 0, 3_600),
@@ -147,6 +153,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
     rooms: v.rooms,
     roomsPerSubscriber: v["rooms-per-subscriber"],
     maxReplay: v["max-replay"],
+    queueLimit: v["queue-limit"],
     outageS: v.outage,
     pauseS: v.pause,
     dropEveryS: v["drop-every"],

@@ -49,8 +49,11 @@ export function summaryLine(r: ChaosResult): string {
   const live = r.faults
     .map((f) => {
       const b = f.backToLive;
-      const notLive = b.notLive > 0 ? ` (${b.notLive} not live)` : "";
-      return `${f.name} ${b.p50Ms ?? "-"}/${b.p99Ms ?? "-"}${notLive}`;
+      const notes = [
+        ...(b.notLive > 0 ? [`${b.notLive} not live`] : []),
+        ...(overTarget(f) ? [`over ${b.targetMs}`] : []),
+      ];
+      return `${f.name} ${b.p50Ms ?? "-"}/${b.p99Ms ?? "-"}${notes.length ? ` (${notes.join(", ")})` : ""}`;
     })
     .join(", ");
   const int = (v: number) => v.toLocaleString("en-US");
@@ -60,6 +63,12 @@ export function summaryLine(r: ChaosResult): string {
     `${int(r.subscribers.attempts)} subscribes, ${int(r.subscribers.resets)} resets, ` +
     `${int(r.senders.retries)} send retries | ${r.totalS} s, seed ${r.seed}`
   );
+}
+
+/** True when the fault's back-to-live p99 exceeds its target (reported, never failed). */
+export function overTarget(f: ChaosResult["faults"][number]): boolean {
+  const b = f.backToLive;
+  return b.targetMs !== undefined && b.p99Ms !== null && b.p99Ms > b.targetMs;
 }
 
 /** Every problem worth a line: non-zero anomalies with their first examples. */

@@ -35,6 +35,8 @@ export interface BackToLive {
   p50Ms: number | null;
   p99Ms: number | null;
   maxMs: number | null;
+  /** The p99 issue 10 asks for (undefined: none given); over it is reported, not failed. */
+  targetMs?: number;
 }
 
 /** One injected fault. */
@@ -134,6 +136,7 @@ export async function runChaos(
       serverEnv: {
         LOG_LEVEL: o.logLevel,
         FEED_MAX_REPLAY: String(o.maxReplay),
+        ...(o.queueLimit > 0 ? { FEED_QUEUE_LIMIT: String(o.queueLimit) } : {}),
         SHUTDOWN_TIMEOUT_MS: "5000",
       },
       log: say,
@@ -292,7 +295,15 @@ export async function runChaos(
         atS: Math.round(atS * 10) / 10,
         recoveredAfterMs: 0,
         steps: [],
-        backToLive: { measured: 0, live: 0, notLive: 0, p50Ms: null, p99Ms: null, maxMs: null },
+        backToLive: {
+          measured: 0,
+          live: 0,
+          notLive: 0,
+          p50Ms: null,
+          p99Ms: null,
+          maxMs: null,
+          ...(backToLiveTargetMs[name] ? { targetMs: backToLiveTargetMs[name] } : {}),
+        },
         subscribeCalls: 0,
         sendFailures: 0,
       };
@@ -436,7 +447,11 @@ export async function runChaos(
         examples: failures.examples,
       },
       verification,
-      subscriberProblems: subscribers.flatMap((s) => s.problems).slice(0, 40),
+      // Each line starts with its ISO time: sorted, they tell one story.
+      subscriberProblems: subscribers
+        .flatMap((s) => s.problems)
+        .sort()
+        .slice(0, 40),
       servers: cluster.instances.map((i) => ({
         name: i.name,
         starts: i.starts,
@@ -450,6 +465,18 @@ export async function runChaos(
   }
 }
 
+/**
+ * Targets of back-to-live p99: within 3 s after an instance is killed or
+ * stopped, within 5 s after Redis or MariaDB returns.
+ */
+const backToLiveTargetMs: Partial<Record<FaultName, number>> = {
+  kill9: 3_000,
+  sigterm: 3_000,
+  "redis-kill": 5_000,
+  "mariadb-kill": 5_000,
+  "restart-redis-down": 5_000,
+};
+
 /** Percentiles of the samples (nearest rank), keeping the counts. */
 function backToLive(samples: number[], b: BackToLive): BackToLive {
   const sorted = [...samples].sort((x, y) => x - y);
@@ -458,6 +485,7 @@ function backToLive(samples: number[], b: BackToLive): BackToLive {
       ? null
       : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number);
   return {
+    ...b,
     measured: b.measured,
     live: sorted.length,
     notLive: b.notLive,

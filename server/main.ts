@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     redisPrefix: config.redisPrefix,
     webDir: config.webDir,
     feed: config.feed,
+    databaseUrl: config.databaseUrl,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

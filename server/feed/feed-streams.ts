@@ -159,9 +159,12 @@ export class FeedStreams {
     // starts sending, after this function returns.
     void (async () => {
       for (const id of online) {
-        await session.roomInQueue(1);
+        await session.reserve(1);
+        if (!session.ended) {
+          session.push(frame({ case: "presence", value: { userId: id, online: true } }));
+        }
+        session.unreserve(1);
         if (session.ended) return;
-        session.push(frame({ case: "presence", value: { userId: id, online: true } }));
       }
     })();
     await Promise.all(

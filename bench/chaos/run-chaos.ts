@@ -209,6 +209,7 @@ export async function runChaos(
         instances: baseUrls.length,
         rate: o.rate / o.senders,
         attemptTimeoutMs: 4_000,
+        maxInFlight: 4,
         random: random.fork(),
         failures,
       });
@@ -406,9 +407,11 @@ export async function runChaos(
       falseDuplicates: senders.reduce((n, s) => n + s.falseDuplicates, 0),
       refused: senders.reduce((n, s) => n + s.refused, 0),
       stuck: stuckSenders.length,
-      stuckExamples: stuckSenders.map(
-        (s) =>
-          `sender ${s.inFlight ? `${s.inFlight.clientMsgId} to room ${s.inFlight.roomId}, trying for ${Math.round((nowMs() - s.inFlight.since) / 1000)} s` : "?"}`,
+      stuckExamples: stuckSenders.flatMap((s) =>
+        [...s.inFlight].map(
+          ([id, m]) =>
+            `sender ${s.index}: ${id} to room ${m.roomId}, trying for ${Math.round((nowMs() - m.since) / 1000)} s`,
+        ),
       ),
     };
     const anomalies: Anomalies = {

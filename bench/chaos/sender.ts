@@ -3,8 +3,9 @@
  * one: a failed SendMessage is retried with the same `clientMsgId` (so the
  * server stores it once however often it arrives), on the other instance,
  * after exponential backoff with full jitter, or after the server's
- * RetryInfo delay when it sends one. Only when a message is acknowledged
- * does the next one start, as a chat app's outbox would.
+ * RetryInfo delay when it sends one, as a chat app's outbox would. A few
+ * messages may be in flight at once (`maxInFlight`), so one slow
+ * acknowledgement does not hold the rate down; each is retried on its own.
  */
 import { Code } from "@connectrpc/connect";
 import { type CallFailure, classifyFailure, type FailureLog, retryDelayMs } from "./call-errors.js";
@@ -35,6 +36,8 @@ export interface SenderSpec {
   rate: number;
   /** Bound on one attempt. */
   attemptTimeoutMs: number;
+  /** Messages in flight at most; the schedule waits when they are. */
+  maxInFlight: number;
   random: Random;
   failures: FailureLog;
 }
@@ -48,8 +51,11 @@ export class ChaosSender {
   retries = 0;
   /** Messages given up because the server refused them as invalid. */
   refused = 0;
-  /** The message being sent, if any. */
-  inFlight: { clientMsgId: string; roomId: bigint; since: number } | undefined;
+  /** Messages being sent (not yet acknowledged), by client_msg_id. */
+  readonly inFlight = new Map<string, { roomId: bigint; since: number }>();
+  /** Resolves when a message in flight settles (the schedule waits on it when full). */
+  private settled: () => void = () => {};
+  private readonly sending = new Set<Promise<void>>();
   /** Duplicate acks on a first attempt (the id was new: must not happen). */
   falseDuplicates = 0;
   private stopping = false;
@@ -61,26 +67,33 @@ export class ChaosSender {
     this.preferred = spec.index % spec.instances;
   }
 
+  get index(): number {
+    return this.spec.index;
+  }
+
   /** Starts sending. */
   start(): void {
     this.running ??= this.loop();
   }
 
-  /** Starts no new message; resolves when the current one is acknowledged (or `abort`). */
+  /** Starts no new message; resolves when those in flight are acknowledged (or `abort`). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.settled();
     await this.running;
+    await Promise.all([...this.sending]);
   }
 
-  /** Gives up on the current message (it then counts as not acknowledged). */
+  /** Gives up on the messages in flight (they then count as not acknowledged). */
   abort(): void {
     this.stopping = true;
     this.hardStop.abort();
+    this.settled();
   }
 
-  /** True when the last message started was acknowledged (or none was started). */
+  /** True when every message started was acknowledged (or refused). */
   get lastAcked(): boolean {
-    return this.inFlight === undefined;
+    return this.inFlight.size === 0;
   }
 
   private async loop(): Promise<void> {
@@ -90,6 +103,11 @@ export class ChaosSender {
     let nextAt = nowMs() + spec.random.next() * interval;
     for (let n = 0; !this.stopping; n++) {
       await sleep(nextAt - nowMs(), this.hardStop.signal);
+      while (this.inFlight.size >= spec.maxInFlight && !this.stopping) {
+        await new Promise<void>((resolve) => {
+          this.settled = resolve;
+        });
+      }
       if (this.stopping) break;
       const roomId = spec.rooms[spec.random.int(spec.rooms.length)] as bigint;
       const clientMsgId = `s${spec.index}-${n}`;
@@ -97,9 +115,14 @@ export class ChaosSender {
       // time is after a moment was committed after that moment.
       const text = `t=${Math.round(nowMs())} ${clientMsgId}`;
       this.started += 1;
-      this.inFlight = { clientMsgId, roomId, since: nowMs() };
-      await this.sendUntilAcked(roomId, text, clientMsgId);
-      // Behind schedule (a long outage): carry on from now, no burst.
+      this.inFlight.set(clientMsgId, { roomId, since: nowMs() });
+      const sending = this.sendUntilAcked(roomId, text, clientMsgId).finally(() => {
+        this.sending.delete(sending);
+        this.settled();
+      });
+      this.sending.add(sending);
+      // Behind schedule (an outage with every slot in flight): carry on
+      // from now, no burst.
       nextAt = Math.max(nextAt + interval, nowMs());
     }
   }
@@ -107,6 +130,8 @@ export class ChaosSender {
   private async sendUntilAcked(roomId: bigint, text: string, clientMsgId: string): Promise<void> {
     const { spec } = this;
     let last: CallFailure | undefined;
+    // Each message starts on the sender's current instance.
+    let target = this.preferred;
     for (let attempt = 0; !this.hardStop.signal.aborted; attempt++) {
       if (attempt > 0) {
         this.retries += 1;
@@ -117,7 +142,6 @@ export class ChaosSender {
         if (this.hardStop.signal.aborted) return;
       }
       this.attempts += 1;
-      const target = this.preferred;
       try {
         const res = await spec.connections
           .to(target)
@@ -128,6 +152,7 @@ export class ChaosSender {
         const m = res.message;
         if (!m) throw new Error("SendMessage answered without a message");
         if (res.duplicate && attempt === 0) this.falseDuplicates += 1;
+        this.inFlight.delete(clientMsgId);
         this.acks.push({
           roomId: m.roomId,
           seq: m.seq,
@@ -137,7 +162,6 @@ export class ChaosSender {
           duplicate: res.duplicate,
           attempts: attempt + 1,
         });
-        this.inFlight = undefined;
         return;
       } catch (err) {
         if (this.hardStop.signal.aborted) return;
@@ -146,11 +170,12 @@ export class ChaosSender {
         if (last.code === Code[Code.InvalidArgument]) {
           // Retrying a refused message changes nothing.
           this.refused += 1;
-          this.inFlight = undefined;
+          this.inFlight.delete(clientMsgId);
           return;
         }
         // A load balancer would route the retry elsewhere: so do we.
-        this.preferred = (target + 1) % spec.instances;
+        target = (target + 1) % spec.instances;
+        this.preferred = target;
       }
     }
   }

@@ -33,8 +33,6 @@ export type Arrival = "next" | "duplicate" | "ahead" | "late" | "before-start";
 export class RoomView {
   /** Next sequence the stream owes (the resume position is next - 1). */
   next: bigint;
-  /** Reloads (after a reset) still running. */
-  reloading = 0;
   private hits = new Uint8Array(64);
   private sources = new Uint8Array(64);
   private prints = new Uint32Array(64);

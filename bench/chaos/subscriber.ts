@@ -10,7 +10,6 @@
  * checks at the end; what breaks the feed's promise (a duplicate, an event
  * ahead of the next one owed) is counted when it happens.
  */
-import { Code } from "@connectrpc/connect";
 import type { RoomEvent } from "../../gen/chat/v1/event_pb.js";
 import type { FeedEvent } from "../../gen/chat/v1/feed_pb.js";
 import { type CallFailure, classifyFailure, type FailureLog, retryDelayMs } from "./call-errors.js";
@@ -432,9 +431,4 @@ export function textTime(text: string): number | undefined {
   const end = text.indexOf(" ");
   const t = Number(text.slice(2, end < 0 ? undefined : end));
   return Number.isFinite(t) ? t : undefined;
-}
-
-/** Whether a code name is one of the codes a client retries without a second thought. */
-export function isUnavailable(code: string): boolean {
-  return code === Code[Code.Unavailable];
 }

@@ -72,7 +72,9 @@ export class DirectSubscribe {
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly deps: DirectSubscribeDeps) {
-    const every = Math.max(10, Math.floor(deps.streams.heartbeatMs / 4));
+    // Streams may ask for their own interval (down to 1 s): sweep often
+    // enough for the shortest, at most every 250 ms.
+    const every = Math.max(10, Math.min(250, Math.floor(deps.streams.heartbeatMs / 4)));
     this.sweep = setInterval(() => this.heartbeats(), every);
     this.sweep.unref();
   }
@@ -213,13 +215,13 @@ export class DirectSubscribe {
 
   /** Queues one shared heartbeat for every stream idle for a full interval. */
   private heartbeats(): void {
-    const since = performance.now() - this.deps.streams.heartbeatMs;
+    const now = performance.now();
     let shared: Frame | undefined;
     const heartbeat = () => {
       shared ??= heartbeatFrame();
       return shared;
     };
-    for (const w of this.writers) w.heartbeatIfIdle(since, heartbeat);
+    for (const w of this.writers) w.heartbeatIfIdle(now, heartbeat);
   }
 }
 

@@ -171,13 +171,17 @@ export class FeedSession {
   subscribed = false;
   /** End after the queued frames are sent (Chat whose client stopped sending). */
   private finishing = false;
+  /** Heartbeat interval of this stream (the client may ask for its own). */
+  heartbeatMs: number;
 
   constructor(
     readonly userId: bigint,
     readonly sessionId: bigint,
     readonly host: SessionHost,
     readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.heartbeatMs = options.heartbeatMs;
+  }
 
   /** Why the stream ended, once it failed (wrapped: any value may be thrown). */
   get failed(): { error: unknown } | undefined {
@@ -383,7 +387,7 @@ export class FeedSession {
         }
         if (this.finishing) return;
         const timedOut = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(true), this.options.heartbeatMs);
+          const timer = setTimeout(() => resolve(true), this.heartbeatMs);
           this.wake = () => {
             clearTimeout(timer);
             resolve(false);

@@ -142,13 +142,14 @@ export class FeedStreams {
       positions.set(p.roomId, p.lastSeq);
     });
     beforeReady();
+    session.heartbeatMs = req.heartbeatIntervalMs || feed.options.heartbeatMs;
     session.push(
       frame({
         case: "ready",
         value: {
           rooms: memberships.map((m) => ({ roomId: m.roomId, lastSeq: m.lastSeq })),
           serverTime: timestampNow(),
-          heartbeatIntervalMs: feed.options.heartbeatMs,
+          heartbeatIntervalMs: session.heartbeatMs,
         },
       }),
     );

@@ -13,6 +13,10 @@
  * | `restart-redis-down` | SIGKILL Redis, SIGTERM an instance and start it while Redis is down, then Redis again | Redis accepts again | all                 |
  *
  * "Subscribers measured" excludes those away on purpose at that moment.
+ * For `sigstop` the stall is measured too: from SIGSTOP, over the
+ * subscribers on the paused instance, until each receives a message
+ * committed after SIGSTOP (on the other instance once it noticed the
+ * silence, or on this one after SIGCONT).
  * Midway through every outage a quarter of the subscribers that are live
  * drop their stream and come back within a second or so, so clients
  * reconnect during every outage, not only those the fault cut off.
@@ -51,6 +55,11 @@ export interface FaultContext {
    * committed after `since`.
    */
   measureFrom(since: number, subscribers: ChaosSubscriber[]): void;
+  /**
+   * From `since` (the fault's start), measure how long `subscribers` go
+   * without a message committed after `since`: how long their feed stalls.
+   */
+  measureStall(since: number, subscribers: ChaosSubscriber[]): void;
 }
 
 /** What happened, for the report. */
@@ -142,7 +151,9 @@ export async function runFault(
     case "sigstop": {
       target = targetOf(name, cluster, swap);
       const hit = on(target);
+      const stoppedAt = nowMs();
       target.pause();
+      ctx.measureStall(stoppedAt, hit);
       step(`SIGSTOP instance ${target.name} (${hit.length} subscribers on it)`);
       await outage(ctx.pauseMs);
       const at = nowMs();

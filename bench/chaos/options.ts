@@ -23,6 +23,8 @@ export interface ChaosOptions {
   outageS: number;
   /** Seconds of SIGSTOP. */
   pauseS: number;
+  /** Heartbeat interval subscribers ask for, ms (0: the server's default). */
+  heartbeatMs: number;
   /** Mean seconds between a subscriber's voluntary drops (0: never). */
   dropEveryS: number;
   /** Bound (seconds) on the quiet period: last sends acked, every subscriber at the head. */
@@ -50,6 +52,7 @@ export const fullDefaults = {
   queueLimit: 0,
   outageS: 5,
   pauseS: 8,
+  heartbeatMs: 2_000,
   dropEveryS: 20,
   quietS: 30,
 } as const;
@@ -65,6 +68,7 @@ export const shortDefaults = {
   queueLimit: 0,
   outageS: 2,
   pauseS: 3,
+  heartbeatMs: 1_000,
   dropEveryS: 8,
   quietS: 15,
 } as const;
@@ -85,6 +89,7 @@ other with traffic between, then checks the database and every client.
   --queue-limit N           FEED_QUEUE_LIMIT of the servers, 0 for the server's default (0)
   --outage S                seconds a killed process stays down (${fullDefaults.outageS}; ${shortDefaults.outageS})
   --pause S                 seconds of SIGSTOP (${fullDefaults.pauseS}; ${shortDefaults.pauseS})
+  --heartbeat MS            heartbeat interval subscribers ask for; silent for twice that: reconnect; 0 for the server's default (${fullDefaults.heartbeatMs}; ${shortDefaults.heartbeatMs})
   --drop-every S            mean seconds between a subscriber's voluntary drops, 0 for none (${fullDefaults.dropEveryS}; ${shortDefaults.dropEveryS})
   --quiet S                 bound on the final catch-up (${fullDefaults.quietS}; ${shortDefaults.quietS})
   --faults LIST             comma-separated subset of ${faultNames.join(",")} (default all, in this order)
@@ -116,6 +121,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
     "queue-limit": int(d.queueLimit, 0, 1_000_000),
     outage: int(d.outageS, 1, 120),
     pause: int(d.pauseS, 1, 120),
+    heartbeat: int(d.heartbeatMs, 0, 300_000),
     "drop-every": int(d.dropEveryS, 0, 3_600),
     quiet: int(d.quietS, 5, 600),
     faults: { kind: "text", default: faultNames.join(",") },
@@ -141,6 +147,9 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
       problems.push(`--faults: unknown fault "${f}" (known: ${faultNames.join(", ")})`);
     }
   }
+  if (v.heartbeat !== 0 && v.heartbeat < 1_000) {
+    problems.push(`--heartbeat ${v.heartbeat}: 0, or 1000 to 300000 (what the server accepts)`);
+  }
   if (v["rooms-per-subscriber"] > v.rooms) {
     problems.push(`--rooms-per-subscriber ${v["rooms-per-subscriber"]} exceeds --rooms ${v.rooms}`);
   }
@@ -156,6 +165,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
     queueLimit: v["queue-limit"],
     outageS: v.outage,
     pauseS: v.pause,
+    heartbeatMs: v.heartbeat,
     dropEveryS: v["drop-every"],
     quietS: v.quiet,
     faults: faults as FaultName[],

@@ -52,6 +52,7 @@ export function summaryLine(r: ChaosResult): string {
       const notes = [
         ...(b.notLive > 0 ? [`${b.notLive} not live`] : []),
         ...(overTarget(f) ? [`over ${b.targetMs}`] : []),
+        ...(f.stall ? [`stall ${f.stall.p50Ms ?? "-"}/${f.stall.p99Ms ?? "-"}`] : []),
       ];
       return `${f.name} ${b.p50Ms ?? "-"}/${b.p99Ms ?? "-"}${notes.length ? ` (${notes.join(", ")})` : ""}`;
     })
@@ -118,6 +119,9 @@ export function formatResult(r: ChaosResult): string {
         `fault ${f.name}${f.target ? ` (${f.target})` : ""}`,
         `at ${f.atS} s, recovered after ${(f.recoveredAfterMs / 1000).toFixed(1)} s; back to live ` +
           `${b.live}/${b.measured}: p50 ${b.p50Ms ?? "-"} ms, p99 ${b.p99Ms ?? "-"} ms, max ${b.maxMs ?? "-"} ms; ` +
+          (f.stall
+            ? `stall ${f.stall.live}/${f.stall.measured}: p50 ${f.stall.p50Ms ?? "-"} ms, p99 ${f.stall.p99Ms ?? "-"} ms; `
+            : "") +
           `${f.subscribeCalls} subscribes, ${f.sendFailures} failed send attempts`,
       ];
     }),

@@ -45,6 +45,8 @@ export interface FaultResult extends FaultSteps {
   /** Seconds from the start of traffic. */
   atS: number;
   backToLive: BackToLive;
+  /** `sigstop` only: from SIGSTOP until live (see faults.ts). */
+  stall?: BackToLive;
   /** Subscribe calls made from the fault's start until everything ran again. */
   subscribeCalls: number;
   /** Send attempts that failed in that window. */
@@ -176,10 +178,12 @@ export async function runChaos(
     cleanup.add("close client connections", () => {
       for (const c of connections) c.close();
     });
-    const onLive = (fault: number, ms: number) => {
-      samples[fault]?.push(ms);
+    // Measurement keys: fault k's back to live is k, its stall stallKey + k.
+    const stallKey = 1_000;
+    const samples = new Map<number, number[]>();
+    const onLive = (key: number, ms: number) => {
+      samples.get(key)?.push(ms);
     };
-    const samples: number[][] = [];
     const subscribers = subAccounts.map((a, i) => {
       const c = new ClientConnections(protocolOf(i), baseUrls);
       connections.push(c);
@@ -193,6 +197,7 @@ export async function runChaos(
         failures,
         readyTimeoutMs: 5_000,
         callTimeoutMs: 5_000,
+        heartbeatMs: o.heartbeatMs,
         onLive,
         log: quietLog,
       });
@@ -263,16 +268,20 @@ export async function runChaos(
     const slotMs = (o.durationS * 1000 - warmupMs) / Math.max(1, o.faults.length);
     const swap = random.next() < 0.5;
     const faultRandom = random.fork();
-    let measuring: { fault: number; subs: ChaosSubscriber[] } | undefined;
+    /** Measurements still open: closed (the late ones counted "not live") before the next fault. */
+    let measuring: { key: number; subs: ChaosSubscriber[]; into: BackToLive }[] = [];
     const closeMeasurement = () => {
-      if (!measuring) return;
-      const f = faults[measuring.fault];
-      if (f) {
-        for (const s of measuring.subs)
-          if (s.cancelLive(measuring.fault)) f.backToLive.notLive += 1;
-        f.backToLive = backToLive(samples[measuring.fault] ?? [], f.backToLive);
+      for (const m of measuring) {
+        for (const s of m.subs) if (s.cancelLive(m.key)) m.into.notLive += 1;
+        Object.assign(m.into, backToLive(samples.get(m.key) ?? [], m.into));
       }
-      measuring = undefined;
+      measuring = [];
+    };
+    const measure = (key: number, into: BackToLive, since: number, subs: ChaosSubscriber[]) => {
+      samples.set(key, []);
+      measuring.push({ key, subs, into });
+      into.measured = subs.length;
+      for (const s of subs) s.expectLive(key, since);
     };
     const totals = () => ({
       subscribeCalls: subscribers.reduce((n, s) => n + s.stats.attempts, 0),
@@ -290,19 +299,13 @@ export async function runChaos(
       closeMeasurement();
       const atS = (nowMs() - trafficStart) / 1000;
       say(`fault ${k + 1}/${o.faults.length}: ${name}`);
-      samples[k] = [];
       const fault: FaultResult = {
         name,
         atS: Math.round(atS * 10) / 10,
         recoveredAfterMs: 0,
         steps: [],
         backToLive: {
-          measured: 0,
-          live: 0,
-          notLive: 0,
-          p50Ms: null,
-          p99Ms: null,
-          maxMs: null,
+          ...emptyBackToLive(),
           ...(backToLiveTargetMs[name] ? { targetMs: backToLiveTargetMs[name] } : {}),
         },
         subscribeCalls: 0,
@@ -320,10 +323,10 @@ export async function runChaos(
           pauseMs: o.pauseS * 1000,
           graceMs: 8_000,
           log: say,
-          measureFrom: (since, subs) => {
-            measuring = { fault: k, subs };
-            fault.backToLive.measured = subs.length;
-            for (const s of subs) s.expectLive(k, since);
+          measureFrom: (since, subs) => measure(k, fault.backToLive, since, subs),
+          measureStall: (since, subs) => {
+            fault.stall = emptyBackToLive();
+            measure(stallKey + k, fault.stall, since, subs);
           },
         },
         swap,
@@ -338,10 +341,15 @@ export async function runChaos(
     await sleep(Math.max(trafficEnd, earliestNext) - nowMs());
     closeMeasurement();
     for (const f of faults) {
-      const b = f.backToLive;
-      say(
-        `back to live after ${f.name}: ${b.live}/${b.measured} subscribers, p50 ${fmt(b.p50Ms)} ms, p99 ${fmt(b.p99Ms)} ms, max ${fmt(b.maxMs)} ms${b.notLive ? `, ${b.notLive} not live before the next fault` : ""}`,
-      );
+      for (const [what, b] of [
+        ["back to live", f.backToLive],
+        ["stall", f.stall],
+      ] as const) {
+        if (!b) continue;
+        say(
+          `${what} after ${f.name}: ${b.live}/${b.measured} subscribers, p50 ${fmt(b.p50Ms)} ms, p99 ${fmt(b.p99Ms)} ms, max ${fmt(b.maxMs)} ms${b.notLive ? `, ${b.notLive} not live before the next fault` : ""}`,
+        );
+      }
     }
 
     // --- quiet period ------------------------------------------------------------
@@ -479,6 +487,10 @@ const backToLiveTargetMs: Partial<Record<FaultName, number>> = {
   "mariadb-kill": 5_000,
   "restart-redis-down": 5_000,
 };
+
+function emptyBackToLive(): BackToLive {
+  return { measured: 0, live: 0, notLive: 0, p50Ms: null, p99Ms: null, maxMs: null };
+}
 
 /** Percentiles of the samples (nearest rank), keeping the counts. */
 function backToLive(samples: number[], b: BackToLive): BackToLive {

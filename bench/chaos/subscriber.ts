@@ -30,8 +30,15 @@ export interface SubscriberSpec {
   readyTimeoutMs: number;
   /** Bound on one ListMessages call. */
   callTimeoutMs: number;
+  /**
+   * Heartbeat interval to ask for (SubscribeRequest.heartbeat_interval_ms;
+   * 0: the server's default). Twice the interval granted in `ready`
+   * without a frame and the stream is given up: how a client notices a
+   * frozen server.
+   */
+  heartbeatMs: number;
   /** Called when the subscriber is live again after a fault (see `expectLive`). */
-  onLive(fault: number, ms: number): void;
+  onLive(key: number, ms: number): void;
   /** For problems worth a line in the log. */
   log(line: string): void;
 }
@@ -93,7 +100,7 @@ export class ChaosSubscriber {
   live = false;
   /** Away on purpose until then (ms, wall clock). */
   absentUntil = 0;
-  /** Faults whose end this subscriber has not yet seen events after: fault → since (ms). */
+  /** Measurements (see `expectLive`) this subscriber has not yet seen events after: key → since (ms). */
   readonly pendingLive = new Map<number, number>();
   /** Last frame of the current stream (ms). */
   lastFrameAt = 0;
@@ -142,15 +149,16 @@ export class ChaosSubscriber {
 
   /**
    * From `since` on, the next message committed after `since` that
-   * arrives on the stream reports the wait to `onLive(fault, ...)`.
+   * arrives on the stream reports the wait to `onLive(key, ...)`; `key`
+   * names the measurement (a fault's back to live, or its stall).
    */
-  expectLive(fault: number, since: number): void {
-    this.pendingLive.set(fault, since);
+  expectLive(key: number, since: number): void {
+    this.pendingLive.set(key, since);
   }
 
-  /** Gives up waiting for `fault`; true if it was still pending. */
-  cancelLive(fault: number): boolean {
-    return this.pendingLive.delete(fault);
+  /** Gives up waiting for `key`; true if it was still pending. */
+  cancelLive(key: number): boolean {
+    return this.pendingLive.delete(key);
   }
 
   /** Ends the stream if nothing arrived for twice the heartbeat interval (checked from outside). */
@@ -220,7 +228,10 @@ export class ChaosSubscriber {
       try {
         const stream = spec.connections
           .to(target)
-          .feed.subscribe({ positions: this.positions() }, authOptions(spec.token, c.abort.signal));
+          .feed.subscribe(
+            { positions: this.positions(), heartbeatIntervalMs: spec.heartbeatMs },
+            authOptions(spec.token, c.abort.signal),
+          );
         let first = true;
         for await (const res of stream) {
           this.lastFrameAt = nowMs();
@@ -361,10 +372,10 @@ export class ChaosSubscriber {
       const sentAt = textTime(ev.change.value.message?.text ?? "");
       if (sentAt === undefined) return;
       const now = nowMs();
-      for (const [fault, since] of this.pendingLive) {
+      for (const [key, since] of this.pendingLive) {
         if (sentAt >= since) {
-          this.pendingLive.delete(fault);
-          this.spec.onLive(fault, now - since);
+          this.pendingLive.delete(key);
+          this.spec.onLive(key, now - since);
         }
       }
     }

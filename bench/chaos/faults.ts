@@ -60,6 +60,8 @@ export interface FaultContext {
    * without a message committed after `since`: how long their feed stalls.
    */
   measureStall(since: number, subscribers: ChaosSubscriber[]): void;
+  /** One line on the database's open transactions and lock waits (MariaDB running). */
+  transactions(): Promise<string>;
 }
 
 /** What happened, for the report. */
@@ -93,11 +95,16 @@ export async function runFault(
   const on = (inst: ServerInstance) =>
     ctx.subscribers.filter((s) => s.instance === inst.index && !s.absent);
   const everyone = () => ctx.subscribers.filter((s) => !s.absent);
-  /** Halfway through an outage, some clients drop and come back. */
-  const outage = async (ms: number) => {
+  /**
+   * Halfway through an outage, some clients drop and come back, and the
+   * database's open transactions are looked at (a frozen instance may hold
+   * row locks that stop every other instance's writes).
+   */
+  const outage = async (ms: number, database = true) => {
     await sleep(ms / 2);
     const dropped = reconnectSome(ctx);
     step(`${dropped} subscribers reconnect`);
+    if (database) step(await ctx.transactions());
     await sleep(ms / 2);
   };
   const { cluster } = ctx;
@@ -127,7 +134,7 @@ export async function runFault(
     case "mariadb-kill": {
       await cluster.mariadb.kill();
       step("SIGKILL MariaDB");
-      await outage(ctx.outageMs);
+      await outage(ctx.outageMs, false);
       await cluster.mariadb.start();
       ctx.measureFrom(nowMs(), everyone());
       step("MariaDB accepts connections again (after crash recovery)");

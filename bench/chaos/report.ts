@@ -122,7 +122,7 @@ export function formatResult(r: ChaosResult): string {
           (f.stall
             ? `stall ${f.stall.live}/${f.stall.measured}: p50 ${f.stall.p50Ms ?? "-"} ms, p99 ${f.stall.p99Ms ?? "-"} ms; `
             : "") +
-          `${f.subscribeCalls} subscribes, ${f.sendFailures} failed send attempts`,
+          `${f.subscribeCalls} subscribes, ${f.sendFailures} failed send attempts, no ack for ${(f.sendStallMs / 1000).toFixed(1)} s at most`,
       ];
     }),
     [

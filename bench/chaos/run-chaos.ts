@@ -51,6 +51,12 @@ export interface FaultResult extends FaultSteps {
   subscribeCalls: number;
   /** Send attempts that failed in that window. */
   sendFailures: number;
+  /**
+   * Longest time without any acknowledged send, from the fault's start
+   * until everything ran again plus the settling time after it: how long
+   * writes stopped, cluster-wide.
+   */
+  sendStallMs: number;
 }
 
 /** Everything a run measured and found. */
@@ -294,6 +300,8 @@ export async function runChaos(
     // fault takes longer than its slot.
     const settleMs = Math.min(10_000, Math.max(4_000, slotMs / 3));
     let earliestNext = 0;
+    /** Per fault: from its start until the settling time after its recovery (ms). */
+    const windows: [number, number][] = [];
     for (const [k, name] of o.faults.entries()) {
       await sleep(Math.max(trafficStart + warmupMs + k * slotMs, earliestNext) - nowMs());
       closeMeasurement();
@@ -310,8 +318,10 @@ export async function runChaos(
         },
         subscribeCalls: 0,
         sendFailures: 0,
+        sendStallMs: 0,
       };
       faults[k] = fault;
+      windows[k] = [nowMs(), Number.POSITIVE_INFINITY];
       const before = totals();
       const steps = await runFault(
         name,
@@ -328,10 +338,12 @@ export async function runChaos(
             fault.stall = emptyBackToLive();
             measure(stallKey + k, fault.stall, since, subs);
           },
+          transactions: () => transactions(cluster.databaseUrl),
         },
         swap,
       );
       earliestNext = nowMs() + settleMs;
+      windows[k] = [windows[k]?.[0] ?? 0, earliestNext];
       const after = totals();
       Object.assign(fault, steps, {
         subscribeCalls: after.subscribeCalls - before.subscribeCalls,
@@ -403,6 +415,11 @@ export async function runChaos(
     const verification = await verifyRun(cluster.databaseUrl, rooms, senders, subscribers);
     const sub = sumStats(subscribers.map((s) => s.stats));
     const acks = senders.flatMap((s) => s.acks);
+    const ackTimes = acks.map((a) => a.ackedAt).sort((x, y) => x - y);
+    for (const [k, f] of faults.entries()) {
+      const [from, to] = windows[k] ?? [0, 0];
+      f.sendStallMs = Math.round(longestGap(ackTimes, from, to));
+    }
     const db = verification.database;
     const views = verification.views;
     const senderSum = {
@@ -487,6 +504,39 @@ const backToLiveTargetMs: Partial<Record<FaultName, number>> = {
   "mariadb-kill": 5_000,
   "restart-redis-down": 5_000,
 };
+
+/** The longest stretch of [from, to] without a time of `sorted` in it. */
+function longestGap(sorted: readonly number[], from: number, to: number): number {
+  let last = from;
+  let gap = 0;
+  for (const t of sorted) {
+    if (t < from) continue;
+    if (t > to) break;
+    gap = Math.max(gap, t - last);
+    last = t;
+  }
+  return Math.max(gap, to - last);
+}
+
+/** Open transactions of the run's database, and how many wait for a lock. */
+async function transactions(databaseUrl: string): Promise<string> {
+  try {
+    const conn = await connect(databaseUrl);
+    try {
+      const [r] = await conn.query(
+        `SELECT COUNT(*) AS open, SUM(trx_state = 'LOCK WAIT') AS waiting,
+                COALESCE(MAX(TIMESTAMPDIFF(MICROSECOND, trx_started, NOW(6))) DIV 1000, 0) AS oldest,
+                COALESCE(SUM(trx_rows_locked), 0) AS locked
+         FROM information_schema.innodb_trx`,
+      );
+      return `database: ${r.open} open transactions, ${r.waiting ?? 0} waiting for a lock, oldest ${r.oldest} ms, ${r.locked} rows locked`;
+    } finally {
+      await conn.end();
+    }
+  } catch (err) {
+    return `database: could not look (${(err as Error).message})`;
+  }
+}
 
 function emptyBackToLive(): BackToLive {
   return { measured: 0, live: 0, notLive: 0, p50Ms: null, p99Ms: null, maxMs: null };

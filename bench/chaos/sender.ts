@@ -22,6 +22,8 @@ export interface SentAck {
   /** The server said it had it already (an earlier attempt committed). */
   duplicate: boolean;
   attempts: number;
+  /** When the ack arrived (ms, wall clock). */
+  ackedAt: number;
 }
 
 /** What a sender needs. */
@@ -161,6 +163,7 @@ export class ChaosSender {
           clientMsgId,
           duplicate: res.duplicate,
           attempts: attempt + 1,
+          ackedAt: nowMs(),
         });
         return;
       } catch (err) {

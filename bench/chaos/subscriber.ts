@@ -39,7 +39,7 @@ export interface SubscriberSpec {
   heartbeatMs: number;
   /** Called when the subscriber is live again after a fault (see `expectLive`). */
   onLive(key: number, ms: number): void;
-  /** For problems worth a line in the log. */
+  /** For problems worth a line in the log, and each stream's start and end (chaos.log). */
   log(line: string): void;
 }
 
@@ -218,6 +218,12 @@ export class ChaosSubscriber {
       this.current = c;
       this.instance = target;
       this.stats.attempts += 1;
+      const startedAt = nowMs();
+      const trace = (what: string) =>
+        spec.log(
+          `subscriber ${spec.index} @${target}: ${what} (${Math.round(nowMs() - startedAt)} ms)`,
+        );
+      trace("subscribe");
       const readyTimer = setTimeout(() => {
         if (!this.live) {
           this.stats.readyTimeouts += 1;
@@ -244,6 +250,7 @@ export class ChaosSubscriber {
             }
           }
           if (ev) this.onEvent(ev, target);
+          if (ev?.event.case === "ready") trace("ready");
           if (this.live && attempt > 0) attempt = 0;
         }
         if (!c.abort.signal.aborted) {
@@ -263,6 +270,9 @@ export class ChaosSubscriber {
         this.live = false;
         this.current = undefined;
       }
+      trace(
+        failure ? `ended: ${failure.code}: ${failure.message.slice(0, 100)}` : `left (${c.why})`,
+      );
       if (this.stopping) break;
       if (failure) {
         this.stats.breaks += 1;

@@ -63,11 +63,8 @@ export class ChaosSender {
   private stopping = false;
   private readonly hardStop = new AbortController();
   private running: Promise<void> | undefined;
-  private preferred: number;
 
-  constructor(private readonly spec: SenderSpec) {
-    this.preferred = spec.index % spec.instances;
-  }
+  constructor(private readonly spec: SenderSpec) {}
 
   get index(): number {
     return this.spec.index;
@@ -132,8 +129,9 @@ export class ChaosSender {
   private async sendUntilAcked(roomId: bigint, text: string, clientMsgId: string): Promise<void> {
     const { spec } = this;
     let last: CallFailure | undefined;
-    // Each message starts on the sender's current instance.
-    let target = this.preferred;
+    // Each message starts on a random instance, as a load balancer spreads
+    // requests; a retry goes to the other one.
+    let target = spec.random.int(spec.instances);
     for (let attempt = 0; !this.hardStop.signal.aborted; attempt++) {
       if (attempt > 0) {
         this.retries += 1;
@@ -176,9 +174,7 @@ export class ChaosSender {
           this.inFlight.delete(clientMsgId);
           return;
         }
-        // A load balancer would route the retry elsewhere: so do we.
         target = (target + 1) % spec.instances;
-        this.preferred = target;
       }
     }
   }

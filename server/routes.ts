@@ -43,6 +43,8 @@ export interface RouteDeps {
   typing: TypingTracker;
   /** Aborted when the server starts shutting down; streams end on it. */
   shutdownSignal: AbortSignal;
+  /** Hosts avatar URLs may point at (server/services/avatar-url.ts). */
+  avatarHosts?: readonly string[];
 }
 
 /** Files of the public contract, served by reflection. */

@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     redisPrefix: config.redisPrefix,
     webDir: config.webDir,
     feed: config.feed,
+    limits: config.limits,
+    avatarHosts: config.avatarHosts,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

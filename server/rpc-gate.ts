@@ -147,26 +147,34 @@ export class RpcGate {
     };
     this.calls.set(req, call);
     // Not a call connect-node would run (415, 405, 505): it answers without reading the body.
-    if (!wire) return this.dispatch(req, res, h, call);
+    if (!wire) {
+      this.dispatch(req, res, h, call);
+      return;
+    }
     const kind = h.method.methodKind;
     const streamsUp = kind === "client_streaming" || kind === "bidi_streaming";
 
     if (isPublic(h.service.typeName, h.method.name)) {
       if (kind === "unary" || kind === "server_streaming") {
         const length = Number(header(req, "content-length") ?? "0");
-        if (length > publicReadMaxBytes) return this.refuse(req, res, call, tooLarge(length));
+        if (length > publicReadMaxBytes) {
+          this.refuse(req, res, call, tooLarge(length));
+          return;
+        }
       }
       if (kind !== "unary") {
         if (this.publicStreams >= this.opts.maxUnauthenticatedStreams) {
-          return this.refuse(
+          const limit = this.opts.maxUnauthenticatedStreams;
+          this.refuse(
             req,
             res,
             call,
             rateLimited(
-              `too many open streams without a token on this server (limit ${this.opts.maxUnauthenticatedStreams}): try again later`,
+              `too many open streams without a token on this server (limit ${limit}): try again later`,
               streamsRetryAfterMs,
             ),
           );
+          return;
         }
         this.publicStreams += 1;
         res.once("close", () => {
@@ -174,7 +182,8 @@ export class RpcGate {
         });
       }
       if (streamsUp) releaseBodyTimeout(req);
-      return this.dispatch(req, res, h, call, streamsUp ? undefined : publicReadMaxBytes);
+      this.dispatch(req, res, h, call, streamsUp ? undefined : publicReadMaxBytes);
+      return;
     }
 
     let gone = false;

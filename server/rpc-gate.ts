@@ -60,10 +60,11 @@ type Res = ServerResponse | Http2ServerResponse;
 
 /**
  * Largest request body of a public call (Register, Login, health,
- * reflection): their messages are a few hundred bytes, and anyone may send
- * them, so a stranger's unfinished body holds at most this much.
+ * reflection): the largest Register request is ~1.4 KiB (its fields' length
+ * limits in proto/chat/v1/auth.proto, 4 bytes per character), and anyone may
+ * send them, so a stranger's unfinished body holds at most this much.
  */
-export const publicReadMaxBytes = 16 * 1024;
+export const publicReadMaxBytes = 4 * 1024;
 
 /** Seconds a client refused for too many public streams is told to wait. */
 const streamsRetryAfterMs = 5_000;
@@ -190,9 +191,14 @@ export class RpcGate {
     res.once("close", () => {
       gone = true;
     });
+    // HTTP/1.1: read no more of the body while the token is checked (what came with the
+    // headers is all a stranger gets buffered); HTTP/2 flow control does the same per stream.
+    const socket = "stream" in req ? undefined : req.socket;
+    socket?.pause();
     authenticate(this.opts.tokens, header(req, "authorization")).then(
       (caller) => {
         if (gone) return;
+        socket?.resume();
         if (streamsUp) releaseBodyTimeout(req);
         this.dispatch(req, res, h, call, undefined, caller);
       },

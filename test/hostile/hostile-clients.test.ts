@@ -574,7 +574,7 @@ describe("malformed request bodies", () => {
       const connect = await fetch(`${url}/${procedure}`, {
         method: "POST",
         headers: { "content-type": "application/proto" },
-        body,
+        body: Buffer.from(body) as unknown as BodyInit,
       });
       expect(connect.status).toBe(400);
       expect(((await connect.json()) as { code: string }).code).toBe("invalid_argument");
@@ -582,7 +582,7 @@ describe("malformed request bodies", () => {
       const grpcWeb = await fetch(`${url}/${procedure}`, {
         method: "POST",
         headers: { "content-type": "application/grpc-web+proto" },
-        body: envelope(body),
+        body: envelope(body) as unknown as BodyInit,
       });
       expect(Buffer.from(await grpcWeb.arrayBuffer()).toString("latin1")).toContain(
         "grpc-status: 3",

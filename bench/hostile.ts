@@ -225,6 +225,10 @@ async function openWatches(baseUrl: string, n: number, held: Held[]) {
   return { sessions, admitted };
 }
 
+function destroyAll(items: { destroy(): void }[]): void {
+  for (const x of items) x.destroy();
+}
+
 async function runScenario(
   server: ServerProcess,
   scenario: string,
@@ -247,17 +251,17 @@ async function runScenario(
   try {
     if (scenario === "slow-bodies") {
       const s = await openSlowBodies(server.port, o.connections, o.bodyKiB, held);
-      cleanup = () => s.forEach((x) => x.destroy());
+      cleanup = () => destroyAll(s);
     } else if (scenario === "slow-public") {
       const s = await openSlowPublic(server.port, o.connections, held);
-      cleanup = () => s.forEach((x) => x.destroy());
+      cleanup = () => destroyAll(s);
     } else if (scenario === "idle-h2") {
       const s = await openIdleH2(server.port, o.connections, held);
-      cleanup = () => s.forEach((x) => x.destroy());
+      cleanup = () => destroyAll(s);
     } else {
       const w = await openWatches(server.baseUrl, o.connections, held);
       admitted = w.admitted;
-      cleanup = () => w.sessions.forEach((x) => x.destroy());
+      cleanup = () => destroyAll(w.sessions);
     }
     const openedAll = Date.now();
     afterGc = (await server.memory()).rss;

@@ -50,7 +50,7 @@ import type { TokenService } from "./auth/tokens.js";
 import { type Caller, callerKey } from "./context.js";
 import { rateLimited } from "./errors.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
-import { maskError } from "./interceptors/errors.js";
+import type { ErrorMasker } from "./interceptors/errors.js";
 import { logRpc, protocolOf } from "./interceptors/logging.js";
 import { releaseBodyTimeout } from "./one-port-listener.js";
 import { type CallWire, classifyCall, writeRefusal } from "./rpc-refusal.js";
@@ -78,6 +78,8 @@ export interface RpcGateOptions {
   readMaxBytes: number;
   tokens: TokenService;
   logger: Logger;
+  /** What a client sees of a failure (a token check that failed on a dependency). */
+  mask: ErrorMasker;
   /** Open server-streaming or bidirectional calls without a token, per process. */
   maxUnauthenticatedStreams: number;
   /** Requests that are not RPCs (static files, /healthz). */
@@ -204,7 +206,7 @@ export class RpcGate {
       },
       (err: unknown) => {
         if (gone) return;
-        this.refuse(req, res, call, maskError(this.opts.logger, err, call.procedure));
+        this.refuse(req, res, call, this.opts.mask(err, call.procedure));
       },
     );
   }

@@ -290,6 +290,37 @@ describe("calls without a token are refused before their body is read", () => {
   });
 });
 
+describe("calls without a token", () => {
+  it("may send at most 4 KiB: a larger Content-Length is refused at once, a longer body when it gets there", async () => {
+    const conn = await RawConnection.open(port);
+    conn.write(
+      head("POST", "/chat.v1.AuthService/Login", {
+        "content-type": "application/proto",
+        "content-length": 1024 * 1024,
+      }),
+    );
+    await conn.until((x) => x.closed, 5_000, "the refusal");
+    expect(conn.text).toMatch(/^HTTP\/1\.1 429 /);
+    expect(conn.text).toContain('"code":"resource_exhausted"');
+
+    const chunked = await RawConnection.open(port);
+    chunked.write(
+      head("POST", "/chat.v1.AuthService/Login", {
+        "content-type": "application/proto",
+        "transfer-encoding": "chunked",
+      }),
+    );
+    const part = Buffer.alloc(3 * 1024, 0x0a);
+    chunked.write(`${part.length.toString(16)}\r\n`);
+    chunked.write(Buffer.concat([part, Buffer.from("\r\n")]));
+    chunked.write(`${part.length.toString(16)}\r\n`);
+    chunked.write(Buffer.concat([part, Buffer.from("\r\n")]));
+    await chunked.until((x) => x.text.includes("\r\n\r\n{"), 5_000, "the refusal");
+    expect(chunked.text).toMatch(/^HTTP\/1\.1 429 /);
+    chunked.destroy();
+  });
+});
+
 describe("slow bodies", () => {
   it("HTTP/1.1: a body that stops arriving is answered 408 and closed after the body timeout", async () => {
     for (const [path, auth] of [

@@ -181,8 +181,9 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
       req.off("timeout", onTimeout);
       res.off("timeout", off);
       req.off("end", off);
-      // Node arms its keep-alive timer itself once the response is done.
-      if (!socket.destroyed) socket.setTimeout(0);
+      res.off("close", off);
+      // Once the response is done the socket's timer is Node's (keep-alive): leave it.
+      if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
     };
     const onTimeout = () => {
       off();

@@ -52,7 +52,7 @@ import { rateLimited } from "./errors.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { logRpc, protocolOf } from "./interceptors/logging.js";
-import { releaseBodyTimeout } from "./one-port-listener.js";
+import { releaseBodyTimeout, requestBodyReceived } from "./one-port-listener.js";
 import { type CallWire, classifyCall, writeRefusal } from "./rpc-refusal.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -206,6 +206,9 @@ export class RpcGate {
       },
       (err: unknown) => {
         if (gone) return;
+        // A complete request on a kept-alive connection: the next request must be read.
+        // An incomplete one: the connection closes after the answer, unread.
+        if (requestBodyReceived(req)) socket?.resume();
         this.refuse(req, res, call, this.opts.mask(err, call.procedure));
       },
     );

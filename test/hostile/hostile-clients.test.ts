@@ -431,6 +431,31 @@ describe("idle connections", () => {
     expect(Date.now() - answered).toBeGreaterThanOrEqual(650);
   });
 
+  it("keeps a connection alive after a refused call with a complete body, then closes it when idle", async () => {
+    const conn = await RawConnection.open(port);
+    // A call without a token and a call with a body (both complete), on one connection.
+    conn.write(
+      head("POST", "/chat.v1.UserService/GetMe", {
+        "content-type": "application/json",
+        "content-length": 2,
+      }) + "{}",
+    );
+    await conn.until((x) => x.text.includes("unauthenticated"), 5_000, "the refusal");
+    expect(conn.text).toMatch(/^HTTP\/1\.1 401 /);
+    const body = JSON.stringify({ username: "nobody_at_all", password: "wrong password" });
+    conn.write(
+      head("POST", "/chat.v1.AuthService/Login", {
+        "content-type": "application/json",
+        "content-length": body.length,
+      }) + body,
+    );
+    await conn.until((x) => x.text.includes("wrong username or password"), 5_000, "the login");
+    expect(conn.closed).toBe(false);
+    const answered = Date.now();
+    await conn.until((x) => x.closed, 5_000, "the keep-alive timeout");
+    expect(Date.now() - answered).toBeGreaterThanOrEqual(650);
+  });
+
   it("live feeds with heartbeats outlive every timeout, on the direct path and through connect-node", async () => {
     const feeds = [
       FeedReader.open(authed(FeedService, createGrpcTransport({ baseUrl: url }), bob.token)),

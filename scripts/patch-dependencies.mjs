@@ -20,6 +20,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+// The replaced lines hold a template literal of the patched file, `${m}`.
+const m = ["$", "{m}"].join("");
+
 const fixes = [
   {
     pkg: "@connectrpc/connect",
@@ -31,8 +34,8 @@ const fixes = [
           "export function createBinarySerialization(desc, options, parseErrorCode = Code.Internal) {",
         ],
         [
-          "throw new ConnectError(`parse binary: ${m}`, Code.Internal);",
-          "throw new ConnectError(`parse binary: ${m}`, parseErrorCode);",
+          `throw new ConnectError(\`parse binary: ${m}\`, Code.Internal);`,
+          `throw new ConnectError(\`parse binary: ${m}\`, parseErrorCode);`,
         ],
         [
           "const inputBinary = limitSerialization(createBinarySerialization(method.input, binaryOptions), limitOptions);",
@@ -45,8 +48,8 @@ const fixes = [
           "function createBinarySerialization(desc, options, parseErrorCode = code_js_1.Code.Internal) {",
         ],
         [
-          "throw new connect_error_js_1.ConnectError(`parse binary: ${m}`, code_js_1.Code.Internal);",
-          "throw new connect_error_js_1.ConnectError(`parse binary: ${m}`, parseErrorCode);",
+          `throw new connect_error_js_1.ConnectError(\`parse binary: ${m}\`, code_js_1.Code.Internal);`,
+          `throw new connect_error_js_1.ConnectError(\`parse binary: ${m}\`, parseErrorCode);`,
         ],
         [
           "const inputBinary = limitSerialization(createBinarySerialization(method.input, binaryOptions), limitOptions);",

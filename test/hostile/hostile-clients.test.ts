@@ -434,21 +434,19 @@ describe("idle connections", () => {
   it("keeps a connection alive after a refused call with a complete body, then closes it when idle", async () => {
     const conn = await RawConnection.open(port);
     // A call without a token and a call with a body (both complete), on one connection.
-    conn.write(
-      head("POST", "/chat.v1.UserService/GetMe", {
-        "content-type": "application/json",
-        "content-length": 2,
-      }) + "{}",
-    );
+    const getMe = head("POST", "/chat.v1.UserService/GetMe", {
+      "content-type": "application/json",
+      "content-length": 2,
+    });
+    conn.write(`${getMe}{}`);
     await conn.until((x) => x.text.includes("unauthenticated"), 5_000, "the refusal");
     expect(conn.text).toMatch(/^HTTP\/1\.1 401 /);
     const body = JSON.stringify({ username: "nobody_at_all", password: "wrong password" });
-    conn.write(
-      head("POST", "/chat.v1.AuthService/Login", {
-        "content-type": "application/json",
-        "content-length": body.length,
-      }) + body,
-    );
+    const login = head("POST", "/chat.v1.AuthService/Login", {
+      "content-type": "application/json",
+      "content-length": body.length,
+    });
+    conn.write(`${login}${body}`);
     await conn.until((x) => x.text.includes("wrong username or password"), 5_000, "the login");
     expect(conn.closed).toBe(false);
     const answered = Date.now();

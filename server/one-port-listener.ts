@@ -109,6 +109,24 @@ export function releaseBodyTimeout(req: http.IncomingMessage | http2.Http2Server
   bodyWatches.delete(req);
 }
 
+/** Requests that asked `Expect: 100-continue` and were not told to continue yet. */
+const awaitingContinue = new WeakSet<object>();
+
+/**
+ * Lets a request's body come: answers `100 Continue` if the client asked
+ * for it (`Expect: 100-continue`). The listener does not answer it on its
+ * own, so whoever reads the body calls this once it has decided to (after
+ * the token was checked); a request refused without it never has its body
+ * sent by a client that waits for the 100.
+ */
+export function allowBody(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  if (!awaitingContinue.delete(req)) return;
+  if (!res.headersSent && !res.writableEnded) res.writeContinue();
+}
+
 /** True when a request carries no body at all (nothing to wait for). */
 function hasNoBody(req: http.IncomingMessage | http2.Http2ServerRequest): boolean {
   if ("stream" in req) return req.stream.endAfterHeaders;
@@ -199,6 +217,15 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
     req.once("end", off);
     res.once("close", off);
   }
+  // `Expect: 100-continue`: Node would answer 100 before the handler runs; here the body is
+  // invited only by allowBody(), once the request is known to be wanted.
+  h1.on("checkContinue", (req, res) => {
+    awaitingContinue.add(req);
+    // A client told no (a final answer without 100) may or may not send its body after all:
+    // the connection cannot be reused either way.
+    res.shouldKeepAlive = false;
+    h1.emit("request", req, res);
+  });
   // Trap: headersTimeout/requestTimeout (and closeIdleConnections) rely on connection tracking
   // that Node only sets up on "listening" - which never fires for a server that doesn't listen.
   h1.emit("listening");
@@ -220,6 +247,10 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
       opts.handler(req, res);
     },
   );
+  h2.on("checkContinue", (req, res) => {
+    awaitingContinue.add(req);
+    h2.emit("request", req, res);
+  });
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));

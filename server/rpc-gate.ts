@@ -52,7 +52,7 @@ import { rateLimited } from "./errors.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { logRpc, protocolOf } from "./interceptors/logging.js";
-import { releaseBodyTimeout, requestBodyReceived } from "./one-port-listener.js";
+import { allowBody, releaseBodyTimeout, requestBodyReceived } from "./one-port-listener.js";
 import { type CallWire, classifyCall, writeRefusal } from "./rpc-refusal.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -256,6 +256,8 @@ export class RpcGate {
     bodyLimit?: number,
     caller?: Caller,
   ): void {
+    // connect-node reads the body from here on: a client waiting for `100 Continue` may send it.
+    allowBody(req, res);
     const values = createContextValues().set(gateCallKey, call);
     if (caller) values.set(callerKey, caller);
     let uReq: UniversalServerRequest;

@@ -33,6 +33,7 @@ import { authenticate } from "../interceptors/auth.js";
 import type { ErrorMasker } from "../interceptors/errors.js";
 import { logRpc } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
+import { allowBody } from "../one-port-listener.js";
 import type { FeedStreams } from "./feed-streams.js";
 import { type Frame, heartbeatFrame } from "./frames.js";
 import { type AnyResponse, abandon, StreamWriter } from "./stream-writer.js";
@@ -137,6 +138,7 @@ export class DirectSubscribe {
       // The token first: a stranger's body is never read (nor buffered).
       const caller = await authenticate(this.deps.tokens, header(req, "authorization"));
       userId = caller.userId;
+      allowBody(req, res);
       const body = await readBody(req, this.deps.readMaxBytes);
       const msg = decodeRequest(body, wire.codec);
       validateMessage(SubscribeRequestSchema, msg);

@@ -193,6 +193,35 @@ describe("calls without a token are refused before their body is read", () => {
     }
   });
 
+  it("HTTP/1.1 `Expect: 100-continue`: a stranger gets the refusal instead of 100, a caller with a token gets 100", async () => {
+    const msg = toBinary(
+      SendMessageRequestSchema,
+      create(SendMessageRequestSchema, { roomId: room, text: "after 100", clientMsgId: "c100" }),
+    );
+    const headers = {
+      "content-type": "application/proto",
+      "content-length": msg.length,
+      expect: "100-continue",
+    };
+    const stranger = await RawConnection.open(port);
+    stranger.write(head("POST", "/chat.v1.MessageService/SendMessage", headers));
+    await stranger.until((x) => x.closed, 5_000, "the refusal");
+    expect(stranger.text).toMatch(/^HTTP\/1\.1 401 /);
+    expect(stranger.text).not.toContain("100 Continue");
+
+    const member = await RawConnection.open(port);
+    member.write(
+      head("POST", "/chat.v1.MessageService/SendMessage", {
+        ...headers,
+        authorization: `Bearer ${alice.token}`,
+      }),
+    );
+    await member.until((x) => x.text.includes("100 Continue"), 5_000, "100 Continue");
+    member.write(msg);
+    await member.until((x) => /HTTP\/1\.1 200 /.test(x.text), 5_000, "the answer");
+    member.destroy();
+  });
+
   it("HTTP/2: the status comes while the body is still open, then the stream is reset with NO_ERROR", async () => {
     const session = http2.connect(url);
     try {

@@ -197,15 +197,16 @@ export class RpcGate {
     // headers is all a stranger gets buffered); HTTP/2 flow control does the same per stream.
     const socket = "stream" in req ? undefined : req.socket;
     socket?.pause();
+    const left = () => this.log(call, new ConnectError("client went away", Code.Canceled));
     authenticate(this.opts.tokens, header(req, "authorization")).then(
       (caller) => {
-        if (gone) return;
+        if (gone) return left();
         socket?.resume();
         if (streamsUp) releaseBodyTimeout(req);
         this.dispatch(req, res, h, call, undefined, caller);
       },
       (err: unknown) => {
-        if (gone) return;
+        if (gone) return left();
         // A complete request on a kept-alive connection: the next request must be read.
         // An incomplete one: the connection closes after the answer, unread.
         if (requestBodyReceived(req)) socket?.resume();

@@ -7,13 +7,24 @@
  * - the end of a stream per protocol: Connect's end-stream message, gRPC's
  *   status trailers, gRPC-Web's trailer frame;
  * - Connect's name of a code (Chat command errors);
- * - the universal request/response types of connect's router (the RPC gate).
+ * - the universal request/response types of connect's router, and each
+ *   protocol's content types and error encodings (the RPC gate and the
+ *   refusals it writes before connect-node runs).
  */
-export { encodeEnvelope } from "@connectrpc/connect/protocol";
+export {
+  createAsyncIterable,
+  encodeEnvelope,
+  type UniversalHandler,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+export * as connectWire from "@connectrpc/connect/protocol-connect";
 export {
   codeToString,
   endStreamFlag,
   endStreamToJson,
 } from "@connectrpc/connect/protocol-connect";
+export * as grpcWire from "@connectrpc/connect/protocol-grpc";
 export { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+export * as grpcWebWire from "@connectrpc/connect/protocol-grpc-web";
 export { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";

@@ -9,19 +9,25 @@ import type { Redis } from "ioredis";
 import type { Pool } from "mariadb";
 import type { Logger } from "pino";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import type { Config } from "./config.js";
+import { defaults, tuning } from "./config.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
 import { RoomWriter } from "./domain/room-writer.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import {
   createOnePortListener,
-  defaultListenerLimits,
   type ListenerLimits,
   type OnePortHandler,
 } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
-import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
+import {
+  createRedis,
+  defaultRedisTimeouts,
+  RedisGate,
+  type RedisTimeouts,
+} from "./platform/redis.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
 import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
@@ -54,6 +60,8 @@ import { validationInterceptor } from "./rpc/interceptors/validation.js";
 import { createRoutes } from "./rpc/routes.js";
 import { DbGate, type DbWatcher, mariadbWatcher } from "./store/db-gate.js";
 import type { PrismaClient } from "./store/prisma.js";
+import { createPrisma } from "./store/prisma.js";
+import { createSendPool } from "./store/tx.js";
 
 /** Everything the server needs from outside. */
 export interface ChatServerDeps {
@@ -102,12 +110,8 @@ export interface ServerLimits extends ListenerLimits {
   maxUnauthenticatedStreams: number;
 }
 
-/** Defaults of {@link ServerLimits}. */
-export const defaultServerLimits: ServerLimits = {
-  ...defaultListenerLimits,
-  headersTimeoutMs: 10_000,
-  maxUnauthenticatedStreams: 100,
-};
+/** Defaults of {@link ServerLimits}, from config.ts. */
+export const defaultServerLimits: ServerLimits = defaults.limits;
 
 /** A built server; call listen() to serve. */
 export interface ChatServer {
@@ -143,19 +147,8 @@ export interface FeedOptions extends SessionOptions, HubOptions {
   maxStreamsPerUser: number;
 }
 
-/** Feed defaults: 15 s heartbeats (under common proxy idle timeouts). */
-export const defaultFeedOptions: FeedOptions = {
-  heartbeatMs: 15_000,
-  queueLimit: 1_000,
-  maxReplay: 1_000,
-  maxStreamsPerUser: 10,
-  // A few hundred KB per busy room with feeds here: covers the usual
-  // reconnect gap without a database read.
-  recentEvents: 256,
-  lingerMs: 30_000,
-  headCheckMs: 5_000,
-  sessionCheckMs: 10_000,
-};
+/** Feed defaults, from config.ts. */
+export const defaultFeedOptions: FeedOptions = defaults.feed;
 
 /** The RPC side of the server, without any network: routes and interceptors. */
 export interface RpcParts {
@@ -196,7 +189,17 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   const cache = redisGate
     ? new RedisSessionCache(redisGate, deps.redisPrefix, logger)
     : new MemorySessionCache();
-  const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds);
+  // Created below; the hooks that need it run only after construction.
+  let feed: FeedHub | undefined;
+  const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds, (userId, ids) =>
+    feed?.send(
+      channels.user(userId),
+      encodeBus({
+        case: "sessionsRevoked",
+        value: ids === "all" ? { all: true } : { sessionIds: ids },
+      }),
+    ),
+  );
   // Readiness: the database is required; Redis only degrades the service
   // (caches, presence and cross-instance fan-out fall back), so a shared
   // Redis blip never pulls every instance out of a load balancer at once.
@@ -209,7 +212,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
           },
         }
       : {},
-    intervalMs: deps.healthIntervalMs ?? 5_000,
+    intervalMs: deps.healthIntervalMs ?? tuning.healthIntervalMs,
     logger,
   });
   dbGate.onChange(() => health.recheck());
@@ -221,47 +224,46 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     (redis
       ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
       : new InProcessBroker(logger));
-  const feed = new FeedHub(broker, prisma, logger, feedOptions, feedOptions);
-  const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
-  const presence = new Presence(
+  const hub = new FeedHub(
+    broker,
+    prisma,
+    logger,
+    feedOptions,
+    feedOptions,
+    (roomId, userId, joined) => {
+      presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
+        logger.warn({ err }, "presence membership update failed");
+      });
+    },
+  );
+  feed = hub;
+  const typing = new TypingTracker((channel, payload) => hub.send(channel, payload));
+  const presence: Presence = new Presence(
     deps.presenceStore ??
       (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
     prisma,
-    (channel, payload) => feed.send(channel, payload),
+    (channel, payload) => hub.send(channel, payload),
     logger,
     { ...defaultPresenceOptions, ...deps.presence },
   );
   redisGate?.onChange((up) => {
     if (up) presence.storeRestored();
   });
-  feed.onMembership = (roomId, userId, joined) => {
-    presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
-      logger.warn({ err }, "presence membership update failed");
-    });
-  };
   const streams = new FeedStreams({
     prisma,
-    feed,
+    feed: hub,
     presence,
     maxStreamsPerUser: feedOptions.maxStreamsPerUser,
     shutdownSignal: shutdownController.signal,
   });
-  tokens.onRevoked = (userId, sessionIds) =>
-    feed.send(
-      channels.user(userId),
-      encodeBus({
-        case: "sessionsRevoked",
-        value: sessionIds === "all" ? { all: true } : { sessionIds },
-      }),
-    );
   return {
     routes: createRoutes({
       prisma,
       tokens,
-      writer: new RoomWriter(prisma, clock, feed, deps.sendPool),
+      writer: new RoomWriter(prisma, clock, hub, deps.sendPool),
       clock,
       health,
-      feed,
+      feed: hub,
       streams,
       typing,
       shutdownSignal: shutdownController.signal,
@@ -277,12 +279,12 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     mask,
     dbGate,
     redisGate,
-    feed,
+    feed: hub,
     streams,
     async close() {
       typing.clear();
       presence.close();
-      feed.closeRooms();
+      hub.closeRooms();
       dbGate.close();
       redisGate?.close();
       await broker.close();
@@ -432,4 +434,60 @@ function throttledCount(
     }, intervalMs);
     timer.unref();
   };
+}
+
+/** A server running on connections of its own (see {@link startApp}). */
+export interface RunningApp {
+  server: ChatServer;
+  address: AddressInfo;
+  /** Graceful shutdown, then closes the database pools and Redis. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * Builds and starts a server from a configuration, with its own database
+ * pools and Redis connection: the one wiring used by main.ts and by the
+ * server processes of tests and benchmarks. Migrations are the caller's.
+ */
+export async function startApp(
+  config: Config,
+  logger: Logger,
+  extra: Partial<ChatServerDeps> = {},
+): Promise<RunningApp> {
+  const prisma = createPrisma(config.databaseUrl);
+  const redisTimeouts = { ...defaultRedisTimeouts, commandTimeoutMs: config.redisCommandTimeoutMs };
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger, redisTimeouts) : undefined;
+  const sendPool = createSendPool(config.databaseUrl);
+  const server = createChatServer({
+    prisma,
+    redis,
+    sendPool,
+    logger,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    redisPrefix: config.redisPrefix,
+    webDir: config.webDir,
+    feed: config.feed,
+    databaseUrl: config.databaseUrl,
+    redisTimeouts,
+    limits: config.limits,
+    avatarHosts: config.avatarHosts,
+    ...extra,
+  });
+  try {
+    const address = await server.listen(config.port, config.host);
+    return {
+      server,
+      address,
+      async stop(timeoutMs) {
+        await server.shutdown(timeoutMs);
+        await Promise.allSettled([prisma.$disconnect(), redis?.quit(), sendPool.end()]);
+      },
+    };
+  } catch (err) {
+    // Nothing of a failed start stays open.
+    await server.shutdown(0).catch(() => {});
+    redis?.disconnect();
+    await Promise.allSettled([prisma.$disconnect(), sendPool.end()]);
+    throw err;
+  }
 }

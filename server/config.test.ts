@@ -1,6 +1,6 @@
 /** Unit tests of the configuration: the limits against hostile clients and AVATAR_HOSTS. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, configTable, loadConfig } from "./config.js";
 
 describe("loadConfig: limits and avatar hosts", () => {
   it("has documented defaults, in milliseconds where set in seconds", () => {
@@ -61,5 +61,26 @@ describe("loadConfig: limits and avatar hosts", () => {
     expect(problems).toContain(
       "AVATAR_HOSTS has entries that are not host names: https://x.example.com/, *.com",
     );
+  });
+});
+
+describe("the README's configuration table", () => {
+  it("lists exactly the settings of config.ts, with their defaults and meaning", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const norm = (line: string) =>
+      line
+        .split("|")
+        .map((c) => c.trim())
+        .map((c) => (/^-+$/.test(c) ? "---" : c))
+        .join("|");
+    const start = readme.split("\n").findIndex((l) => /^\|\s*variable\s*\|/.test(l));
+    expect(start).toBeGreaterThan(0);
+    const rows: string[] = [];
+    for (const line of readme.split("\n").slice(start)) {
+      if (!line.startsWith("|")) break;
+      rows.push(norm(line));
+    }
+    expect(rows).toEqual(configTable().map(norm));
   });
 });

@@ -1,10 +1,19 @@
 /**
- * Server configuration, read from environment variables and validated at
- * start. Every problem is reported at once, each with what is wrong and what
- * to set, so a misconfigured deployment fails fast with a useful message.
+ * Every setting of the server, its default and what it means, in one place.
+ *
+ * Settings an operator sets are environment variables ({@link settings}):
+ * read and validated at start by {@link loadConfig}, every problem reported
+ * at once with what to set, and documented by {@link configTable} (the
+ * README's table is checked against it by a test). Tunables that are code
+ * constants rather than deployment choices are in {@link tuning}. Modules
+ * take their options from here; none keeps defaults of its own.
+ *
+ * A leaf module: it imports nothing from the server, so every layer may
+ * import it.
  */
 
-import { parseAvatarHosts } from "./domain/avatar-url.js";
+/** pino's levels. */
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Validated configuration of one server process. */
 export interface Config {
@@ -19,7 +28,7 @@ export interface Config {
   /** Prefix of every Redis key and channel, so deployments can share a Redis. */
   redisPrefix: string;
   /** pino log level. */
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  logLevel: (typeof logLevels)[number];
   /** Lifetime of an access token, in seconds. */
   tokenTtlSeconds: number;
   /** Create the database and apply pending migrations on start. */
@@ -28,43 +37,378 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Directory with the built web client; served at `/` when it exists. */
   webDir: string;
-  /** Live feeds: heartbeat interval, queue bound, replay bound, streams per user, healing checks. */
-  feed: {
-    heartbeatMs: number;
-    queueLimit: number;
-    maxReplay: number;
-    maxStreamsPerUser: number;
-    recentEvents: number;
-    lingerMs: number;
-    headCheckMs: number;
-    sessionCheckMs: number;
-  };
+  /** Live feeds. */
+  feed: FeedConfig;
   /** A request-path Redis call slower than this counts as Redis being down. */
   redisCommandTimeoutMs: number;
-  /**
-   * Limits against hostile or broken clients (README "Operations: hostile
-   * clients"); timeouts are set in seconds and held here in milliseconds.
-   */
-  limits: {
-    /** MAX_CONNECTIONS (10000): open TCP connections per process. */
-    maxConnections: number;
-    /** HTTP2_MAX_CONCURRENT_STREAMS (250): streams per HTTP/2 session. */
-    maxConcurrentStreams: number;
-    /** HEADERS_TIMEOUT_SECONDS (10): first bytes, HTTP/1.1 headers, first HTTP/2 stream. */
-    headersTimeoutMs: number;
-    /** BODY_TIMEOUT_SECONDS (10): longest pause within a request body. */
-    bodyIdleTimeoutMs: number;
-    /** REQUEST_TIMEOUT_SECONDS (60): a whole request (headers and body) must arrive within it. */
-    requestTimeoutMs: number;
-    /** KEEP_ALIVE_TIMEOUT_SECONDS (65): idle HTTP/1.1 connection between requests. */
-    keepAliveTimeoutMs: number;
-    /** HTTP2_IDLE_TIMEOUT_SECONDS (300): HTTP/2 session without an open stream. */
-    sessionIdleTimeoutMs: number;
-    /** MAX_UNAUTHENTICATED_STREAMS (100): open Health.Watch/reflection streams per process. */
-    maxUnauthenticatedStreams: number;
-  };
-  /** AVATAR_HOSTS (none): hosts avatar URLs may point at, exact or `*.domain`. */
+  /** Limits against hostile or broken clients (README, Operations). */
+  limits: LimitsConfig;
+  /** Hosts avatar URLs may point at, exact or `*.domain`; none: no avatar URLs. */
   avatarHosts: string[];
+}
+
+/** Live-feed settings. */
+export interface FeedConfig {
+  /** Heartbeat interval of an idle feed (a client may ask for its own). */
+  heartbeatMs: number;
+  /** Frames queued per feed before a reader too slow to keep up is cut. */
+  queueLimit: number;
+  /** A room further behind than this on resume gets `reset` instead of a replay. */
+  maxReplay: number;
+  /** Open Subscribe/Chat streams per user across the cluster. */
+  maxStreamsPerUser: number;
+  /** Latest events each room hub keeps for feeds resuming a little behind (0: none). */
+  recentEvents: number;
+  /** How long a room hub lives on after its last feed left (0: closes at once). */
+  lingerMs: number;
+  /** How often room hubs compare their head with the database (0: never). */
+  headCheckMs: number;
+  /** How often open feeds re-check their session for revocation and expiry (0: never). */
+  sessionCheckMs: number;
+}
+
+/** Transport limits; timeouts held in milliseconds. */
+export interface LimitsConfig {
+  /** Open TCP connections per process. */
+  maxConnections: number;
+  /** Streams per HTTP/2 session. */
+  maxConcurrentStreams: number;
+  /** First bytes, HTTP/1.1 headers, first HTTP/2 stream. */
+  headersTimeoutMs: number;
+  /** Longest pause within a request body. */
+  bodyIdleTimeoutMs: number;
+  /** A whole request (headers and body) must arrive within it. */
+  requestTimeoutMs: number;
+  /** Idle HTTP/1.1 connection between requests. */
+  keepAliveTimeoutMs: number;
+  /** HTTP/2 session without an open stream. */
+  sessionIdleTimeoutMs: number;
+  /** Open Health.Watch/reflection streams without a token, per process. */
+  maxUnauthenticatedStreams: number;
+}
+
+/** One environment variable: where it goes, its default and bounds, and its meaning. */
+interface Setting {
+  env: string;
+  /** Shown in the README's default column. */
+  shown: string;
+  doc: string;
+  read(r: Reader): void;
+}
+
+/** What a setting's `read` gets: typed accessors that collect problems. */
+interface Reader {
+  str(name: string, fallback: string): string;
+  int(name: string, fallback: number, min: number, max: number): number;
+  bool(name: string, fallback: boolean): boolean;
+  out: Config;
+  problem(message: string): void;
+}
+
+const seconds = (r: Reader, name: string, fallback: number, max: number) =>
+  r.int(name, fallback, 1, max) * 1000;
+
+/** Every environment variable the server reads, in the README's order. */
+export const settings: readonly Setting[] = [
+  {
+    env: "PORT",
+    shown: "`8080`",
+    doc: "TCP port for every protocol (HTTP/1.1 and h2c)",
+    read: (r) => {
+      r.out.port = r.int("PORT", 8080, 0, 65535);
+    },
+  },
+  {
+    env: "HOST",
+    shown: "`0.0.0.0`",
+    doc: "interface to bind",
+    read: (r) => {
+      r.out.host = r.str("HOST", "0.0.0.0");
+    },
+  },
+  {
+    env: "DATABASE_URL",
+    shown: "`mysql://root@127.0.0.1:3306/chat`",
+    doc: "MySQL/MariaDB; the database is created if missing",
+    read: (r) => {
+      const url = r.str("DATABASE_URL", "mysql://root@127.0.0.1:3306/chat");
+      const db = parseUrl(url);
+      if (!db || !["mysql:", "mariadb:"].includes(db.protocol) || db.pathname.length < 2) {
+        r.problem(
+          `DATABASE_URL="${redact(url)}" must look like mysql://user:password@host:3306/database`,
+        );
+      }
+      r.out.databaseUrl = url;
+    },
+  },
+  {
+    env: "REDIS_URL",
+    shown: "unset",
+    doc: "e.g. `redis://127.0.0.1:6379`; unset runs a single instance with in-process state",
+    read: (r) => {
+      const raw = r.str("REDIS_URL", "") || undefined;
+      if (raw !== undefined) {
+        const u = parseUrl(raw);
+        if (!u || !["redis:", "rediss:"].includes(u.protocol)) {
+          r.problem(`REDIS_URL="${redact(raw)}" must look like redis://host:6379 (or unset it)`);
+        }
+      }
+      r.out.redisUrl = raw;
+    },
+  },
+  {
+    env: "REDIS_PREFIX",
+    shown: "`chat:`",
+    doc: "prefix of every Redis key and channel",
+    read: (r) => {
+      r.out.redisPrefix = r.str("REDIS_PREFIX", "chat:");
+    },
+  },
+  {
+    env: "LOG_LEVEL",
+    shown: "`info`",
+    doc: "`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`",
+    read: (r) => {
+      const level = r.str("LOG_LEVEL", "info") as Config["logLevel"];
+      if (!logLevels.includes(level)) {
+        r.problem(`LOG_LEVEL="${level}" must be one of ${logLevels.join(", ")}`);
+      }
+      r.out.logLevel = level;
+    },
+  },
+  {
+    env: "TOKEN_TTL_SECONDS",
+    shown: "`2592000` (30 days)",
+    doc: "lifetime of an access token",
+    read: (r) => {
+      r.out.tokenTtlSeconds = r.int("TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600);
+    },
+  },
+  {
+    env: "AUTO_MIGRATE",
+    shown: "`true`",
+    doc: "create the database and apply pending migrations on start; `false` for deployments that run `prisma migrate deploy` themselves",
+    read: (r) => {
+      r.out.autoMigrate = r.bool("AUTO_MIGRATE", true);
+    },
+  },
+  {
+    env: "SHUTDOWN_TIMEOUT_MS",
+    shown: "`10000`",
+    doc: "bound on graceful shutdown (SIGTERM/SIGINT)",
+    read: (r) => {
+      r.out.shutdownTimeoutMs = r.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000);
+    },
+  },
+  {
+    env: "WEB_DIR",
+    shown: "`web/dist`",
+    doc: "built web client served at `/`",
+    read: (r) => {
+      r.out.webDir = r.str("WEB_DIR", "web/dist");
+    },
+  },
+  ...feedSettings(),
+  {
+    env: "REDIS_COMMAND_TIMEOUT_MS",
+    shown: "`1000`",
+    doc: "a request-path Redis call slower than this counts as Redis being down (calls then skip Redis until it answers a PING)",
+    read: (r) => {
+      r.out.redisCommandTimeoutMs = r.int("REDIS_COMMAND_TIMEOUT_MS", 1_000, 10, 60_000);
+    },
+  },
+  ...limitSettings(),
+  {
+    env: "AVATAR_HOSTS",
+    shown: "empty",
+    doc: "hosts avatar URLs may point at (`https` only), comma-separated, exact or `*.domain`; empty: no avatar URLs are accepted and clients show initials",
+    read: (r) => {
+      const { hosts, invalid } = parseHostList(r.str("AVATAR_HOSTS", ""));
+      if (invalid.length > 0) {
+        r.problem(
+          `AVATAR_HOSTS has entries that are not host names: ${invalid.join(", ")} (use e.g. "images.example.com,*.cdn.example.com")`,
+        );
+      }
+      r.out.avatarHosts = hosts;
+    },
+  },
+];
+
+function feedSettings(): Setting[] {
+  const feed = (
+    env: string,
+    key: keyof FeedConfig,
+    fallback: number,
+    min: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.feed[key] = r.int(env, fallback, min, max);
+    },
+  });
+  return [
+    feed(
+      "FEED_HEARTBEAT_MS",
+      "heartbeatMs",
+      15_000,
+      1_000,
+      300_000,
+      "heartbeat interval of an idle feed (sent to clients in `ready`; a client may ask for its own)",
+    ),
+    feed(
+      "FEED_QUEUE_LIMIT",
+      "queueLimit",
+      1_000,
+      10,
+      1_000_000,
+      "frames queued per feed before a reader too slow to keep up is cut (`RESOURCE_EXHAUSTED`)",
+    ),
+    feed(
+      "FEED_MAX_REPLAY",
+      "maxReplay",
+      1_000,
+      1,
+      100_000,
+      "a room further behind than this on resume gets `reset` instead of a replay",
+    ),
+    feed(
+      "FEED_MAX_STREAMS_PER_USER",
+      "maxStreamsPerUser",
+      10,
+      1,
+      1_000,
+      "open `Subscribe`/`Chat` streams per user across the cluster",
+    ),
+    feed(
+      "FEED_RECENT_EVENTS",
+      "recentEvents",
+      256,
+      0,
+      100_000,
+      "latest events each room hub keeps in memory for feeds resuming a little behind",
+    ),
+    feed(
+      "FEED_LINGER_MS",
+      "lingerMs",
+      30_000,
+      0,
+      3_600_000,
+      "how long a room hub stays after its last feed left (reconnect storms resume from memory)",
+    ),
+    feed(
+      "FEED_HEAD_CHECK_MS",
+      "headCheckMs",
+      5_000,
+      0,
+      600_000,
+      "how often room hubs compare their head with the database (0: never); heals a lost publish",
+    ),
+    feed(
+      "FEED_SESSION_CHECK_MS",
+      "sessionCheckMs",
+      10_000,
+      0,
+      600_000,
+      "how often open feeds re-check their session for revocation and expiry (0: never)",
+    ),
+  ];
+}
+
+function limitSettings(): Setting[] {
+  const count = (
+    env: string,
+    key: keyof LimitsConfig,
+    fallback: number,
+    min: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.limits[key] = r.int(env, fallback, min, max);
+    },
+  });
+  const secs = (
+    env: string,
+    key: keyof LimitsConfig,
+    fallback: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.limits[key] = seconds(r, env, fallback, max);
+    },
+  });
+  return [
+    count(
+      "MAX_CONNECTIONS",
+      "maxConnections",
+      10_000,
+      1,
+      1_000_000,
+      "open TCP connections per process; beyond, new ones are closed before a byte is read",
+    ),
+    count(
+      "HTTP2_MAX_CONCURRENT_STREAMS",
+      "maxConcurrentStreams",
+      250,
+      1,
+      100_000,
+      "streams per HTTP/2 session (advertised in SETTINGS; more are refused with `REFUSED_STREAM`)",
+    ),
+    secs(
+      "HEADERS_TIMEOUT_SECONDS",
+      "headersTimeoutMs",
+      10,
+      600,
+      "a new connection's first bytes, HTTP/1.1 request headers and an HTTP/2 session's first stream must arrive within it",
+    ),
+    secs(
+      "BODY_TIMEOUT_SECONDS",
+      "bodyIdleTimeoutMs",
+      10,
+      3_600,
+      "longest pause within a request body (408)",
+    ),
+    secs(
+      "REQUEST_TIMEOUT_SECONDS",
+      "requestTimeoutMs",
+      60,
+      3_600,
+      "a whole request (headers and body) must arrive within it (408); never cuts a stream's responses",
+    ),
+    secs(
+      "KEEP_ALIVE_TIMEOUT_SECONDS",
+      "keepAliveTimeoutMs",
+      65,
+      3_600,
+      "idle HTTP/1.1 connection between requests",
+    ),
+    secs(
+      "HTTP2_IDLE_TIMEOUT_SECONDS",
+      "sessionIdleTimeoutMs",
+      300,
+      86_400,
+      "HTTP/2 session without an open stream (`GOAWAY`)",
+    ),
+    count(
+      "MAX_UNAUTHENTICATED_STREAMS",
+      "maxUnauthenticatedStreams",
+      100,
+      0,
+      1_000_000,
+      "open `Health/Watch` and reflection streams without a token, per process (`RESOURCE_EXHAUSTED` beyond)",
+    ),
+  ];
 }
 
 /** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
@@ -75,8 +419,6 @@ export class ConfigError extends Error {
   }
 }
 
-const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
 /** Reads and validates the configuration from `env` (usually `process.env`). */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
@@ -84,87 +426,122 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const v = env[name];
     return v === undefined || v.trim() === "" ? fallback : v.trim();
   };
-  const int = (name: string, fallback: number, min: number, max: number) => {
-    const raw = str(name, String(fallback));
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}="${raw}" must be an integer from ${min} to ${max}`);
+  const reader: Reader = {
+    str,
+    int(name, fallback, min, max) {
+      const raw = str(name, String(fallback));
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        problems.push(`${name}="${raw}" must be an integer from ${min} to ${max}`);
+        return fallback;
+      }
+      return n;
+    },
+    bool(name, fallback) {
+      const raw = str(name, String(fallback)).toLowerCase();
+      if (["1", "true", "yes", "on"].includes(raw)) return true;
+      if (["0", "false", "no", "off"].includes(raw)) return false;
+      problems.push(`${name}="${raw}" must be true or false`);
       return fallback;
-    }
-    return n;
-  };
-  const bool = (name: string, fallback: boolean) => {
-    const raw = str(name, String(fallback)).toLowerCase();
-    if (["1", "true", "yes", "on"].includes(raw)) return true;
-    if (["0", "false", "no", "off"].includes(raw)) return false;
-    problems.push(`${name}="${raw}" must be true or false`);
-    return fallback;
-  };
-
-  const databaseUrl = str("DATABASE_URL", "mysql://root@127.0.0.1:3306/chat");
-  const db = parseUrl(databaseUrl);
-  if (!db || !["mysql:", "mariadb:"].includes(db.protocol) || db.pathname.length < 2) {
-    problems.push(
-      `DATABASE_URL="${redact(databaseUrl)}" must look like mysql://user:password@host:3306/database`,
-    );
-  }
-  const redisRaw = env.REDIS_URL?.trim() || undefined;
-  if (redisRaw !== undefined) {
-    const r = parseUrl(redisRaw);
-    if (!r || !["redis:", "rediss:"].includes(r.protocol)) {
-      problems.push(
-        `REDIS_URL="${redact(redisRaw)}" must look like redis://host:6379 (or unset it)`,
-      );
-    }
-  }
-  const avatarHosts = parseAvatarHosts(str("AVATAR_HOSTS", ""));
-  if (avatarHosts.invalid.length > 0) {
-    problems.push(
-      `AVATAR_HOSTS has entries that are not host names: ${avatarHosts.invalid.join(", ")} (use e.g. "images.example.com,*.cdn.example.com")`,
-    );
-  }
-  const seconds = (name: string, fallback: number, max: number) =>
-    int(name, fallback, 1, max) * 1000;
-  const logLevel = str("LOG_LEVEL", "info") as Config["logLevel"];
-  if (!logLevels.includes(logLevel)) {
-    problems.push(`LOG_LEVEL="${logLevel}" must be one of ${logLevels.join(", ")}`);
-  }
-  const config: Config = {
-    port: int("PORT", 8080, 0, 65535),
-    host: str("HOST", "0.0.0.0"),
-    databaseUrl,
-    redisUrl: redisRaw,
-    redisPrefix: str("REDIS_PREFIX", "chat:"),
-    logLevel,
-    tokenTtlSeconds: int("TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    autoMigrate: bool("AUTO_MIGRATE", true),
-    shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
-    webDir: str("WEB_DIR", "web/dist"),
-    feed: {
-      heartbeatMs: int("FEED_HEARTBEAT_MS", 15_000, 1_000, 300_000),
-      queueLimit: int("FEED_QUEUE_LIMIT", 1_000, 10, 1_000_000),
-      maxReplay: int("FEED_MAX_REPLAY", 1_000, 1, 100_000),
-      maxStreamsPerUser: int("FEED_MAX_STREAMS_PER_USER", 10, 1, 1_000),
-      recentEvents: int("FEED_RECENT_EVENTS", 256, 0, 100_000),
-      lingerMs: int("FEED_LINGER_MS", 30_000, 0, 3_600_000),
-      headCheckMs: int("FEED_HEAD_CHECK_MS", 5_000, 0, 600_000),
-      sessionCheckMs: int("FEED_SESSION_CHECK_MS", 10_000, 0, 600_000),
     },
-    redisCommandTimeoutMs: int("REDIS_COMMAND_TIMEOUT_MS", 250, 10, 60_000),
-    limits: {
-      maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
-      maxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 250, 1, 100_000),
-      headersTimeoutMs: seconds("HEADERS_TIMEOUT_SECONDS", 10, 600),
-      bodyIdleTimeoutMs: seconds("BODY_TIMEOUT_SECONDS", 10, 3_600),
-      requestTimeoutMs: seconds("REQUEST_TIMEOUT_SECONDS", 60, 3_600),
-      keepAliveTimeoutMs: seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 65, 3_600),
-      sessionIdleTimeoutMs: seconds("HTTP2_IDLE_TIMEOUT_SECONDS", 300, 86_400),
-      maxUnauthenticatedStreams: int("MAX_UNAUTHENTICATED_STREAMS", 100, 0, 1_000_000),
-    },
-    avatarHosts: avatarHosts.hosts,
+    out: { feed: {}, limits: {} } as Config,
+    problem: (m) => problems.push(m),
   };
+  for (const s of settings) s.read(reader);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return reader.out;
+}
+
+/** The configuration with every variable unset. */
+export const defaults: Config = loadConfig({});
+
+/** The README's configuration table, as markdown rows (checked by a test). */
+export function configTable(): string[] {
+  return [
+    "| variable | default | meaning |",
+    "| --- | --- | --- |",
+    ...settings.map((s) => `| \`${s.env}\` | ${s.shown} | ${s.doc} |`),
+  ];
+}
+
+/**
+ * Tunables that are code, not deployment choices: changing one is a
+ * measured decision, made here, in one place.
+ */
+export const tuning = {
+  /** Presence (realtime/presence). */
+  presence: {
+    /** Offline is announced this long after the last feed closed (a reconnect never flaps). */
+    graceMs: 10_000,
+    /** A feed entry lives this long unless its instance refreshes it (crashed instances). */
+    entryTtlMs: 60_000,
+    /** Room stats are sent at most this often per room. */
+    statsEveryMs: 1_000,
+  },
+  /** Typing indicators (realtime/presence/typing.ts). */
+  typing: {
+    /** "Stopped" is sent this long after the last SetTyping(true). */
+    expireMs: 6_000,
+    /** "Typing" is re-sent at most this often while the user keeps typing. */
+    refreshMs: 3_000,
+  },
+  /** Group commit of sends (domain/send). */
+  sendBatch: {
+    /** Transactions in flight (at most the send pool's connections). */
+    lanes: 4,
+    /** Calls per transaction. */
+    maxItems: 256,
+    /** Rough bytes of text and payload per transaction (under max_allowed_packet). */
+    maxBytes: 4 * 1024 * 1024,
+    /** Tries of a transaction that hit a deadlock or lock wait timeout. */
+    maxTries: 3,
+    /** Calls waiting for a lane beyond which new ones are refused (Unavailable). */
+    maxWaiting: 20_000,
+  },
+  /** The database gate (store/db-gate.ts). */
+  dbGate: {
+    /** Ping of the watcher connection while the database is up. */
+    pingEveryMs: 2_000,
+    /** Reconnect attempts while it is down. */
+    probeEveryMs: 500,
+    /** A connect or ping slower than this counts as a failure. */
+    timeoutMs: 2_000,
+  },
+  /** Redis (platform/redis.ts); the command timeout is REDIS_COMMAND_TIMEOUT_MS. */
+  redis: {
+    /** While Redis is down, how often it is probed with PING. */
+    probeEveryMs: 500,
+  },
+  /** Access tokens (domain/auth). */
+  tokens: {
+    /** Longest time a verified token is served from the cache. */
+    cacheTtlMs: 30_000,
+  },
+  /** Failed-call log lines (platform/log-limiter.ts). */
+  logLimiter: {
+    /** Lines of one kind written back to back before limiting starts. */
+    burst: 50,
+    /** Lines of one kind per second once the burst is spent. */
+    perSecond: 20,
+    /** Kinds tracked at once. */
+    maxKinds: 1_000,
+  },
+  /** How often health checks run (rpc/grpc/health.ts). */
+  healthIntervalMs: 5_000,
+} as const;
+
+/** Splits a comma-separated host list into valid names (exact or `*.domain`) and the rest. */
+export function parseHostList(raw: string): { hosts: string[]; invalid: string[] } {
+  const hosts: string[] = [];
+  const invalid: string[] = [];
+  const name = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  for (const part of raw.split(",")) {
+    const h = part.trim().toLowerCase();
+    if (h === "") continue;
+    if (name.test(h) && !(h.startsWith("*.") && !h.slice(2).includes("."))) hosts.push(h);
+    else invalid.push(part.trim());
+  }
+  return { hosts, invalid };
 }
 
 function parseUrl(s: string): URL | undefined {

@@ -3,13 +3,10 @@
  * server and shuts it down gracefully on SIGTERM/SIGINT.
  */
 
-import { createChatServer } from "./app.js";
+import { startApp } from "./app.js";
 import { ConfigError, loadConfig, redact } from "./config.js";
 import { createLogger } from "./platform/logger.js";
-import { createRedis, defaultRedisTimeouts } from "./platform/redis.js";
 import { ensureDatabase, migrate } from "./store/migrate/migrate.js";
-import { createPrisma } from "./store/prisma.js";
-import { createSendPool } from "./store/tx.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -30,28 +27,8 @@ async function main(): Promise<void> {
     const { applied } = await migrate(config.databaseUrl, { log: (msg) => logger.info(msg) });
     logger.info({ applied }, applied.length ? "applied migrations" : "database schema up to date");
   }
-  const prisma = createPrisma(config.databaseUrl);
-  const redisTimeouts = {
-    ...defaultRedisTimeouts,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  };
-  const redis = config.redisUrl ? createRedis(config.redisUrl, logger, redisTimeouts) : undefined;
-  const sendPool = createSendPool(config.databaseUrl);
-  const server = createChatServer({
-    prisma,
-    redis,
-    sendPool,
-    logger,
-    tokenTtlSeconds: config.tokenTtlSeconds,
-    redisPrefix: config.redisPrefix,
-    webDir: config.webDir,
-    feed: config.feed,
-    databaseUrl: config.databaseUrl,
-    redisTimeouts,
-    limits: config.limits,
-    avatarHosts: config.avatarHosts,
-  });
-  const address = await server.listen(config.port, config.host);
+  const app = await startApp(config, logger);
+  const address = app.address;
   logger.info(
     { port: address.port, host: config.host, redis: config.redisUrl ? "redis" : "in-process" },
     `serving Connect, gRPC and gRPC-Web on http://localhost:${address.port}`,
@@ -70,8 +47,7 @@ async function main(): Promise<void> {
       logger.error("shutdown took too long: exiting");
       process.exit(1);
     }, config.shutdownTimeoutMs + 5_000).unref();
-    await server.shutdown(config.shutdownTimeoutMs);
-    await Promise.allSettled([prisma.$disconnect(), redis?.quit(), sendPool.end()]);
+    await app.stop(config.shutdownTimeoutMs);
     logger.info("stopped");
     process.exit(0);
   };

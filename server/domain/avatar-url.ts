@@ -39,20 +39,3 @@ export function avatarUrlProblem(url: string, allowed: readonly string[]): strin
   }
   return undefined;
 }
-
-/**
- * Parses AVATAR_HOSTS: comma-separated host names, each exact or `*.` plus a
- * domain. Returns the hosts, or the entries that are not host names.
- */
-export function parseAvatarHosts(raw: string): { hosts: string[]; invalid: string[] } {
-  const hosts: string[] = [];
-  const invalid: string[] = [];
-  const name = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-  for (const part of raw.split(",")) {
-    const h = part.trim().toLowerCase();
-    if (h === "") continue;
-    if (name.test(h) && !(h.startsWith("*.") && !h.slice(2).includes("."))) hosts.push(h);
-    else invalid.push(part.trim());
-  }
-  return { hosts, invalid };
-}

@@ -6,6 +6,7 @@
  * written, and one summary line per interval says how many were dropped.
  */
 import type { Logger } from "pino";
+import { tuning } from "../config.js";
 
 /** Budget per kind of line. */
 export interface LogLimiterOptions {
@@ -17,11 +18,8 @@ export interface LogLimiterOptions {
   maxKinds: number;
 }
 
-export const defaultLogLimiterOptions: LogLimiterOptions = {
-  burst: 50,
-  perSecond: 20,
-  maxKinds: 1_000,
-};
+/** From config.ts (tuning.logLimiter). */
+export const defaultLogLimiterOptions: LogLimiterOptions = tuning.logLimiter;
 
 interface Bucket {
   tokens: number;

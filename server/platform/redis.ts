@@ -8,6 +8,7 @@
  */
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { defaults, tuning } from "../config.js";
 
 /** Bounds of Redis calls. */
 export interface RedisTimeouts {
@@ -17,7 +18,11 @@ export interface RedisTimeouts {
   probeEveryMs: number;
 }
 
-export const defaultRedisTimeouts: RedisTimeouts = { commandTimeoutMs: 250, probeEveryMs: 500 };
+/** From config.ts: REDIS_COMMAND_TIMEOUT_MS and the probe interval. */
+export const defaultRedisTimeouts: RedisTimeouts = {
+  commandTimeoutMs: defaults.redisCommandTimeoutMs,
+  probeEveryMs: tuning.redis.probeEveryMs,
+};
 
 /**
  * Opens a Redis connection that reconnects forever with capped backoff and

@@ -11,6 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as mariadb from "mariadb";
 import type { Logger } from "pino";
 import { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
+import { tuning } from "../config.js";
 import { unavailable } from "../platform/errors.js";
 import { isDbUnreachable } from "./errors.js";
 import { connectionConfig, parseDatabaseUrl } from "./migrate/migrate.js";
@@ -25,11 +26,8 @@ export interface DbGateOptions {
   timeoutMs: number;
 }
 
-export const defaultDbGateOptions: DbGateOptions = {
-  pingEveryMs: 2_000,
-  probeEveryMs: 500,
-  timeoutMs: 2_000,
-};
+/** From config.ts (tuning.dbGate). */
+export const defaultDbGateOptions: DbGateOptions = tuning.dbGate;
 
 /** What the gate needs to watch the database. */
 export interface DbWatcher {

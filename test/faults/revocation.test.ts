@@ -5,9 +5,12 @@
  * even when the revocation notice on the bus is lost.
  */
 import { Code } from "@connectrpc/connect";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
+import { createLogger } from "../../server/platform/logger.js";
+import { type Broker, RedisBroker } from "../../server/realtime/bus/broker.js";
 import { FeedReader, Gate, instanceWith, newUser } from "../feed/helpers.js";
 import { authed, createTestEnv, type TestEnv } from "../support/server.js";
 
@@ -75,10 +78,22 @@ describe("an open feed of a revoked session whose notice is lost", () => {
   });
 
   it("ends with Unauthenticated anyway, found by the session check", async () => {
-    const a = instanceWith(env, { feed: { sessionCheckMs: 200 } });
+    // Instance `a` loses what it publishes on user channels (revocation
+    // notices among them): the bus of a partitioned instance.
+    const bus = new RedisBroker(
+      env.redis as Redis,
+      `${env.redisPrefix}bus:`,
+      createLogger("silent"),
+    );
+    const lossy: Broker = {
+      publish: (channel, payload) =>
+        channel.startsWith("user:") ? Promise.resolve() : bus.publish(channel, payload),
+      subscribe: (channel, handler) => bus.subscribe(channel, handler),
+      onResync: (fn) => bus.onResync(fn),
+      close: () => bus.close(),
+    };
+    const a = instanceWith(env, { broker: lossy, feed: { sessionCheckMs: 200 } });
     const b = instanceWith(env, { feed: { sessionCheckMs: 200 } });
-    // Revocations made through `a` are never announced on the bus.
-    a.rpc.tokens.onRevoked = () => {};
     const alice = await newUser(a.transport, "lost");
     const feed = FeedReader.open(alice.on(b.transport).feed);
     await feed.ready();

@@ -6,34 +6,30 @@
  *
  *   node --import tsx test/feed/server-process.ts <database-url> <redis-prefix> <feed-options-json>
  *
- * Prints {"port": n} once listening; shuts down gracefully on SIGTERM.
+ * Built by startApp (server/app.ts), as production is. Prints {"port": n}
+ * once listening; shuts down gracefully on SIGTERM.
  */
-import { Redis } from "ioredis";
-import { createChatServer } from "../../server/app.js";
+import { startApp } from "../../server/app.js";
+import { loadConfig } from "../../server/config.js";
 import { createLogger } from "../../server/platform/logger.js";
-import { createPrisma } from "../../server/store/prisma.js";
-import { createSendPool } from "../../server/store/tx.js";
 
 const [databaseUrl, redisPrefix, feedJson] = process.argv.slice(2);
 if (!databaseUrl || !redisPrefix) {
   throw new Error("usage: server-process.ts <database-url> <redis-prefix> [feed-options-json]");
 }
-const prisma = createPrisma(databaseUrl);
-const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-const sendPool = createSendPool(databaseUrl);
-const server = createChatServer({
-  prisma,
-  redis,
-  sendPool,
-  logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
-  tokenTtlSeconds: 3600,
-  redisPrefix,
-  healthIntervalMs: 200,
-  databaseUrl,
-  feed: feedJson ? JSON.parse(feedJson) : undefined,
+const config = loadConfig({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+  REDIS_PREFIX: redisPrefix,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  TOKEN_TTL_SECONDS: "3600",
 });
-const { port } = await server.listen(0, "127.0.0.1");
-process.stdout.write(`${JSON.stringify({ port })}\n`);
+const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), {
+  healthIntervalMs: 200,
+  feed: { ...config.feed, ...(feedJson ? JSON.parse(feedJson) : {}) },
+});
+process.stdout.write(`${JSON.stringify({ port: app.address.port })}\n`);
 
 // Never outlive the test process that started this one.
 const parent = process.ppid;
@@ -46,12 +42,8 @@ setInterval(() => {
 }, 1_000).unref();
 
 process.once("SIGTERM", () => {
-  server
-    .shutdown(1_000)
-    .then(async () => {
-      redis.disconnect();
-      await Promise.allSettled([prisma.$disconnect(), sendPool.end()]);
-      process.exit(0);
-    })
+  app
+    .stop(1_000)
+    .then(() => process.exit(0))
     .catch(() => process.exit(1));
 });

@@ -4,6 +4,7 @@
  * Tokens expire and are revocable one by one or all at once.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { tuning } from "../../config.js";
 import type { Clock } from "../../platform/clock.js";
 import type { Caller } from "../../rpc/context.js";
 import type { PrismaClient } from "../../store/prisma.js";
@@ -12,7 +13,7 @@ import type { SessionCache } from "./session-cache.js";
 /** Prefix that makes our tokens recognisable (e.g. by secret scanners). */
 const tokenPrefix = "ct_";
 /** Longest time a verified token is served from the cache. */
-const cacheTtlMs = 30_000;
+const cacheTtlMs = tuning.tokens.cacheTtlMs;
 /**
  * How long a revocation's tombstone stays in the cache: longer than any
  * entry written before it, and than any lookup still in flight.
@@ -38,13 +39,12 @@ export class TokenService {
     private readonly cache: SessionCache,
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
+    /**
+     * Told after sessions are revoked (`"all"`: every session of the user),
+     * so open streams made with them can end at once.
+     */
+    private readonly onRevoked: (userId: bigint, sessionIds: bigint[] | "all") => void = () => {},
   ) {}
-
-  /**
-   * Told after sessions are revoked (`"all"`: every session of the user),
-   * so open streams made with them can end at once.
-   */
-  onRevoked: (userId: bigint, sessionIds: bigint[] | "all") => void = () => {};
 
   /** Creates a session for a user and returns its token. */
   async issue(userId: bigint, deviceName: string): Promise<IssuedToken> {

@@ -13,6 +13,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "../../../gen/chat/v1/message_pb.js";
+import { tuning } from "../../config.js";
 import type { Clock } from "../../platform/clock.js";
 import { isDuplicateKey, isTransientTxError } from "../../store/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
@@ -41,14 +42,8 @@ export interface BatchLimits {
   maxWaiting: number;
 }
 
-/** Defaults: batches large enough to absorb a hot room, small enough to keep each COMMIT short. */
-export const defaultBatchLimits: BatchLimits = {
-  lanes: 4,
-  maxItems: 256,
-  maxBytes: 4 * 1024 * 1024,
-  maxTries: 3,
-  maxWaiting: 20_000,
-};
+/** From config.ts (tuning.sendBatch). */
+export const defaultBatchLimits: BatchLimits = tuning.sendBatch;
 
 interface Pending {
   req: SendRequest;

@@ -11,6 +11,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
+import { defaults } from "../../config.js";
 
 /** Request handler as returned by `connectNodeAdapter`. */
 export type OnePortHandler = (
@@ -53,16 +54,14 @@ export interface ListenerLimits {
   sessionIdleTimeoutMs: number;
 }
 
-/** Defaults of {@link ListenerLimits}. */
+/** Defaults of {@link ListenerLimits}, from config.ts (the limits section). */
 export const defaultListenerLimits: ListenerLimits = {
-  maxConnections: 10_000,
-  maxConcurrentStreams: 250,
-  bodyIdleTimeoutMs: 10_000,
-  requestTimeoutMs: 60_000,
-  // Longer than typical proxy/LB idle timeouts (60 s), so a proxy never reuses a socket
-  // we are just closing (-> sporadic 502s).
-  keepAliveTimeoutMs: 65_000,
-  sessionIdleTimeoutMs: 300_000,
+  maxConnections: defaults.limits.maxConnections,
+  maxConcurrentStreams: defaults.limits.maxConcurrentStreams,
+  bodyIdleTimeoutMs: defaults.limits.bodyIdleTimeoutMs,
+  requestTimeoutMs: defaults.limits.requestTimeoutMs,
+  keepAliveTimeoutMs: defaults.limits.keepAliveTimeoutMs,
+  sessionIdleTimeoutMs: defaults.limits.sessionIdleTimeoutMs,
 };
 
 /** A limit that closed a connection, a session or a request. */

@@ -68,6 +68,12 @@ export class FeedHub implements SessionHost, RoomEventSink {
     private readonly logger: Logger,
     readonly options: SessionOptions,
     private readonly cache: HubOptions = noHubOptions,
+    /** Told of every membership change committed by this process (presence keeps room sets). */
+    private readonly onMembership: (
+      roomId: bigint,
+      userId: bigint,
+      joined: boolean,
+    ) => void = () => {},
   ) {
     broker.onResync(() => this.resync());
     const every = (ms: number, fn: () => Promise<void>) => {
@@ -215,9 +221,6 @@ export class FeedHub implements SessionHost, RoomEventSink {
       encodeBus({ case: "readMarker", value: { roomId, lastReadSeq } }),
     );
   }
-
-  /** Told of every membership change committed by this process. */
-  onMembership: (roomId: bigint, userId: bigint, joined: boolean) => void = () => {};
 
   /** Publishes without making the caller wait; failures are logged. */
   send(channel: string, payload: Uint8Array): void {

@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
+import { tuning } from "../../config.js";
 import type { PrismaClient } from "../../store/prisma.js";
 import { coMemberIds } from "../../store/sql/feeds.js";
 import { channels, encodeBus } from "../bus/bus-format.js";
@@ -25,11 +26,8 @@ export interface PresenceOptions {
   statsEveryMs: number;
 }
 
-export const defaultPresenceOptions: PresenceOptions = {
-  graceMs: 10_000,
-  entryTtlMs: 60_000,
-  statsEveryMs: 1_000,
-};
+/** From config.ts (tuning.presence). */
+export const defaultPresenceOptions: PresenceOptions = tuning.presence;
 
 /** Tracks open feeds and announces presence and room stats. */
 export class Presence {

@@ -4,6 +4,8 @@
  * `refreshMs` and "stopped" once, either when told or `expireMs` after the
  * last call. Nothing is stored.
  */
+
+import { tuning } from "../../config.js";
 import { channels, encodeBus } from "../bus/bus-format.js";
 
 interface State {
@@ -17,8 +19,8 @@ export class TypingTracker {
 
   constructor(
     private readonly send: (channel: string, payload: Uint8Array) => void,
-    private readonly expireMs = 6_000,
-    private readonly refreshMs = 3_000,
+    private readonly expireMs: number = tuning.typing.expireMs,
+    private readonly refreshMs: number = tuning.typing.refreshMs,
   ) {}
 
   /** Records a SetTyping call. */

@@ -1,8 +1,10 @@
 // `npm run db:migrate`: creates the database if needed and applies pending
 // migrations offline (no Prisma schema engine required).
+
+import { loadConfig } from "../../config.js";
 import { ensureDatabase, migrate, parseDatabaseUrl } from "./migrate.js";
 
-const url = process.env.DATABASE_URL ?? "mysql://root@127.0.0.1:3306/chat";
+const url = loadConfig(process.env).databaseUrl;
 
 try {
   const { host, port, database } = parseDatabaseUrl(url);

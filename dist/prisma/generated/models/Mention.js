@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=Mention.js.map

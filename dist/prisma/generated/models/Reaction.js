@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=Reaction.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=Room.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=RoomEvent.js.map

@@ -1,0 +1,165 @@
+/**
+ * Short-lived cache of token hash -> session, in front of MySQL. With Redis
+ * it is shared by every instance, so a revocation on one instance is seen by
+ * all; without Redis (one instance) an in-process map does the same job.
+ *
+ * Revocation leaves a tombstone, not a hole. A lookup that read the session
+ * from MySQL just before it was revoked would otherwise put it back into
+ * the cache as valid for a whole TTL, on every instance. Lookups therefore
+ * only ever *add* an entry (SET NX) and treat a tombstone as revoked;
+ * revocation overwrites whatever is there with a tombstone that outlives
+ * any entry written before it. Whichever order the two race in, the token
+ * stays revoked.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { CachedSessionSchema } from "../../../gen/chat/internal/v1/session_pb.js";
+/** The value of a tombstone (never a valid CachedSession encoding we write). */
+const tombstone = Buffer.from("revoked");
+/**
+ * Redis-backed cache; values are chat.internal.v1.CachedSession messages.
+ * Every call goes through the gate: while Redis is down lookups go to
+ * MySQL at once, and tombstones that could not be written are written as
+ * soon as Redis answers again.
+ */
+export class RedisSessionCache {
+    gate;
+    prefix;
+    logger;
+    /** Tombstones owed to Redis: revocations made while it was down. */
+    owed = new Map();
+    constructor(gate, prefix, logger) {
+        this.gate = gate;
+        this.prefix = prefix;
+        this.logger = logger;
+        gate.onChange((up) => {
+            if (up)
+                void this.payDebts();
+        });
+    }
+    key(hash) {
+        return `${this.prefix}session:${hash.toString("hex")}`;
+    }
+    async get(tokenHash) {
+        if (!this.gate.available)
+            return this.owed.has(tokenHash.toString("hex")) ? "revoked" : undefined;
+        try {
+            const raw = await this.gate.run((r) => r.getBuffer(this.key(tokenHash)));
+            if (!raw)
+                return undefined;
+            if (raw.equals(tombstone))
+                return "revoked";
+            const m = fromBinary(CachedSessionSchema, raw);
+            if (!m.expireTime)
+                return undefined;
+            return { userId: m.userId, sessionId: m.sessionId, expiresAt: timestampDate(m.expireTime) };
+        }
+        catch (err) {
+            // The cache is an optimisation: fall back to MySQL when Redis fails.
+            this.logger.debug({ err }, "session cache read failed");
+            return undefined;
+        }
+    }
+    async add(tokenHash, s, ttlMs) {
+        if (this.owed.has(tokenHash.toString("hex")))
+            return false;
+        if (!this.gate.available)
+            return true;
+        const value = Buffer.from(toBinary(CachedSessionSchema, create(CachedSessionSchema, {
+            userId: s.userId,
+            sessionId: s.sessionId,
+            expireTime: timestampFromDate(s.expiresAt),
+        })));
+        const key = this.key(tokenHash);
+        try {
+            const set = await this.gate.run((r) => r.set(key, value, "PX", Math.max(1, Math.floor(ttlMs)), "NX"));
+            if (set === "OK")
+                return true;
+            const there = await this.gate.run((r) => r.getBuffer(key));
+            return !there?.equals(tombstone);
+        }
+        catch (err) {
+            this.logger.debug({ err }, "session cache write failed");
+            return true;
+        }
+    }
+    async revoke(tokenHashes, ttlMs) {
+        if (tokenHashes.length === 0)
+            return;
+        const until = Date.now() + ttlMs;
+        // Owed until Redis has them: lookups here honour them meanwhile.
+        for (const hash of tokenHashes)
+            this.owed.set(hash.toString("hex"), { hash, until });
+        await this.payDebts();
+    }
+    async payDebts() {
+        const now = Date.now();
+        for (const [k, d] of this.owed)
+            if (d.until <= now)
+                this.owed.delete(k);
+        if (this.owed.size === 0 || !this.gate.available)
+            return;
+        const debts = [...this.owed];
+        try {
+            await this.gate.run((r) => {
+                const m = r.multi();
+                for (const [, d] of debts)
+                    m.set(this.key(d.hash), tombstone, "PX", Math.max(1, d.until - now));
+                return m.exec();
+            });
+            for (const [k, d] of debts)
+                if (this.owed.get(k) === d)
+                    this.owed.delete(k);
+        }
+        catch (err) {
+            this.logger.warn({ err, owed: this.owed.size }, "revocations not yet in the session cache");
+        }
+    }
+}
+/** In-process cache for a single instance, bounded in size. */
+export class MemorySessionCache {
+    maxEntries;
+    entries = new Map();
+    constructor(maxEntries = 10_000) {
+        this.maxEntries = maxEntries;
+    }
+    live(key) {
+        const e = this.entries.get(key);
+        if (!e)
+            return undefined;
+        if (e.until <= Date.now()) {
+            this.entries.delete(key);
+            return undefined;
+        }
+        return e.value;
+    }
+    async get(tokenHash) {
+        return this.live(tokenHash.toString("hex"));
+    }
+    async add(tokenHash, session, ttlMs) {
+        const key = tokenHash.toString("hex");
+        const there = this.live(key);
+        if (there === "revoked")
+            return false;
+        if (there)
+            return true;
+        if (this.entries.size >= this.maxEntries) {
+            // Drop the oldest valid entry (Map iterates in insertion order);
+            // tombstones stay until they expire.
+            for (const [k, e] of this.entries) {
+                if (e.value !== "revoked") {
+                    this.entries.delete(k);
+                    break;
+                }
+            }
+        }
+        this.entries.set(key, { value: session, until: Date.now() + ttlMs });
+        return true;
+    }
+    async revoke(tokenHashes, ttlMs) {
+        for (const h of tokenHashes) {
+            this.entries.set(h.toString("hex"), { value: "revoked", until: Date.now() + ttlMs });
+        }
+    }
+}
+//# sourceMappingURL=session-cache.js.map

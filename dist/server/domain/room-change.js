@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=room-change.js.map

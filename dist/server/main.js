@@ -1,0 +1,56 @@
+/**
+ * Entry point: reads the environment, prepares the database, starts the
+ * server and shuts it down gracefully on SIGTERM/SIGINT.
+ */
+import { startApp } from "./app.js";
+import { ConfigError, loadConfig, redact } from "./config.js";
+import { createLogger } from "./platform/logger.js";
+import { ensureDatabase, migrate } from "./store/migrate/migrate.js";
+async function main() {
+    let config;
+    try {
+        config = loadConfig(process.env);
+    }
+    catch (err) {
+        if (err instanceof ConfigError) {
+            process.stderr.write(`${err.message}\n`);
+            process.exit(2);
+        }
+        throw err;
+    }
+    const logger = createLogger(config.logLevel);
+    if (config.autoMigrate) {
+        if (await ensureDatabase(config.databaseUrl)) {
+            logger.info({ database: redact(config.databaseUrl) }, "created database");
+        }
+        const { applied } = await migrate(config.databaseUrl, { log: (msg) => logger.info(msg) });
+        logger.info({ applied }, applied.length ? "applied migrations" : "database schema up to date");
+    }
+    const app = await startApp(config, logger);
+    const address = app.address;
+    logger.info({ port: address.port, host: config.host, redis: config.redisUrl ? "redis" : "in-process" }, `serving Connect, gRPC and gRPC-Web on http://localhost:${address.port}`);
+    let stopping = false;
+    const stop = async (signal) => {
+        if (stopping) {
+            logger.warn({ signal }, "second signal: exiting now");
+            process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, "shutting down");
+        // A hard deadline, in case something refuses to close.
+        setTimeout(() => {
+            logger.error("shutdown took too long: exiting");
+            process.exit(1);
+        }, config.shutdownTimeoutMs + 5_000).unref();
+        await app.stop(config.shutdownTimeoutMs);
+        logger.info("stopped");
+        process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+}
+main().catch((err) => {
+    process.stderr.write(`failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+});
+//# sourceMappingURL=main.js.map

@@ -1,0 +1,355 @@
+/**
+ * The process-wide side of live feeds: publishes committed room events to
+ * the bus (it is the RoomWriter's sink), keeps one RoomHub per room and one
+ * user-channel subscription per user with open feeds here, and routes what
+ * arrives to the local sessions.
+ */
+import { Code } from "@connectrpc/connect";
+import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
+import { roomSelect, toRoom } from "../../domain/room-view.js";
+import { chatError } from "../../platform/errors.js";
+import { channels, decodeBus, encodeBus } from "../bus/bus-format.js";
+import { frame } from "../frames.js";
+import { FeedSession } from "../session/feed-session.js";
+import { RoomHub, readEvents } from "./room-hub.js";
+const noHubOptions = {
+    recentEvents: 0,
+    lingerMs: 0,
+    headCheckMs: 0,
+    sessionCheckMs: 0,
+};
+/** Live-feed state of this process. */
+export class FeedHub {
+    broker;
+    prisma;
+    logger;
+    options;
+    cache;
+    onMembership;
+    rooms = new Map();
+    users = new Map();
+    timers = [];
+    /** Each room's last sequence in storage at the previous head check. */
+    lastHeads = new Map();
+    constructor(broker, prisma, logger, options, cache = noHubOptions, 
+    /** Told of every membership change committed by this process (presence keeps room sets). */
+    onMembership = () => { }) {
+        this.broker = broker;
+        this.prisma = prisma;
+        this.logger = logger;
+        this.options = options;
+        this.cache = cache;
+        this.onMembership = onMembership;
+        broker.onResync(() => this.resync());
+        const every = (ms, fn) => {
+            if (ms <= 0)
+                return;
+            const t = setInterval(() => void fn(), ms);
+            t.unref();
+            this.timers.push(t);
+        };
+        every(cache.headCheckMs, () => this.checkHeads());
+        every(cache.sessionCheckMs, () => this.checkSessions());
+    }
+    // --- healing: what the bus may have lost is read from storage ------------
+    /**
+     * The bus was down (or a subscription failed) and is whole again: every
+     * room hub reads what it missed, every feed re-checks its session and
+     * the user's rooms.
+     */
+    resync() {
+        for (const hub of this.rooms.values()) {
+            hub.ready.then(() => hub.resync(), () => { });
+        }
+        void this.checkSessions();
+        void this.checkMemberships();
+    }
+    /** Compares every hub with storage; see {@link HubOptions.headCheckMs}. */
+    async checkHeads() {
+        const hubs = [...this.rooms.values()].filter((h) => h.started);
+        const observed = new Map();
+        try {
+            for (let i = 0; i < hubs.length; i += 1_000) {
+                const ids = hubs.slice(i, i + 1_000).map((h) => h.roomId);
+                const rows = await this.prisma.room.findMany({
+                    where: { id: { in: ids } },
+                    select: { id: true, lastSeq: true },
+                });
+                for (const r of rows)
+                    observed.set(r.id, r.lastSeq);
+            }
+        }
+        catch (err) {
+            this.logger.debug({ err }, "head check failed");
+            return;
+        }
+        for (const hub of hubs) {
+            const before = this.lastHeads.get(hub.roomId);
+            // Committed a whole check ago and still not here: its publish is lost.
+            if (before !== undefined && hub.head < before) {
+                this.logger.warn({ roomId: hub.roomId, head: hub.head, stored: before }, "room hub behind storage: reading the missed events");
+                hub.resync(before);
+            }
+        }
+        this.lastHeads = observed;
+    }
+    /** Ends local feeds whose session was revoked or expired; see {@link HubOptions.sessionCheckMs}. */
+    async checkSessions() {
+        const bySession = new Map();
+        for (const entry of this.users.values()) {
+            for (const s of entry.sessions) {
+                const list = bySession.get(s.sessionId);
+                if (list)
+                    list.push(s);
+                else
+                    bySession.set(s.sessionId, [s]);
+            }
+        }
+        const ids = [...bySession.keys()];
+        try {
+            for (let i = 0; i < ids.length; i += 1_000) {
+                const rows = await this.prisma.session.findMany({
+                    where: {
+                        id: { in: ids.slice(i, i + 1_000) },
+                        OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: new Date() } }],
+                    },
+                    select: { id: true },
+                });
+                for (const r of rows)
+                    for (const s of bySession.get(r.id) ?? [])
+                        s.fail(revoked());
+            }
+        }
+        catch (err) {
+            this.logger.debug({ err }, "session check failed");
+        }
+    }
+    /**
+     * Rooms the user joined while the notice was lost start on their feeds;
+     * rooms they left end through the room's own stream (FeedSession).
+     */
+    async checkMemberships() {
+        const userIds = [...this.users.keys()];
+        try {
+            for (let i = 0; i < userIds.length; i += 1_000) {
+                const rows = await this.prisma.membership.findMany({
+                    where: { userId: { in: userIds.slice(i, i + 1_000) }, state: "JOINED" },
+                    select: { userId: true, roomId: true, joinedSeq: true },
+                });
+                for (const r of rows) {
+                    for (const s of this.users.get(r.userId)?.sessions ?? []) {
+                        if (s.subscribed && !s.ended && !s.cursors.has(r.roomId)) {
+                            s.onMembership(r.roomId, true, r.joinedSeq);
+                        }
+                    }
+                }
+            }
+        }
+        catch (err) {
+            this.logger.warn({ err }, "membership check after a bus outage failed");
+        }
+    }
+    // --- RoomEventSink: called after COMMIT by the RoomWriter ---------------
+    publish(events, bytes) {
+        events.forEach((event, i) => {
+            const b = bytes[i];
+            if (!b)
+                return;
+            this.send(channels.room(event.roomId), encodeBus({ case: "roomEvent", value: b }));
+            const change = event.change;
+            if (change.case === "membersAdded") {
+                for (const m of change.value.members) {
+                    const userId = m.user?.id;
+                    if (userId)
+                        this.notifyMembership(userId, event.roomId, true, event.seq);
+                }
+            }
+            else if (change.case === "memberRemoved") {
+                this.notifyMembership(change.value.userId, event.roomId, false, event.seq);
+            }
+        });
+    }
+    notifyMembership(userId, roomId, joined, seq) {
+        this.send(channels.user(userId), encodeBus({ case: "membership", value: { roomId, joined, seq } }));
+        this.onMembership(roomId, userId, joined);
+    }
+    /** Tells the user's open feeds (every instance) that a read marker moved. */
+    readMarkerMoved(userId, roomId, lastReadSeq) {
+        this.send(channels.user(userId), encodeBus({ case: "readMarker", value: { roomId, lastReadSeq } }));
+    }
+    /** Publishes without making the caller wait; failures are logged. */
+    send(channel, payload) {
+        this.broker.publish(channel, payload).catch((err) => {
+            // The event is stored: feeds that miss it fill the gap from storage
+            // at the next event of the room or when they resume.
+            this.logger.error({ err, channel }, "bus publish failed");
+        });
+    }
+    // --- SessionHost -----------------------------------------------------------
+    readEvents(roomId, after, upTo, limit) {
+        const cached = this.rooms.get(roomId)?.recentRange(after, upTo, limit);
+        return cached ? Promise.resolve(cached) : readEvents(this.prisma, roomId, after, upTo, limit);
+    }
+    async attach(roomId, listener) {
+        let hub = this.rooms.get(roomId);
+        if (!hub) {
+            hub = new RoomHub(roomId, this.broker, this.prisma, this.logger, (msg) => signalFrame(msg), this.cache.recentEvents);
+            this.rooms.set(roomId, hub);
+        }
+        else if (hub.isClosed) {
+            // Let go of while its last start was failing: replace it.
+            this.rooms.delete(roomId);
+            return this.attach(roomId, listener);
+        }
+        clearTimeout(hub.lingering);
+        hub.lingering = undefined;
+        hub.listeners.add(listener);
+        try {
+            await hub.ready;
+        }
+        catch (err) {
+            // A hub whose start failed is never reused: drop it (if nobody has
+            // already), so the next attach starts a fresh one.
+            hub.listeners.delete(listener);
+            if (this.rooms.get(roomId) === hub)
+                this.rooms.delete(roomId);
+            hub.close();
+            throw err;
+        }
+        return hub.head;
+    }
+    detach(roomId, listener) {
+        const hub = this.rooms.get(roomId);
+        if (!hub)
+            return;
+        hub.listeners.delete(listener);
+        if (hub.listeners.size > 0 || hub.lingering)
+            return;
+        // Kept a while with nobody listening, still following the bus, so the
+        // feeds that come back (a reconnect storm after a deploy or a network
+        // blip) resume from its recent events instead of room_events.
+        const drop = () => {
+            if (hub.listeners.size > 0 || this.rooms.get(roomId) !== hub)
+                return;
+            this.rooms.delete(roomId);
+            hub.ready.then(() => hub.close(), () => hub.close());
+        };
+        if (this.cache.lingerMs <= 0) {
+            drop();
+            return;
+        }
+        hub.lingering = setTimeout(() => {
+            hub.lingering = undefined;
+            drop();
+        }, this.cache.lingerMs);
+        hub.lingering.unref();
+    }
+    /** Closes every room hub and stops the checks (server shutdown). */
+    closeRooms() {
+        for (const t of this.timers)
+            clearInterval(t);
+        for (const hub of this.rooms.values())
+            hub.close();
+        this.rooms.clear();
+    }
+    async loadRoom(roomId) {
+        const row = await this.prisma.room.findUnique({ where: { id: roomId }, select: roomSelect });
+        return row ? toRoom(row) : undefined;
+    }
+    // --- sessions ----------------------------------------------------------------
+    /** Number of open feeds of a user in this process. */
+    localStreams(userId) {
+        return this.users.get(userId)?.sessions.size ?? 0;
+    }
+    /**
+     * Registers a new session and waits until its user channel is live, so
+     * membership changes committed from now on reach it.
+     */
+    async open(userId, sessionId) {
+        const session = new FeedSession(userId, sessionId, this, this.options);
+        let entry = this.users.get(userId);
+        if (!entry) {
+            const created = { sessions: new Set(), ready: Promise.resolve() };
+            created.ready = this.broker
+                .subscribe(channels.user(userId), (bytes) => this.onUserMessage(userId, bytes))
+                .then((unsubscribe) => {
+                created.unsubscribe = unsubscribe;
+                if (created.sessions.size === 0 && this.users.get(userId) !== created)
+                    unsubscribe();
+            });
+            entry = created;
+            this.users.set(userId, entry);
+        }
+        entry.sessions.add(session);
+        try {
+            await entry.ready;
+        }
+        catch (err) {
+            // The failed subscription is not kept for the next open: the entry
+            // goes (with every session that waited on it) and the next attempt
+            // subscribes afresh.
+            if (this.users.get(userId) === entry)
+                this.users.delete(userId);
+            entry.sessions.delete(session);
+            session.close();
+            throw err;
+        }
+        return session;
+    }
+    /** Unregisters a session and releases what only it used. */
+    close(session) {
+        session.close();
+        const entry = this.users.get(session.userId);
+        if (!entry?.sessions.delete(session) || entry.sessions.size > 0)
+            return;
+        this.users.delete(session.userId);
+        entry.unsubscribe?.();
+    }
+    /** Every local session (for shutdown). */
+    *sessions() {
+        for (const entry of this.users.values())
+            yield* entry.sessions;
+    }
+    onUserMessage(userId, bytes) {
+        const entry = this.users.get(userId);
+        if (!entry)
+            return;
+        const msg = decodeBus(bytes);
+        const p = msg.payload;
+        for (const session of entry.sessions) {
+            switch (p.case) {
+                case "membership":
+                    session.onMembership(p.value.roomId, p.value.joined, p.value.seq);
+                    break;
+                case "readMarker":
+                    session.push(frame({ case: "readMarker", value: p.value }));
+                    break;
+                case "sessionsRevoked":
+                    if (p.value.all || p.value.sessionIds.includes(session.sessionId)) {
+                        session.fail(revoked());
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+}
+function revoked() {
+    return chatError(Code.Unauthenticated, "the access token was revoked: log in again", ErrorReason.TOKEN_INVALID);
+}
+/** The feed frame for a non-sequenced room message. */
+function signalFrame(msg) {
+    const p = msg.payload;
+    switch (p.case) {
+        case "typing":
+            return frame({ case: "typing", value: p.value });
+        case "presence":
+            return frame({ case: "presence", value: p.value });
+        case "roomStats":
+            return frame({ case: "roomStats", value: p.value });
+        default:
+            return undefined;
+    }
+}
+//# sourceMappingURL=feed-hub.js.map

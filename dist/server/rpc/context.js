@@ -1,0 +1,22 @@
+/**
+ * Context values shared between interceptors and handlers. The auth
+ * interceptor puts the authenticated caller here; handlers read it with
+ * {@link callerOf} instead of parsing headers themselves.
+ */
+import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
+/** Set by the auth interceptor on every RPC that requires a token. */
+export const callerKey = createContextKey(undefined, {
+    description: "authenticated caller",
+});
+/**
+ * The caller of an authenticated RPC. Throws `Internal` when the auth
+ * interceptor did not run, which is a wiring bug, never a client error.
+ */
+export function callerOf(ctx) {
+    const caller = ctx.values.get(callerKey);
+    if (!caller) {
+        throw new ConnectError("caller missing on an authenticated procedure", Code.Internal);
+    }
+    return caller;
+}
+//# sourceMappingURL=context.js.map

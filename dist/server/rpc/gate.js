@@ -1,0 +1,256 @@
+import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues, } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse, } from "@connectrpc/connect-node";
+import { connectWire, createAsyncIterable, grpcWebWire, grpcWire, } from "../platform/connect-protocol.js";
+import { rateLimited } from "../platform/errors.js";
+import { allowBody, releaseBodyTimeout, requestBodyReceived, } from "../platform/http/one-port-listener.js";
+import { callerKey } from "./context.js";
+import { authenticate, isPublic } from "./interceptors/auth.js";
+import { logRpc, protocolOf } from "./interceptors/logging.js";
+import { classifyCall, writeRefusal } from "./refusal.js";
+/**
+ * Largest request body of a public call (Register, Login, health,
+ * reflection): the largest Register request is ~1.4 KiB (its fields' length
+ * limits in proto/chat/v1/auth.proto, 4 bytes per character), and anyone may
+ * send them, so a stranger's unfinished body holds at most this much.
+ */
+export const publicReadMaxBytes = 4 * 1024;
+/** Seconds a client refused for too many public streams is told to wait. */
+const streamsRetryAfterMs = 5_000;
+const gateCallKey = createContextKey(undefined, {
+    description: "call record of the RPC gate",
+});
+/** Outermost interceptor: notes that the call reached the interceptors. */
+const markIntercepted = (next) => (req) => {
+    const call = req.contextValues.get(gateCallKey);
+    if (call)
+        call.intercepted = true;
+    return next(req);
+};
+/** Routes RPCs to connect-node after the checks described in the file comment. */
+export class RpcGate {
+    opts;
+    paths = new Map();
+    calls = new WeakMap();
+    publicStreams = 0;
+    constructor(opts) {
+        this.opts = opts;
+        const router = createConnectRouter({
+            interceptors: [markIntercepted, ...opts.interceptors],
+            readMaxBytes: opts.readMaxBytes,
+            acceptCompression: [compressionGzip, compressionBrotli],
+        });
+        opts.routes(router);
+        for (const h of router.handlers)
+            this.paths.set(h.requestPath, h);
+    }
+    /** Open long-lived calls without a token (for tests and metrics). */
+    get unauthenticatedStreams() {
+        return this.publicStreams;
+    }
+    /** Serves one request (the Node request listener). */
+    handle(req, res) {
+        const h = this.paths.get((req.url ?? "").split("?", 2)[0] ?? "");
+        if (!h) {
+            this.opts.fallback(req, res);
+            return;
+        }
+        const wire = classifyCall(req, h.method);
+        const call = {
+            procedure: `${h.service.typeName}/${h.method.name}`,
+            protocol: wire?.protocol ?? protocolOf(header(req, "content-type") ?? null),
+            kind: h.method.methodKind,
+            wire,
+            started: performance.now(),
+            intercepted: false,
+            logged: false,
+        };
+        this.calls.set(req, call);
+        // Not a call connect-node would run (415, 405, 505): it answers without reading the body.
+        if (!wire) {
+            this.dispatch(req, res, h, call);
+            return;
+        }
+        const kind = h.method.methodKind;
+        const streamsUp = kind === "client_streaming" || kind === "bidi_streaming";
+        if (isPublic(h.service.typeName, h.method.name)) {
+            if (kind === "unary" || kind === "server_streaming") {
+                const length = Number(header(req, "content-length") ?? "0");
+                if (length > publicReadMaxBytes) {
+                    this.refuse(req, res, call, tooLarge(length));
+                    return;
+                }
+            }
+            if (kind !== "unary") {
+                if (this.publicStreams >= this.opts.maxUnauthenticatedStreams) {
+                    const limit = this.opts.maxUnauthenticatedStreams;
+                    this.refuse(req, res, call, rateLimited(`too many open streams without a token on this server (limit ${limit}): try again later`, streamsRetryAfterMs));
+                    return;
+                }
+                this.publicStreams += 1;
+                res.once("close", () => {
+                    this.publicStreams -= 1;
+                });
+            }
+            if (streamsUp)
+                releaseBodyTimeout(req);
+            this.dispatch(req, res, h, call, streamsUp ? undefined : publicReadMaxBytes);
+            return;
+        }
+        let gone = false;
+        res.once("close", () => {
+            gone = true;
+        });
+        // HTTP/1.1: read no more of the body while the token is checked (what came with the
+        // headers is all a stranger gets buffered); HTTP/2 flow control does the same per stream.
+        const socket = "stream" in req ? undefined : req.socket;
+        socket?.pause();
+        const left = () => this.log(call, new ConnectError("client went away", Code.Canceled));
+        authenticate(this.opts.tokens, header(req, "authorization")).then((caller) => {
+            if (gone)
+                return left();
+            socket?.resume();
+            if (streamsUp)
+                releaseBodyTimeout(req);
+            this.dispatch(req, res, h, call, undefined, caller);
+        }, (err) => {
+            if (gone)
+                return left();
+            // A complete request on a kept-alive connection: the next request must be read.
+            // An incomplete one: the connection closes after the answer, unread.
+            if (requestBodyReceived(req))
+                socket?.resume();
+            this.refuse(req, res, call, this.opts.mask(err, call.procedure));
+        });
+    }
+    /**
+     * The listener closed `req` because its body stopped arriving. A unary
+     * call has not reached the interceptors (its body comes first), so its
+     * line is written here; a stream's line comes from the interceptors.
+     */
+    bodyTimedOut(req, reason) {
+        const call = this.calls.get(req);
+        if (!call || call.intercepted || call.logged)
+            return;
+        this.log(call, new ConnectError(reason === "idle" ? "request body stopped arriving" : "request body took too long", Code.DeadlineExceeded));
+    }
+    log(call, err) {
+        call.logged = true;
+        logRpc(this.opts.logger, {
+            procedure: call.procedure,
+            protocol: call.protocol,
+            kind: call.kind,
+            started: call.started,
+            userId: undefined,
+            err,
+        });
+    }
+    refuse(req, res, call, err) {
+        this.log(call, err);
+        if (call.wire)
+            writeRefusal(req, res, call.wire, err);
+    }
+    dispatch(req, res, h, call, bodyLimit, caller) {
+        // connect-node reads the body from here on: a client waiting for `100 Continue` may send it.
+        allowBody(req, res);
+        const values = createContextValues().set(gateCallKey, call);
+        if (caller)
+            values.set(callerKey, caller);
+        let uReq;
+        try {
+            uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+        }
+        catch (err) {
+            // No authority (an HTTP/1.0 request without Host): nothing to route.
+            this.log(call, ConnectError.from(err, Code.InvalidArgument));
+            res.writeHead(400);
+            res.end();
+            return;
+        }
+        if (bodyLimit !== undefined && isIterable(uReq.body)) {
+            uReq = { ...uReq, body: limitBody(uReq.body, bodyLimit) };
+        }
+        h(uReq)
+            .then(async (uRes) => {
+            // Failed before the interceptors: no logging interceptor saw it.
+            if (!call.intercepted && !call.logged) {
+                const seen = await responseError(uRes, call.wire);
+                uRes = seen.response;
+                this.log(call, seen.error);
+            }
+            await universalResponseToNodeResponse(uRes, res);
+        })
+            .catch((reason) => {
+            // Write errors of a client that left (or of a request this server already answered,
+            // e.g. a body timeout) are not failures of the call.
+            if (ConnectError.from(reason).code === Code.Aborted || res.writableEnded)
+                return;
+            this.opts.logger.warn({ err: reason, procedure: call.procedure }, "response not written");
+        });
+    }
+}
+function header(req, name) {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+}
+function isIterable(body) {
+    return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
+}
+function tooLarge(size) {
+    return new ConnectError(`request of ${size} bytes is larger than the limit of ${publicReadMaxBytes} bytes for calls without a token`, Code.ResourceExhausted);
+}
+/** `body`, failing with ResourceExhausted once it exceeds `max` bytes. */
+async function* limitBody(body, max) {
+    let size = 0;
+    for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > max)
+            throw tooLarge(size);
+        yield chunk;
+    }
+}
+/**
+ * The error a response carries, for the log line of a call that failed
+ * before the interceptors, and the response to send (its body re-wrapped
+ * when it had to be read). Such responses are small: an error and nothing
+ * else.
+ */
+async function responseError(response, wire) {
+    const chunks = [];
+    if (response.body && isIterable(response.body)) {
+        for await (const c of response.body)
+            chunks.push(c);
+        response = { ...response, body: createAsyncIterable(chunks) };
+    }
+    const body = Buffer.concat(chunks);
+    const byStatus = new ConnectError(`HTTP ${response.status}`, connectWire.codeFromHttpStatus(response.status));
+    if (!wire || response.status !== 200) {
+        const json = wire?.protocol === "connect" &&
+            response.header?.get("content-type") === "application/json" &&
+            !response.header.get("content-encoding");
+        return {
+            response,
+            error: json ? connectWire.errorFromJsonBytes(body, undefined, byStatus) : byStatus,
+        };
+    }
+    if (wire.protocol === "grpc") {
+        return {
+            response,
+            error: grpcWire.findTrailerError(response.trailer ?? new Headers()) ?? undefined,
+        };
+    }
+    if (wire.protocol === "grpc-web") {
+        // The trailer frame is the last envelope; compressed ones (never for an error this small)
+        // are left unread.
+        for (let at = 0; at + 5 <= body.byteLength;) {
+            const flags = body[at] ?? 0;
+            const length = body.readUInt32BE(at + 1);
+            if ((flags & grpcWebWire.trailerFlag) === grpcWebWire.trailerFlag && (flags & 1) === 0) {
+                const trailer = grpcWebWire.trailerParse(body.subarray(at + 5, at + 5 + length));
+                return { response, error: grpcWire.findTrailerError(trailer) ?? undefined };
+            }
+            at += 5 + length;
+        }
+    }
+    return { response, error: undefined };
+}
+//# sourceMappingURL=gate.js.map

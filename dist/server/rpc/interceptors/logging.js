@@ -1,0 +1,89 @@
+/**
+ * One structured log line per RPC: procedure, protocol, code, duration and
+ * user id. Streams are logged when they end. Messages, headers and therefore
+ * passwords and tokens are never logged.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { limiterFor } from "../../platform/log-limiter.js";
+import { callerKey } from "../context.js";
+/** Wire protocol of a request, from its content type. */
+export function protocolOf(contentType) {
+    if (contentType?.startsWith("application/grpc-web"))
+        return "grpc-web";
+    if (contentType?.startsWith("application/grpc"))
+        return "grpc";
+    return "connect";
+}
+/**
+ * Writes the log line of one finished RPC (also used by the direct
+ * Subscribe path and for each Chat command). Failed calls are limited per
+ * procedure and code (log-limiter.ts), so no client can flood the log.
+ */
+export function logRpc(logger, e) {
+    const code = e.err === undefined ? "ok" : Code[ConnectError.from(e.err).code];
+    if (e.err !== undefined &&
+        !limiterFor(logger).allow(`rpc:${e.procedure}:${e.command ?? ""}:${code}`))
+        return;
+    const durationMs = Math.round((performance.now() - e.started) * 10) / 10;
+    const line = {
+        procedure: e.procedure,
+        ...(e.command ? { command: e.command } : {}),
+        protocol: e.protocol,
+        code,
+        durationMs,
+        userId: e.userId?.toString(),
+        kind: e.kind,
+        ...(e.path ? { path: e.path } : {}),
+    };
+    logger[e.err === undefined || code !== "Internal" ? "info" : "error"](line, "rpc");
+}
+/** Creates the logging interceptor; it should be the outermost one. */
+export function loggingInterceptor(logger) {
+    return (next) => async (req) => {
+        const started = performance.now();
+        const procedure = `${req.service.typeName}/${req.method.name}`;
+        const protocol = protocolOf(req.header.get("content-type"));
+        const done = (err) => logRpc(logger, {
+            procedure,
+            protocol,
+            kind: req.method.methodKind,
+            started,
+            userId: req.contextValues.get(callerKey)?.userId,
+            err,
+        });
+        let res;
+        try {
+            res = await next(req);
+        }
+        catch (err) {
+            done(err);
+            throw err;
+        }
+        if (!res.stream) {
+            done(undefined);
+            return res;
+        }
+        const source = res.message;
+        return {
+            ...res,
+            message: (async function* () {
+                let failure;
+                try {
+                    yield* source;
+                }
+                catch (err) {
+                    failure = err;
+                    throw err;
+                }
+                finally {
+                    // A client that goes away ends the generator early: log it as such.
+                    done(failure ??
+                        (req.signal.aborted
+                            ? new ConnectError("client went away", Code.Canceled)
+                            : undefined));
+                }
+            })(),
+        };
+    };
+}
+//# sourceMappingURL=logging.js.map

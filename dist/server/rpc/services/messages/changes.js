@@ -1,0 +1,152 @@
+/** MessageService: edits, deletions and reactions, each a change of the message's room. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { MessageDeletedSchema, MessageEditedSchema, ReactionChangedSchema, } from "../../../../gen/chat/v1/event_pb.js";
+import { AddReactionResponseSchema, DeleteMessageResponseSchema, EditMessageResponseSchema, RemoveReactionResponseSchema, } from "../../../../gen/chat/v1/message_pb.js";
+import { requireNotArchived } from "../../../domain/access.js";
+import { resolveMentions } from "../../../domain/mentions.js";
+import { emojiToBytes, loadReactions, messageSelect, viewMessages, } from "../../../domain/message-view.js";
+import { checkEmoji, checkText, me, messageChanges } from "./shared.js";
+/** editMessage, deleteMessage, addReaction, removeReaction. */
+export function changeMethods(deps) {
+    const { changeMessage } = messageChanges(deps);
+    return {
+        async editMessage(req, ctx) {
+            const userId = me(ctx);
+            const text = checkText(req.text);
+            return changeMessage(req.messageId, userId, async (c, row) => {
+                if (row.senderId !== userId) {
+                    throw new ConnectError("only the author can edit a message", Code.PermissionDenied);
+                }
+                requireNotArchived(c.room);
+                if (row.kind !== "TEXT") {
+                    throw new ConnectError("only text messages can be edited", Code.FailedPrecondition);
+                }
+                if (row.deletedAt) {
+                    throw new ConnectError("the message was deleted", Code.FailedPrecondition);
+                }
+                if (row.text === text) {
+                    const [message] = await viewMessages(c.tx, [row], userId);
+                    return create(EditMessageResponseSchema, { message, seq: 0n });
+                }
+                const mentionIds = await resolveMentions(c.tx, row.roomId, text);
+                const updated = await c.tx.message.update({
+                    where: { id: row.id },
+                    data: { text, editedAt: c.now },
+                    select: messageSelect,
+                });
+                await c.tx.mention.deleteMany({ where: { messageId: row.id } });
+                if (mentionIds.length > 0) {
+                    await c.tx.mention.createMany({
+                        data: mentionIds.map((id) => ({
+                            messageId: row.id,
+                            userId: id,
+                            roomId: row.roomId,
+                            seq: row.seq,
+                        })),
+                    });
+                }
+                const seq = c.nextSeq();
+                c.emit(seq, userId, {
+                    case: "messageEdited",
+                    value: create(MessageEditedSchema, {
+                        messageId: row.id,
+                        text,
+                        editTime: timestampFromDate(c.now),
+                        mentionIds,
+                    }),
+                });
+                const [message] = await viewMessages(c.tx, [updated], userId);
+                return create(EditMessageResponseSchema, { message, seq });
+            });
+        },
+        async deleteMessage(req, ctx) {
+            const userId = me(ctx);
+            return changeMessage(req.messageId, userId, async (c, row, role) => {
+                if (row.kind === "SYSTEM") {
+                    throw new ConnectError("system messages cannot be deleted", Code.FailedPrecondition);
+                }
+                if (row.senderId !== userId && role === "MEMBER") {
+                    throw new ConnectError("only the author, owners and admins can delete a message", Code.PermissionDenied);
+                }
+                requireNotArchived(c.room);
+                if (row.deletedAt) {
+                    const [message] = await viewMessages(c.tx, [row], userId);
+                    return create(DeleteMessageResponseSchema, { message, seq: 0n });
+                }
+                const updated = await c.tx.message.update({
+                    where: { id: row.id },
+                    data: { deletedAt: c.now, deletedById: userId, text: "", payload: null },
+                    select: messageSelect,
+                });
+                await c.tx.mention.deleteMany({ where: { messageId: row.id } });
+                await c.tx.reaction.deleteMany({ where: { messageId: row.id } });
+                const seq = c.nextSeq();
+                c.emit(seq, userId, {
+                    case: "messageDeleted",
+                    value: create(MessageDeletedSchema, { messageId: row.id, deletedBy: userId }),
+                });
+                const [message] = await viewMessages(c.tx, [updated], userId);
+                return create(DeleteMessageResponseSchema, { message, seq });
+            });
+        },
+        async addReaction(req, ctx) {
+            const userId = me(ctx);
+            const emoji = checkEmoji(req.emoji);
+            const bytes = emojiToBytes(emoji);
+            return changeMessage(req.messageId, userId, async (c, row) => {
+                requireNotArchived(c.room);
+                if (row.deletedAt) {
+                    throw new ConnectError("the message was deleted", Code.FailedPrecondition);
+                }
+                // Once per user, emoji and message: the primary key decides.
+                const { count: added } = await c.tx.reaction.createMany({
+                    data: [{ messageId: row.id, userId, emoji: bytes, roomId: row.roomId, createdAt: c.now }],
+                    skipDuplicates: true,
+                });
+                let seq = 0n;
+                if (added > 0) {
+                    const count = await c.tx.reaction.count({ where: { messageId: row.id, emoji: bytes } });
+                    seq = c.nextSeq();
+                    c.emit(seq, userId, {
+                        case: "reactionAdded",
+                        value: create(ReactionChangedSchema, { messageId: row.id, emoji, userId, count }),
+                    });
+                }
+                const reactions = (await loadReactions(c.tx, [row.id], userId)).get(row.id) ?? [];
+                return create(AddReactionResponseSchema, { reactions, seq });
+            });
+        },
+        async removeReaction(req, ctx) {
+            const userId = me(ctx);
+            const bytes = emojiToBytes(req.emoji);
+            return changeMessage(req.messageId, userId, async (c, row) => {
+                requireNotArchived(c.room);
+                if (row.deletedAt) {
+                    throw new ConnectError("the message was deleted", Code.FailedPrecondition);
+                }
+                const { count: removed } = await c.tx.reaction.deleteMany({
+                    where: { messageId: row.id, userId, emoji: bytes },
+                });
+                let seq = 0n;
+                if (removed > 0) {
+                    const count = await c.tx.reaction.count({ where: { messageId: row.id, emoji: bytes } });
+                    seq = c.nextSeq();
+                    c.emit(seq, userId, {
+                        case: "reactionRemoved",
+                        value: create(ReactionChangedSchema, {
+                            messageId: row.id,
+                            emoji: req.emoji,
+                            userId,
+                            count,
+                        }),
+                    });
+                }
+                const reactions = (await loadReactions(c.tx, [row.id], userId)).get(row.id) ?? [];
+                return create(RemoveReactionResponseSchema, { reactions, seq });
+            });
+        },
+    };
+}
+//# sourceMappingURL=changes.js.map

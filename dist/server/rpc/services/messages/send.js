@@ -1,0 +1,60 @@
+/** MessageService: new messages and custom events, through the group-committed send path. */
+import { create } from "@bufbuild/protobuf";
+import { CustomPayloadSchema, SendCustomEventResponseSchema, SendMessageResponseSchema, } from "../../../../gen/chat/v1/message_pb.js";
+import { encodeCustomPayload } from "../../../domain/message-view.js";
+import { invalidArgument } from "../../../platform/errors.js";
+import { badCharacters, checkText, me } from "./shared.js";
+/** sendMessage, sendCustomEvent. */
+export function sendMethods({ writer, }) {
+    return {
+        async sendMessage(req, ctx) {
+            const text = checkText(req.text);
+            const res = await writer.send({
+                roomId: req.roomId,
+                senderId: me(ctx),
+                clientMsgId: req.clientMsgId,
+                kind: "TEXT",
+                text,
+                payload: null,
+                replyToId: req.replyToId,
+                minRole: "MEMBER",
+            });
+            return create(SendMessageResponseSchema, res);
+        },
+        async sendCustomEvent(req, ctx) {
+            const userId = me(ctx);
+            const body = req.body;
+            if (body.case === undefined) {
+                throw invalidArgument([{ field: "body", description: "set json or data" }]);
+            }
+            if (body.case === "json") {
+                const bad = badCharacters(body.value);
+                let ok = bad === undefined;
+                if (ok) {
+                    try {
+                        JSON.parse(body.value);
+                    }
+                    catch {
+                        ok = false;
+                    }
+                }
+                if (!ok) {
+                    throw invalidArgument([{ field: "json", description: bad ?? "must be valid JSON text" }]);
+                }
+            }
+            const payload = create(CustomPayloadSchema, { type: req.type, body });
+            const res = await writer.send({
+                roomId: req.roomId,
+                senderId: userId,
+                clientMsgId: req.clientMsgId,
+                kind: "CUSTOM",
+                text: "",
+                payload: encodeCustomPayload(payload),
+                replyToId: 0n,
+                minRole: "ADMIN",
+            });
+            return create(SendCustomEventResponseSchema, res);
+        },
+    };
+}
+//# sourceMappingURL=send.js.map

@@ -1,0 +1,64 @@
+/** RoomService: direct conversations (one per pair of users) and group DMs. */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { CreateGroupDirectResponseSchema, OpenDirectResponseSchema, } from "../../../../gen/chat/v1/room_pb.js";
+import { directKey, uniqueIds } from "../../../domain/room-rules.js";
+import { roomSelect, toRoom } from "../../../domain/room-view.js";
+import { invalidArgument } from "../../../platform/errors.js";
+import { isTransientTxError, isUniqueViolation } from "../../../store/errors.js";
+import { callerOf } from "../../context.js";
+import { firstChange, openDirectAttempts } from "./shared.js";
+/** openDirect, createGroupDirect. */
+export function directMethods({ prisma, writer, }) {
+    return {
+        async openDirect(req, ctx) {
+            const me = callerOf(ctx).userId;
+            if (req.userId === me) {
+                throw invalidArgument([
+                    { field: "user_id", description: "is you: a direct conversation needs another user" },
+                ]);
+            }
+            const other = await prisma.user.findUnique({
+                where: { id: req.userId },
+                select: { id: true },
+            });
+            if (!other)
+                throw new ConnectError("user not found", Code.NotFound);
+            const key = directKey(me, other.id);
+            // Both sides may race to create the room: the unique direct_key lets
+            // one insert win; the loser re-reads the winner's room.
+            for (let attempt = 1;; attempt++) {
+                const existing = await prisma.room.findUnique({
+                    where: { directKey: key },
+                    select: roomSelect,
+                });
+                if (existing)
+                    return create(OpenDirectResponseSchema, { room: toRoom(existing), created: false });
+                try {
+                    const { result } = await writer.create({ kind: "DIRECT", visibility: "PRIVATE", name: "", creatorId: me, directKey: key }, (c) => firstChange(c, me, "MEMBER", [other.id], "user_id"));
+                    return create(OpenDirectResponseSchema, { room: toRoom(result), created: true });
+                }
+                catch (err) {
+                    if (attempt >= openDirectAttempts ||
+                        !(isUniqueViolation(err) || isTransientTxError(err))) {
+                        throw err;
+                    }
+                }
+            }
+        },
+        async createGroupDirect(req, ctx) {
+            const me = callerOf(ctx).userId;
+            if (req.userIds.includes(me)) {
+                throw invalidArgument([
+                    {
+                        field: "user_ids",
+                        description: "must list the other participants only: you are added anyway",
+                    },
+                ]);
+            }
+            const { result } = await writer.create({ kind: "GROUP_DIRECT", visibility: "PRIVATE", name: "", creatorId: me }, (c) => firstChange(c, me, "OWNER", uniqueIds(req.userIds), "user_ids"));
+            return create(CreateGroupDirectResponseSchema, { room: toRoom(result) });
+        },
+    };
+}
+//# sourceMappingURL=directs.js.map

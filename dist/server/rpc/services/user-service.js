@@ -1,0 +1,89 @@
+/** chat.v1.UserService: profiles and user search. */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { GetMeResponseSchema, GetUserResponseSchema, SearchUsersResponseSchema, UpdateProfileResponseSchema, } from "../../../gen/chat/v1/user_pb.js";
+import { avatarUrlProblem } from "../../domain/avatar-url.js";
+import { decodePageToken, encodePageToken } from "../../domain/pagination.js";
+import { toUser, userSelect } from "../../domain/user-view.js";
+import { invalidArgument } from "../../platform/errors.js";
+import { callerOf } from "../context.js";
+const defaultPageSize = 20;
+/** Creates the UserService implementation. */
+export function createUserService({ prisma, avatarHosts = [], }) {
+    const notFound = () => new ConnectError("user not found", Code.NotFound);
+    return {
+        async getMe(_req, ctx) {
+            const user = await prisma.user.findUnique({
+                where: { id: callerOf(ctx).userId },
+                select: userSelect,
+            });
+            // The token outlived its account: treat it like any invalid token.
+            if (!user)
+                throw new ConnectError("account no longer exists", Code.Unauthenticated);
+            return create(GetMeResponseSchema, { user: toUser(user) });
+        },
+        async getUser(req) {
+            const where = req.lookup.case === "id"
+                ? { id: req.lookup.value }
+                : { usernameKey: (req.lookup.value ?? "").toLowerCase() };
+            const user = await prisma.user.findUnique({ where, select: userSelect });
+            if (!user)
+                throw notFound();
+            return create(GetUserResponseSchema, { user: toUser(user) });
+        },
+        async updateProfile(req, ctx) {
+            const data = {};
+            if (req.displayName !== undefined)
+                data.displayName = req.displayName.trim();
+            if (req.avatarUrl !== undefined) {
+                const url = req.avatarUrl.trim();
+                const problem = url === "" ? undefined : avatarUrlProblem(url, avatarHosts);
+                if (problem)
+                    throw invalidArgument([{ field: "avatar_url", description: problem }]);
+                data.avatarUrl = url;
+            }
+            const id = callerOf(ctx).userId;
+            const user = Object.keys(data).length === 0
+                ? await prisma.user.findUnique({ where: { id }, select: userSelect })
+                : await prisma.user.update({ where: { id }, data, select: userSelect });
+            if (!user)
+                throw new ConnectError("account no longer exists", Code.Unauthenticated);
+            return create(UpdateProfileResponseSchema, { user: toUser(user) });
+        },
+        async searchUsers(req) {
+            const prefix = req.prefix.trim();
+            if (prefix === "") {
+                throw invalidArgument([{ field: "prefix", description: "must not be blank" }]);
+            }
+            const after = decodePageToken(req.pageToken);
+            const take = req.pageSize || defaultPageSize;
+            // display_name uses a case-insensitive collation; username_key is
+            // stored lower-cased. Prisma passes startsWith to LIKE unescaped, so
+            // `_` and `%` (legal in usernames) are escaped here.
+            const like = escapeLike(prefix);
+            const rows = await prisma.user.findMany({
+                where: {
+                    OR: [
+                        { usernameKey: { startsWith: like.toLowerCase() } },
+                        { displayName: { startsWith: like } },
+                    ],
+                    ...(after === undefined ? {} : { usernameKey: { gt: after } }),
+                },
+                orderBy: { usernameKey: "asc" },
+                take: take + 1,
+                select: { ...userSelect, usernameKey: true },
+            });
+            const page = rows.slice(0, take);
+            const last = page.at(-1);
+            return create(SearchUsersResponseSchema, {
+                users: page.map(toUser),
+                nextPageToken: rows.length > take && last ? encodePageToken(last.usernameKey) : "",
+            });
+        },
+    };
+}
+/** Escapes LIKE wildcards with MySQL's default escape character. */
+function escapeLike(s) {
+    return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+//# sourceMappingURL=user-service.js.map

@@ -1,0 +1,153 @@
+import { placeholders } from "../tx.js";
+const unique = (xs) => [...new Set(xs)];
+const qs = (n) => Array.from({ length: n }, () => "?").join(",");
+const big = (v) => BigInt(v);
+/**
+ * The locks, then the reads. Conditions are per room (`room_id = ? AND
+ * ...`), OR-ed: index ranges, not a cross product of every room with every
+ * sender.
+ */
+export function readStatements(byRoom, roomIds, replyIds) {
+    const memberConds = [];
+    const memberParams = [];
+    const keyConds = [];
+    const keyParams = [];
+    const nameSelects = [];
+    const nameParams = [];
+    for (const roomId of roomIds) {
+        const mine = byRoom.get(roomId) ?? [];
+        const senders = unique(mine.map((r) => r.senderId));
+        const keys = unique(mine.map((r) => r.clientMsgId));
+        memberConds.push(`(room_id = ? AND user_id IN (${qs(senders.length)}))`);
+        memberParams.push(roomId, ...senders);
+        // A superset (any sender x any key of the room), matched exactly by storedId.
+        keyConds.push(`(room_id = ? AND sender_id IN (${qs(senders.length)}) AND client_msg_id IN (${qs(keys.length)}))`);
+        keyParams.push(roomId, ...senders, ...keys);
+        const names = unique(mine.flatMap((r) => r.mentions.flat()));
+        if (names.length > 0) {
+            // One SELECT per room, an index lookup per name (an OR across rooms
+            // would make the server scan the rooms' members instead).
+            nameSelects.push(`SELECT m.room_id AS roomId, u.id, u.username_key AS usernameKey FROM users u
+         JOIN memberships m ON m.user_id = u.id AND m.room_id = ? AND m.state = 'JOINED'
+         WHERE u.username_key IN (${qs(names.length)})`);
+            nameParams.push(roomId, ...names);
+        }
+    }
+    const list = [
+        {
+            sql: `SELECT id, visibility, last_seq AS lastSeq, archived_at AS archivedAt FROM rooms
+            WHERE id IN (${qs(roomIds.length)}) ORDER BY id FOR UPDATE`,
+            params: roomIds,
+        },
+        {
+            sql: `SELECT room_id AS roomId, user_id AS userId, role, state,
+              last_read_seq AS lastReadSeq, joined_at AS joinedAt
+            FROM memberships WHERE ${memberConds.join(" OR ")}`,
+            params: memberParams,
+        },
+        {
+            sql: `SELECT id, room_id AS roomId, sender_id AS senderId, client_msg_id AS clientMsgId
+            FROM messages WHERE ${keyConds.join(" OR ")}`,
+            params: keyParams,
+        },
+    ];
+    if (replyIds.length > 0) {
+        list.push({
+            sql: `SELECT id, room_id AS roomId, seq, sender_id AS senderId, text, deleted_at AS deletedAt
+            FROM messages WHERE id IN (${qs(replyIds.length)})`,
+            params: replyIds,
+        });
+    }
+    if (nameSelects.length > 0)
+        list.push({ sql: nameSelects.join(" UNION ALL "), params: nameParams });
+    return { list, parents: replyIds.length > 0, mentions: nameSelects.length > 0 };
+}
+export function toMembership(m) {
+    return {
+        role: m.role,
+        state: m.state,
+        lastReadSeq: big(m.lastReadSeq),
+        joinedAt: m.joinedAt,
+    };
+}
+export function toParent(p) {
+    return {
+        id: big(p.id),
+        roomId: big(p.roomId),
+        seq: big(p.seq),
+        senderId: p.senderId === null ? null : big(p.senderId),
+        text: String(p.text),
+        deletedAt: (p.deletedAt ?? null),
+    };
+}
+/** One multi-row INSERT of messages; `at` is a DATETIME(3) literal (sqlDateTime). */
+export function insertMessages(rows, at) {
+    return {
+        sql: `INSERT INTO messages (room_id, seq, sender_id, client_msg_id, kind, text, payload,
+            reply_to_id, created_at) VALUES ${placeholders(rows.length, 9)}`,
+        params: rows.flatMap((r) => [
+            r.roomId,
+            r.seq,
+            r.senderId,
+            r.clientMsgId,
+            r.kind,
+            r.text,
+            r.payload === null ? null : toBuffer(r.payload),
+            r.replyToId,
+            at,
+        ]),
+    };
+}
+/**
+ * The ids of the messages in (after, upTo] of each room: by sequence,
+ * portable whatever the auto-increment lock mode hands out.
+ */
+export function messageIdsBySeq(ranges) {
+    return {
+        sql: `SELECT room_id AS roomId, seq, id FROM messages WHERE ${ranges
+            .map(() => "(room_id = ? AND seq > ? AND seq <= ?)")
+            .join(" OR ")}`,
+        params: ranges.flatMap((r) => [r.roomId, r.after, r.upTo]),
+    };
+}
+/** Rows of {@link messageIdsBySeq} as `"<roomId>:<seq>"` to id. */
+export function idsBySeq(rows) {
+    return new Map(rows.map((r) => [`${big(r.roomId)}:${big(r.seq)}`, big(r.id)]));
+}
+/** One multi-row INSERT of room events. */
+export function insertEvents(rows, at) {
+    return {
+        sql: `INSERT INTO room_events (room_id, seq, type, actor_id, payload, created_at)
+          VALUES ${placeholders(rows.length, 6)}`,
+        params: rows.flatMap((r) => [r.roomId, r.seq, r.type, r.actorId, toBuffer(r.payload), at]),
+    };
+}
+/** Every room's new counters in one statement (one per room costs the server a parse each). */
+export function advanceRooms(rooms, at) {
+    return {
+        sql: `UPDATE rooms SET
+            last_seq = CASE id ${rooms.map(() => "WHEN ? THEN ?").join(" ")} END,
+            last_message_id = CASE id ${rooms.map(() => "WHEN ? THEN ?").join(" ")} END,
+            last_activity_at = ?
+          WHERE id IN ${placeholders(1, rooms.length)}`,
+        params: [
+            ...rooms.flatMap((r) => [r.roomId, r.lastSeq]),
+            ...rooms.flatMap((r) => [r.roomId, r.lastMessageId]),
+            at,
+            ...rooms.map((r) => r.roomId),
+        ],
+    };
+}
+/** One multi-row INSERT of mentions. */
+export function insertMentions(rows) {
+    return {
+        sql: `INSERT INTO mentions (message_id, user_id, room_id, seq)
+          VALUES ${placeholders(rows.length, 4)}`,
+        params: rows.flatMap((r) => [r.messageId, r.userId, r.roomId, r.seq]),
+    };
+}
+/** The drivers bind Buffers as binary; a plain Uint8Array is not one. */
+function toBuffer(b) {
+    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+//# sourceMappingURL=send.js.map

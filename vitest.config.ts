@@ -1,8 +1,15 @@
 import { defineConfig } from "vitest/config";
 
+// Workspace packages (sdk/, ...) are imported from their TypeScript
+// source through the "protochat-source" export condition, so tests, the
+// type-check and the web build never depend on a stale build.
+const conditions = ["protochat-source"];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
-    include: ["test/**/*.test.ts", "web/src/**/*.test.{ts,tsx}"],
+    include: ["test/**/*.test.ts", "web/src/**/*.test.{ts,tsx}", "sdk/test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,13 +1,16 @@
+import { defaultClientConditions, defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // Workspace packages (sdk/, ...) are imported from their TypeScript
 // source through the "protochat-source" export condition, so tests, the
 // type-check and the web build never depend on a stale build.
-const conditions = ["protochat-source"];
+const source = "protochat-source";
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  resolve: { conditions: [source, ...defaultClientConditions] },
+  ssr: {
+    resolve: { conditions: [source, ...defaultServerConditions], externalConditions: [source] },
+  },
   test: {
     include: ["test/**/*.test.ts", "web/src/**/*.test.{ts,tsx}", "sdk/test/**/*.test.ts"],
     pool: "forks",

@@ -1,4 +1,4 @@
-import type { User } from "../../../gen/chat/v1/user_pb.js";
+import type { User } from "@protochat/sdk";
 import { displayName, hueOf, initials } from "../util/format.js";
 
 /** The user's picture, or their initials on a colour of their own. */

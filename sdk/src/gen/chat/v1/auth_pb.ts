@@ -2,24 +2,20 @@
 // @generated from file chat/v1/auth.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { User } from "./user_pb.js";
 import { file_chat_v1_user } from "./user_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/auth.proto.
  */
-export const file_chat_v1_auth: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChJjaGF0L3YxL2F1dGgucHJvdG8SB2NoYXQudjEifgoPUmVnaXN0ZXJSZXF1ZXN0Ei4KCHVzZXJuYW1lGAEgASgJQhy6SBlyFxADGCAyEV5bQS1aYS16MC05Xy4tXSskEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAIGIACEh0KDGRpc3BsYXlfbmFtZRgDIAEoCUIHukgEcgIYQCIvChBSZWdpc3RlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXIiZwoMTG9naW5SZXF1ZXN0EhsKCHVzZXJuYW1lGAEgASgJQgm6SAZyBBABGCASHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAISHAoLZGV2aWNlX25hbWUYAyABKAlCB7pIBHICGEAicwoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKBHVzZXIYAyABKAsyDS5jaGF0LnYxLlVzZXIiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSISChBMb2dvdXRBbGxSZXF1ZXN0Ii0KEUxvZ291dEFsbFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKA0yjQIKC0F1dGhTZXJ2aWNlEkEKCFJlZ2lzdGVyEhguY2hhdC52MS5SZWdpc3RlclJlcXVlc3QaGS5jaGF0LnYxLlJlZ2lzdGVyUmVzcG9uc2UiABI4CgVMb2dpbhIVLmNoYXQudjEuTG9naW5SZXF1ZXN0GhYuY2hhdC52MS5Mb2dpblJlc3BvbnNlIgASOwoGTG9nb3V0EhYuY2hhdC52MS5Mb2dvdXRSZXF1ZXN0GhcuY2hhdC52MS5Mb2dvdXRSZXNwb25zZSIAEkQKCUxvZ291dEFsbBIZLmNoYXQudjEuTG9nb3V0QWxsUmVxdWVzdBoaLmNoYXQudjEuTG9nb3V0QWxsUmVzcG9uc2UiAGIGcHJvdG8z",
-    [file_buf_validate_validate, file_chat_v1_user, file_google_protobuf_timestamp],
-  );
+export const file_chat_v1_auth: GenFile = /*@__PURE__*/
+  fileDesc("ChJjaGF0L3YxL2F1dGgucHJvdG8SB2NoYXQudjEifgoPUmVnaXN0ZXJSZXF1ZXN0Ei4KCHVzZXJuYW1lGAEgASgJQhy6SBlyFxADGCAyEV5bQS1aYS16MC05Xy4tXSskEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAIGIACEh0KDGRpc3BsYXlfbmFtZRgDIAEoCUIHukgEcgIYQCIvChBSZWdpc3RlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXIiZwoMTG9naW5SZXF1ZXN0EhsKCHVzZXJuYW1lGAEgASgJQgm6SAZyBBABGCASHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAISHAoLZGV2aWNlX25hbWUYAyABKAlCB7pIBHICGEAicwoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKBHVzZXIYAyABKAsyDS5jaGF0LnYxLlVzZXIiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSISChBMb2dvdXRBbGxSZXF1ZXN0Ii0KEUxvZ291dEFsbFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKA0yjQIKC0F1dGhTZXJ2aWNlEkEKCFJlZ2lzdGVyEhguY2hhdC52MS5SZWdpc3RlclJlcXVlc3QaGS5jaGF0LnYxLlJlZ2lzdGVyUmVzcG9uc2UiABI4CgVMb2dpbhIVLmNoYXQudjEuTG9naW5SZXF1ZXN0GhYuY2hhdC52MS5Mb2dpblJlc3BvbnNlIgASOwoGTG9nb3V0EhYuY2hhdC52MS5Mb2dvdXRSZXF1ZXN0GhcuY2hhdC52MS5Mb2dvdXRSZXNwb25zZSIAEkQKCUxvZ291dEFsbBIZLmNoYXQudjEuTG9nb3V0QWxsUmVxdWVzdBoaLmNoYXQudjEuTG9nb3V0QWxsUmVzcG9uc2UiAGIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest describes the account to create.
@@ -54,8 +50,7 @@ export type RegisterRequest = Message<"chat.v1.RegisterRequest"> & {
  * Describes the message chat.v1.RegisterRequest.
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
-export const RegisterRequestSchema: GenMessage<RegisterRequest> =
-  /*@__PURE__*/
+export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 0);
 
 /**
@@ -76,8 +71,7 @@ export type RegisterResponse = Message<"chat.v1.RegisterResponse"> & {
  * Describes the message chat.v1.RegisterResponse.
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
-export const RegisterResponseSchema: GenMessage<RegisterResponse> =
-  /*@__PURE__*/
+export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 1);
 
 /**
@@ -112,8 +106,7 @@ export type LoginRequest = Message<"chat.v1.LoginRequest"> & {
  * Describes the message chat.v1.LoginRequest.
  * Use `create(LoginRequestSchema)` to create a new message.
  */
-export const LoginRequestSchema: GenMessage<LoginRequest> =
-  /*@__PURE__*/
+export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 2);
 
 /**
@@ -149,8 +142,7 @@ export type LoginResponse = Message<"chat.v1.LoginResponse"> & {
  * Describes the message chat.v1.LoginResponse.
  * Use `create(LoginResponseSchema)` to create a new message.
  */
-export const LoginResponseSchema: GenMessage<LoginResponse> =
-  /*@__PURE__*/
+export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 3);
 
 /**
@@ -158,14 +150,14 @@ export const LoginResponseSchema: GenMessage<LoginResponse> =
  *
  * @generated from message chat.v1.LogoutRequest
  */
-export type LogoutRequest = Message<"chat.v1.LogoutRequest"> & {};
+export type LogoutRequest = Message<"chat.v1.LogoutRequest"> & {
+};
 
 /**
  * Describes the message chat.v1.LogoutRequest.
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
-export const LogoutRequestSchema: GenMessage<LogoutRequest> =
-  /*@__PURE__*/
+export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 4);
 
 /**
@@ -173,14 +165,14 @@ export const LogoutRequestSchema: GenMessage<LogoutRequest> =
  *
  * @generated from message chat.v1.LogoutResponse
  */
-export type LogoutResponse = Message<"chat.v1.LogoutResponse"> & {};
+export type LogoutResponse = Message<"chat.v1.LogoutResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.LogoutResponse.
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
-export const LogoutResponseSchema: GenMessage<LogoutResponse> =
-  /*@__PURE__*/
+export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 5);
 
 /**
@@ -188,14 +180,14 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> =
  *
  * @generated from message chat.v1.LogoutAllRequest
  */
-export type LogoutAllRequest = Message<"chat.v1.LogoutAllRequest"> & {};
+export type LogoutAllRequest = Message<"chat.v1.LogoutAllRequest"> & {
+};
 
 /**
  * Describes the message chat.v1.LogoutAllRequest.
  * Use `create(LogoutAllRequestSchema)` to create a new message.
  */
-export const LogoutAllRequestSchema: GenMessage<LogoutAllRequest> =
-  /*@__PURE__*/
+export const LogoutAllRequestSchema: GenMessage<LogoutAllRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 6);
 
 /**
@@ -216,8 +208,7 @@ export type LogoutAllResponse = Message<"chat.v1.LogoutAllResponse"> & {
  * Describes the message chat.v1.LogoutAllResponse.
  * Use `create(LogoutAllResponseSchema)` to create a new message.
  */
-export const LogoutAllResponseSchema: GenMessage<LogoutAllResponse> =
-  /*@__PURE__*/
+export const LogoutAllResponseSchema: GenMessage<LogoutAllResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 7);
 
 /**
@@ -240,7 +231,7 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RegisterRequestSchema;
     output: typeof RegisterResponseSchema;
-  };
+  },
   /**
    * Login checks a username and password and returns a new access token.
    * An unknown user and a wrong password give the same UNAUTHENTICATED error.
@@ -251,7 +242,7 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LoginRequestSchema;
     output: typeof LoginResponseSchema;
-  };
+  },
   /**
    * Logout revokes the access token the call is made with.
    *
@@ -261,7 +252,7 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutRequestSchema;
     output: typeof LogoutResponseSchema;
-  };
+  },
   /**
    * LogoutAll revokes every access token of the caller, on every device,
    * including the one the call is made with.
@@ -272,5 +263,7 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutAllRequestSchema;
     output: typeof LogoutAllResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_chat_v1_auth, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_chat_v1_auth, 0);
+

@@ -8,11 +8,8 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
 /**
  * Describes the file chat/v1/errors.proto.
  */
-export const file_chat_v1_errors: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChRjaGF0L3YxL2Vycm9ycy5wcm90bxIHY2hhdC52MSruAQoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfUkVBU09OX1RPS0VOX0lOVkFMSUQQARIgChxFUlJPUl9SRUFTT05fQkFEX0NSRURFTlRJQUxTEAISHwobRVJST1JfUkVBU09OX1VTRVJOQU1FX1RBS0VOEAMSHwobRVJST1JfUkVBU09OX0lOVkFMSURfRklFTERTEAQSHQoZRVJST1JfUkVBU09OX1JBVEVfTElNSVRFRBAFEh4KGkVSUk9SX1JFQVNPTl9TSFVUVElOR19ET1dOEAZiBnByb3RvMw",
-  );
+export const file_chat_v1_errors: GenFile = /*@__PURE__*/
+  fileDesc("ChRjaGF0L3YxL2Vycm9ycy5wcm90bxIHY2hhdC52MSruAQoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfUkVBU09OX1RPS0VOX0lOVkFMSUQQARIgChxFUlJPUl9SRUFTT05fQkFEX0NSRURFTlRJQUxTEAISHwobRVJST1JfUkVBU09OX1VTRVJOQU1FX1RBS0VOEAMSHwobRVJST1JfUkVBU09OX0lOVkFMSURfRklFTERTEAQSHQoZRVJST1JfUkVBU09OX1JBVEVfTElNSVRFRBAFEh4KGkVSUk9SX1JFQVNPTl9TSFVUVElOR19ET1dOEAZiBnByb3RvMw");
 
 /**
  * ErrorReason names the cause of an error. Errors carry a
@@ -76,6 +73,6 @@ export enum ErrorReason {
 /**
  * Describes the enum chat.v1.ErrorReason.
  */
-export const ErrorReasonSchema: GenEnum<ErrorReason> =
-  /*@__PURE__*/
+export const ErrorReasonSchema: GenEnum<ErrorReason> = /*@__PURE__*/
   enumDesc(file_chat_v1_errors, 0);
+

@@ -2,27 +2,23 @@
 // @generated from file chat/v1/event.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message as Message$1 } from "./message_pb.js";
 import { file_chat_v1_message } from "./message_pb.js";
 import type { MemberRole } from "./role_pb.js";
 import { file_chat_v1_role } from "./role_pb.js";
 import type { Member, Room } from "./room_pb.js";
 import { file_chat_v1_room } from "./room_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/event.proto.
  */
-export const file_chat_v1_event: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChNjaGF0L3YxL2V2ZW50LnByb3RvEgdjaGF0LnYxIvIECglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoBBILCgNzZXEYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWN0b3JfaWQYBCABKAQSMgoPbWVzc2FnZV9jcmVhdGVkGAogASgLMhcuY2hhdC52MS5NZXNzYWdlQ3JlYXRlZEgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYuY2hhdC52MS5NZXNzYWdlRWRpdGVkSAASMgoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhcuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjIKDnJlYWN0aW9uX2FkZGVkGA0gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI0ChByZWFjdGlvbl9yZW1vdmVkGA4gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABIuCg1tZW1iZXJzX2FkZGVkGA8gASgLMhUuY2hhdC52MS5NZW1iZXJzQWRkZWRIABIwCg5tZW1iZXJfcmVtb3ZlZBgQIAEoCzIWLmNoYXQudjEuTWVtYmVyUmVtb3ZlZEgAEjkKE21lbWJlcl9yb2xlX2NoYW5nZWQYESABKAsyGi5jaGF0LnYxLk1lbWJlclJvbGVDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGBIgASgLMhQuY2hhdC52MS5Sb29tVXBkYXRlZEgAEjIKD21lbWJlcl91bmJhbm5lZBgTIAEoCzIXLmNoYXQudjEuTWVtYmVyVW5iYW5uZWRIAEIICgZjaGFuZ2UiMwoOTWVzc2FnZUNyZWF0ZWQSIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSJ1Cg1NZXNzYWdlRWRpdGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSDAoEdGV4dBgCIAEoCRItCgllZGl0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21lbnRpb25faWRzGAQgAygEIjgKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSEgoKZGVsZXRlZF9ieRgCIAEoBCJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoBBINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgEEg0KBWNvdW50GAQgASgNIjAKDE1lbWJlcnNBZGRlZBIgCgdtZW1iZXJzGAEgAygLMg8uY2hhdC52MS5NZW1iZXIiqAEKDU1lbWJlclJlbW92ZWQSDwoHdXNlcl9pZBgBIAEoBBItCgZyZWFzb24YAiABKA4yHS5jaGF0LnYxLk1lbWJlclJlbW92ZWQuUmVhc29uIlcKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIPCgtSRUFTT05fTEVGVBABEhEKDVJFQVNPTl9LSUNLRUQQAhIRCg1SRUFTT05fQkFOTkVEEAMiRwoRTWVtYmVyUm9sZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIioKC1Jvb21VcGRhdGVkEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iIQoOTWVtYmVyVW5iYW5uZWQSDwoHdXNlcl9pZBgBIAEoBGIGcHJvdG8z",
-    [file_chat_v1_message, file_chat_v1_role, file_chat_v1_room, file_google_protobuf_timestamp],
-  );
+export const file_chat_v1_event: GenFile = /*@__PURE__*/
+  fileDesc("ChNjaGF0L3YxL2V2ZW50LnByb3RvEgdjaGF0LnYxIvIECglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoBBILCgNzZXEYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWN0b3JfaWQYBCABKAQSMgoPbWVzc2FnZV9jcmVhdGVkGAogASgLMhcuY2hhdC52MS5NZXNzYWdlQ3JlYXRlZEgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYuY2hhdC52MS5NZXNzYWdlRWRpdGVkSAASMgoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhcuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjIKDnJlYWN0aW9uX2FkZGVkGA0gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI0ChByZWFjdGlvbl9yZW1vdmVkGA4gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABIuCg1tZW1iZXJzX2FkZGVkGA8gASgLMhUuY2hhdC52MS5NZW1iZXJzQWRkZWRIABIwCg5tZW1iZXJfcmVtb3ZlZBgQIAEoCzIWLmNoYXQudjEuTWVtYmVyUmVtb3ZlZEgAEjkKE21lbWJlcl9yb2xlX2NoYW5nZWQYESABKAsyGi5jaGF0LnYxLk1lbWJlclJvbGVDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGBIgASgLMhQuY2hhdC52MS5Sb29tVXBkYXRlZEgAEjIKD21lbWJlcl91bmJhbm5lZBgTIAEoCzIXLmNoYXQudjEuTWVtYmVyVW5iYW5uZWRIAEIICgZjaGFuZ2UiMwoOTWVzc2FnZUNyZWF0ZWQSIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSJ1Cg1NZXNzYWdlRWRpdGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSDAoEdGV4dBgCIAEoCRItCgllZGl0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21lbnRpb25faWRzGAQgAygEIjgKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSEgoKZGVsZXRlZF9ieRgCIAEoBCJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoBBINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgEEg0KBWNvdW50GAQgASgNIjAKDE1lbWJlcnNBZGRlZBIgCgdtZW1iZXJzGAEgAygLMg8uY2hhdC52MS5NZW1iZXIiqAEKDU1lbWJlclJlbW92ZWQSDwoHdXNlcl9pZBgBIAEoBBItCgZyZWFzb24YAiABKA4yHS5jaGF0LnYxLk1lbWJlclJlbW92ZWQuUmVhc29uIlcKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIPCgtSRUFTT05fTEVGVBABEhEKDVJFQVNPTl9LSUNLRUQQAhIRCg1SRUFTT05fQkFOTkVEEAMiRwoRTWVtYmVyUm9sZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIioKC1Jvb21VcGRhdGVkEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iIQoOTWVtYmVyVW5iYW5uZWQSDwoHdXNlcl9pZBgBIAEoBGIGcHJvdG8z", [file_chat_v1_message, file_chat_v1_role, file_chat_v1_room, file_google_protobuf_timestamp]);
 
 /**
  * RoomEvent is one change of a room, at its sequence number. A room's events
@@ -67,108 +63,96 @@ export type RoomEvent = Message<"chat.v1.RoomEvent"> & {
    *
    * @generated from oneof chat.v1.RoomEvent.change
    */
-  change:
-    | {
-        /**
-         * A TEXT or CUSTOM message was posted. SYSTEM messages never come as
-         * message_created: each is the history view of the membership or room
-         * event at the same sequence.
-         *
-         * @generated from field: chat.v1.MessageCreated message_created = 10;
-         */
-        value: MessageCreated;
-        case: "messageCreated";
-      }
-    | {
-        /**
-         * A message's text was replaced.
-         *
-         * @generated from field: chat.v1.MessageEdited message_edited = 11;
-         */
-        value: MessageEdited;
-        case: "messageEdited";
-      }
-    | {
-        /**
-         * A message became a tombstone.
-         *
-         * @generated from field: chat.v1.MessageDeleted message_deleted = 12;
-         */
-        value: MessageDeleted;
-        case: "messageDeleted";
-      }
-    | {
-        /**
-         * A reaction was added.
-         *
-         * @generated from field: chat.v1.ReactionChanged reaction_added = 13;
-         */
-        value: ReactionChanged;
-        case: "reactionAdded";
-      }
-    | {
-        /**
-         * A reaction was removed.
-         *
-         * @generated from field: chat.v1.ReactionChanged reaction_removed = 14;
-         */
-        value: ReactionChanged;
-        case: "reactionRemoved";
-      }
-    | {
-        /**
-         * Users became members (joined, invited, or created the room with it).
-         *
-         * @generated from field: chat.v1.MembersAdded members_added = 15;
-         */
-        value: MembersAdded;
-        case: "membersAdded";
-      }
-    | {
-        /**
-         * A user stopped being a member (left, kicked or banned).
-         *
-         * @generated from field: chat.v1.MemberRemoved member_removed = 16;
-         */
-        value: MemberRemoved;
-        case: "memberRemoved";
-      }
-    | {
-        /**
-         * A member's role changed.
-         *
-         * @generated from field: chat.v1.MemberRoleChanged member_role_changed = 17;
-         */
-        value: MemberRoleChanged;
-        case: "memberRoleChanged";
-      }
-    | {
-        /**
-         * Name, description or archive state changed.
-         *
-         * @generated from field: chat.v1.RoomUpdated room_updated = 18;
-         */
-        value: RoomUpdated;
-        case: "roomUpdated";
-      }
-    | {
-        /**
-         * A ban was lifted.
-         *
-         * @generated from field: chat.v1.MemberUnbanned member_unbanned = 19;
-         */
-        value: MemberUnbanned;
-        case: "memberUnbanned";
-      }
-    | { case: undefined; value?: undefined };
+  change: {
+    /**
+     * A TEXT or CUSTOM message was posted. SYSTEM messages never come as
+     * message_created: each is the history view of the membership or room
+     * event at the same sequence.
+     *
+     * @generated from field: chat.v1.MessageCreated message_created = 10;
+     */
+    value: MessageCreated;
+    case: "messageCreated";
+  } | {
+    /**
+     * A message's text was replaced.
+     *
+     * @generated from field: chat.v1.MessageEdited message_edited = 11;
+     */
+    value: MessageEdited;
+    case: "messageEdited";
+  } | {
+    /**
+     * A message became a tombstone.
+     *
+     * @generated from field: chat.v1.MessageDeleted message_deleted = 12;
+     */
+    value: MessageDeleted;
+    case: "messageDeleted";
+  } | {
+    /**
+     * A reaction was added.
+     *
+     * @generated from field: chat.v1.ReactionChanged reaction_added = 13;
+     */
+    value: ReactionChanged;
+    case: "reactionAdded";
+  } | {
+    /**
+     * A reaction was removed.
+     *
+     * @generated from field: chat.v1.ReactionChanged reaction_removed = 14;
+     */
+    value: ReactionChanged;
+    case: "reactionRemoved";
+  } | {
+    /**
+     * Users became members (joined, invited, or created the room with it).
+     *
+     * @generated from field: chat.v1.MembersAdded members_added = 15;
+     */
+    value: MembersAdded;
+    case: "membersAdded";
+  } | {
+    /**
+     * A user stopped being a member (left, kicked or banned).
+     *
+     * @generated from field: chat.v1.MemberRemoved member_removed = 16;
+     */
+    value: MemberRemoved;
+    case: "memberRemoved";
+  } | {
+    /**
+     * A member's role changed.
+     *
+     * @generated from field: chat.v1.MemberRoleChanged member_role_changed = 17;
+     */
+    value: MemberRoleChanged;
+    case: "memberRoleChanged";
+  } | {
+    /**
+     * Name, description or archive state changed.
+     *
+     * @generated from field: chat.v1.RoomUpdated room_updated = 18;
+     */
+    value: RoomUpdated;
+    case: "roomUpdated";
+  } | {
+    /**
+     * A ban was lifted.
+     *
+     * @generated from field: chat.v1.MemberUnbanned member_unbanned = 19;
+     */
+    value: MemberUnbanned;
+    case: "memberUnbanned";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.RoomEvent.
  * Use `create(RoomEventSchema)` to create a new message.
  */
-export const RoomEventSchema: GenMessage<RoomEvent> =
-  /*@__PURE__*/
+export const RoomEventSchema: GenMessage<RoomEvent> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 0);
 
 /**
@@ -189,8 +173,7 @@ export type MessageCreated = Message<"chat.v1.MessageCreated"> & {
  * Describes the message chat.v1.MessageCreated.
  * Use `create(MessageCreatedSchema)` to create a new message.
  */
-export const MessageCreatedSchema: GenMessage<MessageCreated> =
-  /*@__PURE__*/
+export const MessageCreatedSchema: GenMessage<MessageCreated> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 1);
 
 /**
@@ -232,8 +215,7 @@ export type MessageEdited = Message<"chat.v1.MessageEdited"> & {
  * Describes the message chat.v1.MessageEdited.
  * Use `create(MessageEditedSchema)` to create a new message.
  */
-export const MessageEditedSchema: GenMessage<MessageEdited> =
-  /*@__PURE__*/
+export const MessageEditedSchema: GenMessage<MessageEdited> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 2);
 
 /**
@@ -261,8 +243,7 @@ export type MessageDeleted = Message<"chat.v1.MessageDeleted"> & {
  * Describes the message chat.v1.MessageDeleted.
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
-export const MessageDeletedSchema: GenMessage<MessageDeleted> =
-  /*@__PURE__*/
+export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 3);
 
 /**
@@ -304,8 +285,7 @@ export type ReactionChanged = Message<"chat.v1.ReactionChanged"> & {
  * Describes the message chat.v1.ReactionChanged.
  * Use `create(ReactionChangedSchema)` to create a new message.
  */
-export const ReactionChangedSchema: GenMessage<ReactionChanged> =
-  /*@__PURE__*/
+export const ReactionChangedSchema: GenMessage<ReactionChanged> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 4);
 
 /**
@@ -326,8 +306,7 @@ export type MembersAdded = Message<"chat.v1.MembersAdded"> & {
  * Describes the message chat.v1.MembersAdded.
  * Use `create(MembersAddedSchema)` to create a new message.
  */
-export const MembersAddedSchema: GenMessage<MembersAdded> =
-  /*@__PURE__*/
+export const MembersAddedSchema: GenMessage<MembersAdded> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 5);
 
 /**
@@ -355,8 +334,7 @@ export type MemberRemoved = Message<"chat.v1.MemberRemoved"> & {
  * Describes the message chat.v1.MemberRemoved.
  * Use `create(MemberRemovedSchema)` to create a new message.
  */
-export const MemberRemovedSchema: GenMessage<MemberRemoved> =
-  /*@__PURE__*/
+export const MemberRemovedSchema: GenMessage<MemberRemoved> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 6);
 
 /**
@@ -397,8 +375,7 @@ export enum MemberRemoved_Reason {
 /**
  * Describes the enum chat.v1.MemberRemoved.Reason.
  */
-export const MemberRemoved_ReasonSchema: GenEnum<MemberRemoved_Reason> =
-  /*@__PURE__*/
+export const MemberRemoved_ReasonSchema: GenEnum<MemberRemoved_Reason> = /*@__PURE__*/
   enumDesc(file_chat_v1_event, 6, 0);
 
 /**
@@ -426,8 +403,7 @@ export type MemberRoleChanged = Message<"chat.v1.MemberRoleChanged"> & {
  * Describes the message chat.v1.MemberRoleChanged.
  * Use `create(MemberRoleChangedSchema)` to create a new message.
  */
-export const MemberRoleChangedSchema: GenMessage<MemberRoleChanged> =
-  /*@__PURE__*/
+export const MemberRoleChangedSchema: GenMessage<MemberRoleChanged> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 7);
 
 /**
@@ -448,8 +424,7 @@ export type RoomUpdated = Message<"chat.v1.RoomUpdated"> & {
  * Describes the message chat.v1.RoomUpdated.
  * Use `create(RoomUpdatedSchema)` to create a new message.
  */
-export const RoomUpdatedSchema: GenMessage<RoomUpdated> =
-  /*@__PURE__*/
+export const RoomUpdatedSchema: GenMessage<RoomUpdated> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 8);
 
 /**
@@ -470,6 +445,6 @@ export type MemberUnbanned = Message<"chat.v1.MemberUnbanned"> & {
  * Describes the message chat.v1.MemberUnbanned.
  * Use `create(MemberUnbannedSchema)` to create a new message.
  */
-export const MemberUnbannedSchema: GenMessage<MemberUnbanned> =
-  /*@__PURE__*/
+export const MemberUnbannedSchema: GenMessage<MemberUnbanned> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 9);
+

@@ -2,47 +2,24 @@
 // @generated from file chat/v1/feed.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { RoomEvent } from "./event_pb.js";
 import { file_chat_v1_event } from "./event_pb.js";
-import type {
-  AddReactionRequest,
-  AddReactionResponse,
-  DeleteMessageRequest,
-  DeleteMessageResponse,
-  EditMessageRequest,
-  EditMessageResponse,
-  MarkReadRequest,
-  MarkReadResponse,
-  RemoveReactionRequest,
-  RemoveReactionResponse,
-  SendMessageRequest,
-  SendMessageResponse,
-} from "./message_pb.js";
+import type { AddReactionRequest, AddReactionResponse, DeleteMessageRequest, DeleteMessageResponse, EditMessageRequest, EditMessageResponse, MarkReadRequest, MarkReadResponse, RemoveReactionRequest, RemoveReactionResponse, SendMessageRequest, SendMessageResponse } from "./message_pb.js";
 import { file_chat_v1_message } from "./message_pb.js";
 import type { Room } from "./room_pb.js";
 import { file_chat_v1_room } from "./room_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/feed.proto.
  */
-export const file_chat_v1_feed: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChJjaGF0L3YxL2ZlZWQucHJvdG8SB2NoYXQudjEiOgoMUm9vbVBvc2l0aW9uEhgKB3Jvb21faWQYASABKARCB7pIBDICIAASEAoIbGFzdF9zZXEYAiABKAQiRwoQU3Vic2NyaWJlUmVxdWVzdBIzCglwb3NpdGlvbnMYASADKAsyFS5jaGF0LnYxLlJvb21Qb3NpdGlvbkIJukgGkgEDEOgHIjYKEVN1YnNjcmliZVJlc3BvbnNlEiEKBWV2ZW50GAEgASgLMhIuY2hhdC52MS5GZWVkRXZlbnQioQMKCUZlZWRFdmVudBIfCgVyZWFkeRgBIAEoCzIOLmNoYXQudjEuUmVhZHlIABIoCgpyb29tX2V2ZW50GAIgASgLMhIuY2hhdC52MS5Sb29tRXZlbnRIABIfCgVyZXNldBgDIAEoCzIOLmNoYXQudjEuUmVzZXRIABIqCgtyZWFkX21hcmtlchgEIAEoCzITLmNoYXQudjEuUmVhZE1hcmtlckgAEiEKBnR5cGluZxgFIAEoCzIPLmNoYXQudjEuVHlwaW5nSAASJQoIcHJlc2VuY2UYBiABKAsyES5jaGF0LnYxLlByZXNlbmNlSAASKAoKcm9vbV9zdGF0cxgHIAEoCzISLmNoYXQudjEuUm9vbVN0YXRzSAASJwoJaGVhcnRiZWF0GAggASgLMhIuY2hhdC52MS5IZWFydGJlYXRIABIoCgpyb29tX2FkZGVkGAkgASgLMhIuY2hhdC52MS5Sb29tQWRkZWRIABIsCgxyb29tX3JlbW92ZWQYCiABKAsyFC5jaGF0LnYxLlJvb21SZW1vdmVkSABCBwoFZXZlbnQifQoFUmVhZHkSJAoFcm9vbXMYASADKAsyFS5jaGF0LnYxLlJvb21Qb3NpdGlvbhIvCgtzZXJ2ZXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgNIo4BCgVSZXNldBIPCgdyb29tX2lkGAEgASgEEiUKBnJlYXNvbhgCIAEoDjIVLmNoYXQudjEuUmVzZXQuUmVhc29uEhAKCGxhc3Rfc2VxGAMgASgEIjsKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIZChVSRUFTT05fVE9PX0ZBUl9CRUhJTkQQASI0CgpSZWFkTWFya2VyEg8KB3Jvb21faWQYASABKAQSFQoNbGFzdF9yZWFkX3NlcRgCIAEoBCI6CgZUeXBpbmcSDwoHcm9vbV9pZBgBIAEoBBIPCgd1c2VyX2lkGAIgASgEEg4KBnR5cGluZxgDIAEoCCJfCghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgEEg4KBm9ubGluZRgCIAEoCBIyCg5sYXN0X3NlZW5fdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZwoJUm9vbVN0YXRzEg8KB3Jvb21faWQYASABKAQSFgoOb25saW5lX21lbWJlcnMYAiABKA0SGwoTcGVha19vbmxpbmVfbWVtYmVycxgDIAEoDRIUCgxtZW1iZXJfY291bnQYBCABKA0iPAoJSGVhcnRiZWF0Ei8KC3NlcnZlcl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIoCglSb29tQWRkZWQSGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIeCgtSb29tUmVtb3ZlZBIPCgdyb29tX2lkGAEgASgEIjwKEFNldFR5cGluZ1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UigAQKC0NoYXRSZXF1ZXN0Eh0KCnJlcXVlc3RfaWQYASABKAlCCbpIBnIEEAEYQBIuCglzdWJzY3JpYmUYAiABKAsyGS5jaGF0LnYxLlN1YnNjcmliZVJlcXVlc3RIABIzCgxzZW5kX21lc3NhZ2UYAyABKAsyGy5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdEgAEjMKDGVkaXRfbWVzc2FnZRgEIAEoCzIbLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0SAASNwoOZGVsZXRlX21lc3NhZ2UYBSABKAsyHS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0SAASMwoMYWRkX3JlYWN0aW9uGAYgASgLMhsuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3RIABI5Cg9yZW1vdmVfcmVhY3Rpb24YByABKAsyHi5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdEgAEi8KCnNldF90eXBpbmcYCCABKAsyGS5jaGF0LnYxLlNldFR5cGluZ1JlcXVlc3RIABItCgltYXJrX3JlYWQYCSABKAsyGC5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdEgAEh0KBHBpbmcYCiABKAsyDS5jaGF0LnYxLlBpbmdIAEIQCgdjb21tYW5kEgW6SAIIASIGCgRQaW5nIosBCgxDaGF0UmVzcG9uc2USIwoFZXZlbnQYASABKAsyEi5jaGF0LnYxLkZlZWRFdmVudEgAEiIKA2FjaxgCIAEoCzITLmNoYXQudjEuQ29tbWFuZEFja0gAEiYKBWVycm9yGAMgASgLMhUuY2hhdC52MS5Db21tYW5kRXJyb3JIAEIKCghyZXNwb25zZSLyAgoKQ29tbWFuZEFjaxISCgpyZXF1ZXN0X2lkGAEgASgJEjQKDHNlbmRfbWVzc2FnZRgCIAEoCzIcLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZUgAEjQKDGVkaXRfbWVzc2FnZRgDIAEoCzIcLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXNwb25zZUgAEjgKDmRlbGV0ZV9tZXNzYWdlGAQgASgLMh4uY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2VIABI0CgxhZGRfcmVhY3Rpb24YBSABKAsyHC5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2VIABI6Cg9yZW1vdmVfcmVhY3Rpb24YBiABKAsyHy5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2VIABIuCgltYXJrX3JlYWQYByABKAsyGS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2VIAEIICgZyZXN1bHQiQQoMQ29tbWFuZEVycm9yEhIKCnJlcXVlc3RfaWQYASABKAkSDAoEY29kZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJMtYBCgtGZWVkU2VydmljZRJGCglTdWJzY3JpYmUSGS5jaGF0LnYxLlN1YnNjcmliZVJlcXVlc3QaGi5jaGF0LnYxLlN1YnNjcmliZVJlc3BvbnNlIgAwARJECglTZXRUeXBpbmcSGS5jaGF0LnYxLlNldFR5cGluZ1JlcXVlc3QaGi5jaGF0LnYxLlNldFR5cGluZ1Jlc3BvbnNlIgASOQoEQ2hhdBIULmNoYXQudjEuQ2hhdFJlcXVlc3QaFS5jaGF0LnYxLkNoYXRSZXNwb25zZSIAKAEwAWIGcHJvdG8z",
-    [
-      file_buf_validate_validate,
-      file_chat_v1_event,
-      file_chat_v1_message,
-      file_chat_v1_room,
-      file_google_protobuf_timestamp,
-    ],
-  );
+export const file_chat_v1_feed: GenFile = /*@__PURE__*/
+  fileDesc("ChJjaGF0L3YxL2ZlZWQucHJvdG8SB2NoYXQudjEiOgoMUm9vbVBvc2l0aW9uEhgKB3Jvb21faWQYASABKARCB7pIBDICIAASEAoIbGFzdF9zZXEYAiABKAQiRwoQU3Vic2NyaWJlUmVxdWVzdBIzCglwb3NpdGlvbnMYASADKAsyFS5jaGF0LnYxLlJvb21Qb3NpdGlvbkIJukgGkgEDEOgHIjYKEVN1YnNjcmliZVJlc3BvbnNlEiEKBWV2ZW50GAEgASgLMhIuY2hhdC52MS5GZWVkRXZlbnQioQMKCUZlZWRFdmVudBIfCgVyZWFkeRgBIAEoCzIOLmNoYXQudjEuUmVhZHlIABIoCgpyb29tX2V2ZW50GAIgASgLMhIuY2hhdC52MS5Sb29tRXZlbnRIABIfCgVyZXNldBgDIAEoCzIOLmNoYXQudjEuUmVzZXRIABIqCgtyZWFkX21hcmtlchgEIAEoCzITLmNoYXQudjEuUmVhZE1hcmtlckgAEiEKBnR5cGluZxgFIAEoCzIPLmNoYXQudjEuVHlwaW5nSAASJQoIcHJlc2VuY2UYBiABKAsyES5jaGF0LnYxLlByZXNlbmNlSAASKAoKcm9vbV9zdGF0cxgHIAEoCzISLmNoYXQudjEuUm9vbVN0YXRzSAASJwoJaGVhcnRiZWF0GAggASgLMhIuY2hhdC52MS5IZWFydGJlYXRIABIoCgpyb29tX2FkZGVkGAkgASgLMhIuY2hhdC52MS5Sb29tQWRkZWRIABIsCgxyb29tX3JlbW92ZWQYCiABKAsyFC5jaGF0LnYxLlJvb21SZW1vdmVkSABCBwoFZXZlbnQifQoFUmVhZHkSJAoFcm9vbXMYASADKAsyFS5jaGF0LnYxLlJvb21Qb3NpdGlvbhIvCgtzZXJ2ZXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgNIo4BCgVSZXNldBIPCgdyb29tX2lkGAEgASgEEiUKBnJlYXNvbhgCIAEoDjIVLmNoYXQudjEuUmVzZXQuUmVhc29uEhAKCGxhc3Rfc2VxGAMgASgEIjsKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIZChVSRUFTT05fVE9PX0ZBUl9CRUhJTkQQASI0CgpSZWFkTWFya2VyEg8KB3Jvb21faWQYASABKAQSFQoNbGFzdF9yZWFkX3NlcRgCIAEoBCI6CgZUeXBpbmcSDwoHcm9vbV9pZBgBIAEoBBIPCgd1c2VyX2lkGAIgASgEEg4KBnR5cGluZxgDIAEoCCJfCghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgEEg4KBm9ubGluZRgCIAEoCBIyCg5sYXN0X3NlZW5fdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZwoJUm9vbVN0YXRzEg8KB3Jvb21faWQYASABKAQSFgoOb25saW5lX21lbWJlcnMYAiABKA0SGwoTcGVha19vbmxpbmVfbWVtYmVycxgDIAEoDRIUCgxtZW1iZXJfY291bnQYBCABKA0iPAoJSGVhcnRiZWF0Ei8KC3NlcnZlcl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIoCglSb29tQWRkZWQSGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIeCgtSb29tUmVtb3ZlZBIPCgdyb29tX2lkGAEgASgEIjwKEFNldFR5cGluZ1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UigAQKC0NoYXRSZXF1ZXN0Eh0KCnJlcXVlc3RfaWQYASABKAlCCbpIBnIEEAEYQBIuCglzdWJzY3JpYmUYAiABKAsyGS5jaGF0LnYxLlN1YnNjcmliZVJlcXVlc3RIABIzCgxzZW5kX21lc3NhZ2UYAyABKAsyGy5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdEgAEjMKDGVkaXRfbWVzc2FnZRgEIAEoCzIbLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0SAASNwoOZGVsZXRlX21lc3NhZ2UYBSABKAsyHS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0SAASMwoMYWRkX3JlYWN0aW9uGAYgASgLMhsuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3RIABI5Cg9yZW1vdmVfcmVhY3Rpb24YByABKAsyHi5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdEgAEi8KCnNldF90eXBpbmcYCCABKAsyGS5jaGF0LnYxLlNldFR5cGluZ1JlcXVlc3RIABItCgltYXJrX3JlYWQYCSABKAsyGC5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdEgAEh0KBHBpbmcYCiABKAsyDS5jaGF0LnYxLlBpbmdIAEIQCgdjb21tYW5kEgW6SAIIASIGCgRQaW5nIosBCgxDaGF0UmVzcG9uc2USIwoFZXZlbnQYASABKAsyEi5jaGF0LnYxLkZlZWRFdmVudEgAEiIKA2FjaxgCIAEoCzITLmNoYXQudjEuQ29tbWFuZEFja0gAEiYKBWVycm9yGAMgASgLMhUuY2hhdC52MS5Db21tYW5kRXJyb3JIAEIKCghyZXNwb25zZSLyAgoKQ29tbWFuZEFjaxISCgpyZXF1ZXN0X2lkGAEgASgJEjQKDHNlbmRfbWVzc2FnZRgCIAEoCzIcLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZUgAEjQKDGVkaXRfbWVzc2FnZRgDIAEoCzIcLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXNwb25zZUgAEjgKDmRlbGV0ZV9tZXNzYWdlGAQgASgLMh4uY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2VIABI0CgxhZGRfcmVhY3Rpb24YBSABKAsyHC5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2VIABI6Cg9yZW1vdmVfcmVhY3Rpb24YBiABKAsyHy5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2VIABIuCgltYXJrX3JlYWQYByABKAsyGS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2VIAEIICgZyZXN1bHQiQQoMQ29tbWFuZEVycm9yEhIKCnJlcXVlc3RfaWQYASABKAkSDAoEY29kZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJMtYBCgtGZWVkU2VydmljZRJGCglTdWJzY3JpYmUSGS5jaGF0LnYxLlN1YnNjcmliZVJlcXVlc3QaGi5jaGF0LnYxLlN1YnNjcmliZVJlc3BvbnNlIgAwARJECglTZXRUeXBpbmcSGS5jaGF0LnYxLlNldFR5cGluZ1JlcXVlc3QaGi5jaGF0LnYxLlNldFR5cGluZ1Jlc3BvbnNlIgASOQoEQ2hhdBIULmNoYXQudjEuQ2hhdFJlcXVlc3QaFS5jaGF0LnYxLkNoYXRSZXNwb25zZSIAKAEwAWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_event, file_chat_v1_message, file_chat_v1_room, file_google_protobuf_timestamp]);
 
 /**
  * RoomPosition is how far a client has seen a room.
@@ -70,8 +47,7 @@ export type RoomPosition = Message<"chat.v1.RoomPosition"> & {
  * Describes the message chat.v1.RoomPosition.
  * Use `create(RoomPositionSchema)` to create a new message.
  */
-export const RoomPositionSchema: GenMessage<RoomPosition> =
-  /*@__PURE__*/
+export const RoomPositionSchema: GenMessage<RoomPosition> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 0);
 
 /**
@@ -95,8 +71,7 @@ export type SubscribeRequest = Message<"chat.v1.SubscribeRequest"> & {
  * Describes the message chat.v1.SubscribeRequest.
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
-export const SubscribeRequestSchema: GenMessage<SubscribeRequest> =
-  /*@__PURE__*/
+export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 1);
 
 /**
@@ -117,8 +92,7 @@ export type SubscribeResponse = Message<"chat.v1.SubscribeResponse"> & {
  * Describes the message chat.v1.SubscribeResponse.
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
-export const SubscribeResponseSchema: GenMessage<SubscribeResponse> =
-  /*@__PURE__*/
+export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 2);
 
 /**
@@ -132,108 +106,96 @@ export type FeedEvent = Message<"chat.v1.FeedEvent"> & {
    *
    * @generated from oneof chat.v1.FeedEvent.event
    */
-  event:
-    | {
-        /**
-         * Always first: the rooms the stream carries and where they stand.
-         *
-         * @generated from field: chat.v1.Ready ready = 1;
-         */
-        value: Ready;
-        case: "ready";
-      }
-    | {
-        /**
-         * A change of a room, at its sequence.
-         *
-         * @generated from field: chat.v1.RoomEvent room_event = 2;
-         */
-        value: RoomEvent;
-        case: "roomEvent";
-      }
-    | {
-        /**
-         * The client must reload a room (see Reset.Reason) and resume from
-         * `last_seq`.
-         *
-         * @generated from field: chat.v1.Reset reset = 3;
-         */
-        value: Reset;
-        case: "reset";
-      }
-    | {
-        /**
-         * The caller's read marker moved (on another device too).
-         *
-         * @generated from field: chat.v1.ReadMarker read_marker = 4;
-         */
-        value: ReadMarker;
-        case: "readMarker";
-      }
-    | {
-        /**
-         * Someone started or stopped typing.
-         *
-         * @generated from field: chat.v1.Typing typing = 5;
-         */
-        value: Typing;
-        case: "typing";
-      }
-    | {
-        /**
-         * A user of one of the caller's rooms went online or offline.
-         *
-         * @generated from field: chat.v1.Presence presence = 6;
-         */
-        value: Presence;
-        case: "presence";
-      }
-    | {
-        /**
-         * Members online in a room (coalesced: at most about once a second).
-         *
-         * @generated from field: chat.v1.RoomStats room_stats = 7;
-         */
-        value: RoomStats;
-        case: "roomStats";
-      }
-    | {
-        /**
-         * Sent when nothing else was for a while, so proxies keep the stream
-         * open and clients notice a dead connection.
-         *
-         * @generated from field: chat.v1.Heartbeat heartbeat = 8;
-         */
-        value: Heartbeat;
-        case: "heartbeat";
-      }
-    | {
-        /**
-         * The stream started carrying a room (the caller joined or was added).
-         *
-         * @generated from field: chat.v1.RoomAdded room_added = 9;
-         */
-        value: RoomAdded;
-        case: "roomAdded";
-      }
-    | {
-        /**
-         * The stream stopped carrying a room (left, kicked, banned).
-         *
-         * @generated from field: chat.v1.RoomRemoved room_removed = 10;
-         */
-        value: RoomRemoved;
-        case: "roomRemoved";
-      }
-    | { case: undefined; value?: undefined };
+  event: {
+    /**
+     * Always first: the rooms the stream carries and where they stand.
+     *
+     * @generated from field: chat.v1.Ready ready = 1;
+     */
+    value: Ready;
+    case: "ready";
+  } | {
+    /**
+     * A change of a room, at its sequence.
+     *
+     * @generated from field: chat.v1.RoomEvent room_event = 2;
+     */
+    value: RoomEvent;
+    case: "roomEvent";
+  } | {
+    /**
+     * The client must reload a room (see Reset.Reason) and resume from
+     * `last_seq`.
+     *
+     * @generated from field: chat.v1.Reset reset = 3;
+     */
+    value: Reset;
+    case: "reset";
+  } | {
+    /**
+     * The caller's read marker moved (on another device too).
+     *
+     * @generated from field: chat.v1.ReadMarker read_marker = 4;
+     */
+    value: ReadMarker;
+    case: "readMarker";
+  } | {
+    /**
+     * Someone started or stopped typing.
+     *
+     * @generated from field: chat.v1.Typing typing = 5;
+     */
+    value: Typing;
+    case: "typing";
+  } | {
+    /**
+     * A user of one of the caller's rooms went online or offline.
+     *
+     * @generated from field: chat.v1.Presence presence = 6;
+     */
+    value: Presence;
+    case: "presence";
+  } | {
+    /**
+     * Members online in a room (coalesced: at most about once a second).
+     *
+     * @generated from field: chat.v1.RoomStats room_stats = 7;
+     */
+    value: RoomStats;
+    case: "roomStats";
+  } | {
+    /**
+     * Sent when nothing else was for a while, so proxies keep the stream
+     * open and clients notice a dead connection.
+     *
+     * @generated from field: chat.v1.Heartbeat heartbeat = 8;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | {
+    /**
+     * The stream started carrying a room (the caller joined or was added).
+     *
+     * @generated from field: chat.v1.RoomAdded room_added = 9;
+     */
+    value: RoomAdded;
+    case: "roomAdded";
+  } | {
+    /**
+     * The stream stopped carrying a room (left, kicked, banned).
+     *
+     * @generated from field: chat.v1.RoomRemoved room_removed = 10;
+     */
+    value: RoomRemoved;
+    case: "roomRemoved";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.FeedEvent.
  * Use `create(FeedEventSchema)` to create a new message.
  */
-export const FeedEventSchema: GenMessage<FeedEvent> =
-  /*@__PURE__*/
+export const FeedEventSchema: GenMessage<FeedEvent> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 3);
 
 /**
@@ -268,7 +230,8 @@ export type Ready = Message<"chat.v1.Ready"> & {
  * Describes the message chat.v1.Ready.
  * Use `create(ReadySchema)` to create a new message.
  */
-export const ReadySchema: GenMessage<Ready> = /*@__PURE__*/ messageDesc(file_chat_v1_feed, 4);
+export const ReadySchema: GenMessage<Ready> = /*@__PURE__*/
+  messageDesc(file_chat_v1_feed, 4);
 
 /**
  * Reset tells the client to reload a room.
@@ -303,7 +266,8 @@ export type Reset = Message<"chat.v1.Reset"> & {
  * Describes the message chat.v1.Reset.
  * Use `create(ResetSchema)` to create a new message.
  */
-export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/ messageDesc(file_chat_v1_feed, 5);
+export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/
+  messageDesc(file_chat_v1_feed, 5);
 
 /**
  * Why a reload is needed.
@@ -329,8 +293,7 @@ export enum Reset_Reason {
 /**
  * Describes the enum chat.v1.Reset.Reason.
  */
-export const Reset_ReasonSchema: GenEnum<Reset_Reason> =
-  /*@__PURE__*/
+export const Reset_ReasonSchema: GenEnum<Reset_Reason> = /*@__PURE__*/
   enumDesc(file_chat_v1_feed, 5, 0);
 
 /**
@@ -358,8 +321,7 @@ export type ReadMarker = Message<"chat.v1.ReadMarker"> & {
  * Describes the message chat.v1.ReadMarker.
  * Use `create(ReadMarkerSchema)` to create a new message.
  */
-export const ReadMarkerSchema: GenMessage<ReadMarker> =
-  /*@__PURE__*/
+export const ReadMarkerSchema: GenMessage<ReadMarker> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 6);
 
 /**
@@ -394,7 +356,8 @@ export type Typing = Message<"chat.v1.Typing"> & {
  * Describes the message chat.v1.Typing.
  * Use `create(TypingSchema)` to create a new message.
  */
-export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/ messageDesc(file_chat_v1_feed, 7);
+export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
+  messageDesc(file_chat_v1_feed, 7);
 
 /**
  * Presence is a user's online state.
@@ -428,7 +391,8 @@ export type Presence = Message<"chat.v1.Presence"> & {
  * Describes the message chat.v1.Presence.
  * Use `create(PresenceSchema)` to create a new message.
  */
-export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/ messageDesc(file_chat_v1_feed, 8);
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_chat_v1_feed, 8);
 
 /**
  * RoomStats are a room's live figures.
@@ -469,8 +433,7 @@ export type RoomStats = Message<"chat.v1.RoomStats"> & {
  * Describes the message chat.v1.RoomStats.
  * Use `create(RoomStatsSchema)` to create a new message.
  */
-export const RoomStatsSchema: GenMessage<RoomStats> =
-  /*@__PURE__*/
+export const RoomStatsSchema: GenMessage<RoomStats> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 9);
 
 /**
@@ -491,8 +454,7 @@ export type Heartbeat = Message<"chat.v1.Heartbeat"> & {
  * Describes the message chat.v1.Heartbeat.
  * Use `create(HeartbeatSchema)` to create a new message.
  */
-export const HeartbeatSchema: GenMessage<Heartbeat> =
-  /*@__PURE__*/
+export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 10);
 
 /**
@@ -513,8 +475,7 @@ export type RoomAdded = Message<"chat.v1.RoomAdded"> & {
  * Describes the message chat.v1.RoomAdded.
  * Use `create(RoomAddedSchema)` to create a new message.
  */
-export const RoomAddedSchema: GenMessage<RoomAdded> =
-  /*@__PURE__*/
+export const RoomAddedSchema: GenMessage<RoomAdded> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 11);
 
 /**
@@ -535,8 +496,7 @@ export type RoomRemoved = Message<"chat.v1.RoomRemoved"> & {
  * Describes the message chat.v1.RoomRemoved.
  * Use `create(RoomRemovedSchema)` to create a new message.
  */
-export const RoomRemovedSchema: GenMessage<RoomRemoved> =
-  /*@__PURE__*/
+export const RoomRemovedSchema: GenMessage<RoomRemoved> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 12);
 
 /**
@@ -564,8 +524,7 @@ export type SetTypingRequest = Message<"chat.v1.SetTypingRequest"> & {
  * Describes the message chat.v1.SetTypingRequest.
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
-export const SetTypingRequestSchema: GenMessage<SetTypingRequest> =
-  /*@__PURE__*/
+export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 13);
 
 /**
@@ -573,14 +532,14 @@ export const SetTypingRequestSchema: GenMessage<SetTypingRequest> =
  *
  * @generated from message chat.v1.SetTypingResponse
  */
-export type SetTypingResponse = Message<"chat.v1.SetTypingResponse"> & {};
+export type SetTypingResponse = Message<"chat.v1.SetTypingResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.SetTypingResponse.
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
-export const SetTypingResponseSchema: GenMessage<SetTypingResponse> =
-  /*@__PURE__*/
+export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 14);
 
 /**
@@ -601,97 +560,86 @@ export type ChatRequest = Message<"chat.v1.ChatRequest"> & {
    *
    * @generated from oneof chat.v1.ChatRequest.command
    */
-  command:
-    | {
-        /**
-         * Start or change the feed (like Subscribe); may be sent again.
-         *
-         * @generated from field: chat.v1.SubscribeRequest subscribe = 2;
-         */
-        value: SubscribeRequest;
-        case: "subscribe";
-      }
-    | {
-        /**
-         * Send a message.
-         *
-         * @generated from field: chat.v1.SendMessageRequest send_message = 3;
-         */
-        value: SendMessageRequest;
-        case: "sendMessage";
-      }
-    | {
-        /**
-         * Edit a message.
-         *
-         * @generated from field: chat.v1.EditMessageRequest edit_message = 4;
-         */
-        value: EditMessageRequest;
-        case: "editMessage";
-      }
-    | {
-        /**
-         * Delete a message.
-         *
-         * @generated from field: chat.v1.DeleteMessageRequest delete_message = 5;
-         */
-        value: DeleteMessageRequest;
-        case: "deleteMessage";
-      }
-    | {
-        /**
-         * Add a reaction.
-         *
-         * @generated from field: chat.v1.AddReactionRequest add_reaction = 6;
-         */
-        value: AddReactionRequest;
-        case: "addReaction";
-      }
-    | {
-        /**
-         * Remove a reaction.
-         *
-         * @generated from field: chat.v1.RemoveReactionRequest remove_reaction = 7;
-         */
-        value: RemoveReactionRequest;
-        case: "removeReaction";
-      }
-    | {
-        /**
-         * Typing state.
-         *
-         * @generated from field: chat.v1.SetTypingRequest set_typing = 8;
-         */
-        value: SetTypingRequest;
-        case: "setTyping";
-      }
-    | {
-        /**
-         * Move the read marker.
-         *
-         * @generated from field: chat.v1.MarkReadRequest mark_read = 9;
-         */
-        value: MarkReadRequest;
-        case: "markRead";
-      }
-    | {
-        /**
-         * Answered with an ack.
-         *
-         * @generated from field: chat.v1.Ping ping = 10;
-         */
-        value: Ping;
-        case: "ping";
-      }
-    | { case: undefined; value?: undefined };
+  command: {
+    /**
+     * Start or change the feed (like Subscribe); may be sent again.
+     *
+     * @generated from field: chat.v1.SubscribeRequest subscribe = 2;
+     */
+    value: SubscribeRequest;
+    case: "subscribe";
+  } | {
+    /**
+     * Send a message.
+     *
+     * @generated from field: chat.v1.SendMessageRequest send_message = 3;
+     */
+    value: SendMessageRequest;
+    case: "sendMessage";
+  } | {
+    /**
+     * Edit a message.
+     *
+     * @generated from field: chat.v1.EditMessageRequest edit_message = 4;
+     */
+    value: EditMessageRequest;
+    case: "editMessage";
+  } | {
+    /**
+     * Delete a message.
+     *
+     * @generated from field: chat.v1.DeleteMessageRequest delete_message = 5;
+     */
+    value: DeleteMessageRequest;
+    case: "deleteMessage";
+  } | {
+    /**
+     * Add a reaction.
+     *
+     * @generated from field: chat.v1.AddReactionRequest add_reaction = 6;
+     */
+    value: AddReactionRequest;
+    case: "addReaction";
+  } | {
+    /**
+     * Remove a reaction.
+     *
+     * @generated from field: chat.v1.RemoveReactionRequest remove_reaction = 7;
+     */
+    value: RemoveReactionRequest;
+    case: "removeReaction";
+  } | {
+    /**
+     * Typing state.
+     *
+     * @generated from field: chat.v1.SetTypingRequest set_typing = 8;
+     */
+    value: SetTypingRequest;
+    case: "setTyping";
+  } | {
+    /**
+     * Move the read marker.
+     *
+     * @generated from field: chat.v1.MarkReadRequest mark_read = 9;
+     */
+    value: MarkReadRequest;
+    case: "markRead";
+  } | {
+    /**
+     * Answered with an ack.
+     *
+     * @generated from field: chat.v1.Ping ping = 10;
+     */
+    value: Ping;
+    case: "ping";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.ChatRequest.
  * Use `create(ChatRequestSchema)` to create a new message.
  */
-export const ChatRequestSchema: GenMessage<ChatRequest> =
-  /*@__PURE__*/
+export const ChatRequestSchema: GenMessage<ChatRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 15);
 
 /**
@@ -699,13 +647,15 @@ export const ChatRequestSchema: GenMessage<ChatRequest> =
  *
  * @generated from message chat.v1.Ping
  */
-export type Ping = Message<"chat.v1.Ping"> & {};
+export type Ping = Message<"chat.v1.Ping"> & {
+};
 
 /**
  * Describes the message chat.v1.Ping.
  * Use `create(PingSchema)` to create a new message.
  */
-export const PingSchema: GenMessage<Ping> = /*@__PURE__*/ messageDesc(file_chat_v1_feed, 16);
+export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
+  messageDesc(file_chat_v1_feed, 16);
 
 /**
  * ChatResponse is a feed event, or the outcome of one command.
@@ -718,43 +668,38 @@ export type ChatResponse = Message<"chat.v1.ChatResponse"> & {
    *
    * @generated from oneof chat.v1.ChatResponse.response
    */
-  response:
-    | {
-        /**
-         * A feed event, as on Subscribe.
-         *
-         * @generated from field: chat.v1.FeedEvent event = 1;
-         */
-        value: FeedEvent;
-        case: "event";
-      }
-    | {
-        /**
-         * A command succeeded.
-         *
-         * @generated from field: chat.v1.CommandAck ack = 2;
-         */
-        value: CommandAck;
-        case: "ack";
-      }
-    | {
-        /**
-         * A command failed; the stream goes on.
-         *
-         * @generated from field: chat.v1.CommandError error = 3;
-         */
-        value: CommandError;
-        case: "error";
-      }
-    | { case: undefined; value?: undefined };
+  response: {
+    /**
+     * A feed event, as on Subscribe.
+     *
+     * @generated from field: chat.v1.FeedEvent event = 1;
+     */
+    value: FeedEvent;
+    case: "event";
+  } | {
+    /**
+     * A command succeeded.
+     *
+     * @generated from field: chat.v1.CommandAck ack = 2;
+     */
+    value: CommandAck;
+    case: "ack";
+  } | {
+    /**
+     * A command failed; the stream goes on.
+     *
+     * @generated from field: chat.v1.CommandError error = 3;
+     */
+    value: CommandError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.ChatResponse.
  * Use `create(ChatResponseSchema)` to create a new message.
  */
-export const ChatResponseSchema: GenMessage<ChatResponse> =
-  /*@__PURE__*/
+export const ChatResponseSchema: GenMessage<ChatResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 17);
 
 /**
@@ -775,70 +720,62 @@ export type CommandAck = Message<"chat.v1.CommandAck"> & {
    *
    * @generated from oneof chat.v1.CommandAck.result
    */
-  result:
-    | {
-        /**
-         * For send_message.
-         *
-         * @generated from field: chat.v1.SendMessageResponse send_message = 2;
-         */
-        value: SendMessageResponse;
-        case: "sendMessage";
-      }
-    | {
-        /**
-         * For edit_message.
-         *
-         * @generated from field: chat.v1.EditMessageResponse edit_message = 3;
-         */
-        value: EditMessageResponse;
-        case: "editMessage";
-      }
-    | {
-        /**
-         * For delete_message.
-         *
-         * @generated from field: chat.v1.DeleteMessageResponse delete_message = 4;
-         */
-        value: DeleteMessageResponse;
-        case: "deleteMessage";
-      }
-    | {
-        /**
-         * For add_reaction.
-         *
-         * @generated from field: chat.v1.AddReactionResponse add_reaction = 5;
-         */
-        value: AddReactionResponse;
-        case: "addReaction";
-      }
-    | {
-        /**
-         * For remove_reaction.
-         *
-         * @generated from field: chat.v1.RemoveReactionResponse remove_reaction = 6;
-         */
-        value: RemoveReactionResponse;
-        case: "removeReaction";
-      }
-    | {
-        /**
-         * For mark_read.
-         *
-         * @generated from field: chat.v1.MarkReadResponse mark_read = 7;
-         */
-        value: MarkReadResponse;
-        case: "markRead";
-      }
-    | { case: undefined; value?: undefined };
+  result: {
+    /**
+     * For send_message.
+     *
+     * @generated from field: chat.v1.SendMessageResponse send_message = 2;
+     */
+    value: SendMessageResponse;
+    case: "sendMessage";
+  } | {
+    /**
+     * For edit_message.
+     *
+     * @generated from field: chat.v1.EditMessageResponse edit_message = 3;
+     */
+    value: EditMessageResponse;
+    case: "editMessage";
+  } | {
+    /**
+     * For delete_message.
+     *
+     * @generated from field: chat.v1.DeleteMessageResponse delete_message = 4;
+     */
+    value: DeleteMessageResponse;
+    case: "deleteMessage";
+  } | {
+    /**
+     * For add_reaction.
+     *
+     * @generated from field: chat.v1.AddReactionResponse add_reaction = 5;
+     */
+    value: AddReactionResponse;
+    case: "addReaction";
+  } | {
+    /**
+     * For remove_reaction.
+     *
+     * @generated from field: chat.v1.RemoveReactionResponse remove_reaction = 6;
+     */
+    value: RemoveReactionResponse;
+    case: "removeReaction";
+  } | {
+    /**
+     * For mark_read.
+     *
+     * @generated from field: chat.v1.MarkReadResponse mark_read = 7;
+     */
+    value: MarkReadResponse;
+    case: "markRead";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.CommandAck.
  * Use `create(CommandAckSchema)` to create a new message.
  */
-export const CommandAckSchema: GenMessage<CommandAck> =
-  /*@__PURE__*/
+export const CommandAckSchema: GenMessage<CommandAck> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 18);
 
 /**
@@ -874,8 +811,7 @@ export type CommandError = Message<"chat.v1.CommandError"> & {
  * Describes the message chat.v1.CommandError.
  * Use `create(CommandErrorSchema)` to create a new message.
  */
-export const CommandErrorSchema: GenMessage<CommandError> =
-  /*@__PURE__*/
+export const CommandErrorSchema: GenMessage<CommandError> = /*@__PURE__*/
   messageDesc(file_chat_v1_feed, 19);
 
 /**
@@ -908,7 +844,7 @@ export const FeedService: GenService<{
     methodKind: "server_streaming";
     input: typeof SubscribeRequestSchema;
     output: typeof SubscribeResponseSchema;
-  };
+  },
   /**
    * SetTyping tells a room's members that the caller is (or stopped) typing.
    * Typing expires by itself after about 6 seconds; clients repeat it every
@@ -920,7 +856,7 @@ export const FeedService: GenService<{
     methodKind: "unary";
     input: typeof SetTypingRequestSchema;
     output: typeof SetTypingResponseSchema;
-  };
+  },
   /**
    * Chat is a bidirectional stream for HTTP/2 clients: commands go up, each
    * with a request id, and the same feed events plus one ack or error per
@@ -932,5 +868,7 @@ export const FeedService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof ChatRequestSchema;
     output: typeof ChatResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_chat_v1_feed, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_chat_v1_feed, 0);
+

@@ -2,24 +2,20 @@
 // @generated from file chat/v1/message.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message as Message$1 } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { MemberRole } from "./role_pb.js";
 import { file_chat_v1_role } from "./role_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/message.proto.
  */
-export const file_chat_v1_message: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEipQMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABIQCghhY3Rvcl9pZBgKIAEoBEIPCgZub3RpY2USBbpIAggBIiEKEVJvb21DcmVhdGVkTm90aWNlEgwKBG5hbWUYASABKAkiJwoTTWVtYmVyc0pvaW5lZE5vdGljZRIQCgh1c2VyX2lkcxgBIAMoBCIjChBNZW1iZXJMZWZ0Tm90aWNlEg8KB3VzZXJfaWQYASABKAQiNgoTTWVtYmVyUmVtb3ZlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEg4KBmJhbm5lZBgCIAEoCCI3ChFSb29tUmVuYW1lZE5vdGljZRIQCghvbGRfbmFtZRgBIAEoCRIQCghuZXdfbmFtZRgCIAEoCSIUChJSb29tQXJjaGl2ZWROb3RpY2UiRwoRUm9sZUNoYW5nZWROb3RpY2USDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIkUKDUN1c3RvbVBheWxvYWQSDAoEdHlwZRgBIAEoCRIOCgRqc29uGAIgASgJSAASDgoEZGF0YRgDIAEoDEgAQgYKBGJvZHkiNAoIUmVhY3Rpb24SDQoFZW1vamkYASABKAkSDQoFY291bnQYAiABKA0SCgoCbWUYAyABKAgiYQoMUmVwbHlQcmV2aWV3EhIKCm1lc3NhZ2VfaWQYASABKAQSCwoDc2VxGAIgASgEEhEKCXNlbmRlcl9pZBgDIAEoBBIMCgR0ZXh0GAQgASgJEg8KB2RlbGV0ZWQYBSABKAgi+AMKB01lc3NhZ2USCgoCaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoBBILCgNzZXEYAyABKAQSEQoJc2VuZGVyX2lkGAQgASgEEhUKDWNsaWVudF9tc2dfaWQYBSABKAkSIgoEa2luZBgGIAEoDjIULmNoYXQudjEuTWVzc2FnZUtpbmQSDAoEdGV4dBgHIAEoCRIlCgZzeXN0ZW0YCCABKAsyFS5jaGF0LnYxLlN5c3RlbU5vdGljZRImCgZjdXN0b20YCSABKAsyFi5jaGF0LnYxLkN1c3RvbVBheWxvYWQSJwoIcmVwbHlfdG8YCiABKAsyFS5jaGF0LnYxLlJlcGx5UHJldmlldxITCgttZW50aW9uX2lkcxgLIAMoBBIkCglyZWFjdGlvbnMYDCADKAsyES5jaGF0LnYxLlJlYWN0aW9uEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYDyABKAgSLwoLZGVsZXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmRlbGV0ZWRfYnkYESABKAQikQEKElNlbmRNZXNzYWdlUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhgKBHRleHQYAiABKAlCCrpIB3IFEAEYoB8SMgoNY2xpZW50X21zZ19pZBgDIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskEhMKC3JlcGx5X3RvX2lkGAQgASgEIksKE1NlbmRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgizgEKFlNlbmRDdXN0b21FdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIABIyCg1jbGllbnRfbXNnX2lkGAUgASgJQhu6SBhyFhABGEAyEF5bQS1aYS16MC05Xy1dKyRCBgoEYm9keSJPChdTZW5kQ3VzdG9tRXZlbnRSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCCJLChJFZGl0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfIkUKE0VkaXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiUgoSQWRkUmVhY3Rpb25SZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASHwoFZW1vamkYAiABKAlCELpIDXILEAEYIDIFXlxTKyQiSAoTQWRkUmVhY3Rpb25SZXNwb25zZRIkCglyZWFjdGlvbnMYASADKAsyES5jaGF0LnYxLlJlYWN0aW9uEgsKA3NlcRgCIAEoBCJOChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgVlbW9qaRgCIAEoCUIJukgGcgQQARggIksKFlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USJAoJcmVhY3Rpb25zGAEgAygLMhEuY2hhdC52MS5SZWFjdGlvbhILCgNzZXEYAiABKAQilQEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIUCgpiZWZvcmVfc2VxGAIgASgESAASEwoJYWZ0ZXJfc2VxGAMgASgESAASFAoKYXJvdW5kX3NlcRgEIAEoBEgAEhkKBWxpbWl0GAUgASgFQgq6SAcaBRjIASgAQggKBmFuY2hvciJ9ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZRIXCg9oYXNfbW9yZV9iZWZvcmUYAiABKAgSFgoOaGFzX21vcmVfYWZ0ZXIYAyABKAgSEAoIbGFzdF9zZXEYBCABKAQiMAoRR2V0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACI3ChJHZXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSI4Cg9NYXJrUmVhZFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABILCgNzZXEYAiABKAQiVgoQTWFya1JlYWRSZXNwb25zZRIVCg1sYXN0X3JlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDRIVCg1tZW50aW9uX2NvdW50GAMgASgNKnQKC01lc3NhZ2VLaW5kEhwKGE1FU1NBR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FU1NBR0VfS0lORF9URVhUEAESFwoTTUVTU0FHRV9LSU5EX1NZU1RFTRACEhcKE01FU1NBR0VfS0lORF9DVVNUT00QAzLXBQoOTWVzc2FnZVNlcnZpY2USSgoLU2VuZE1lc3NhZ2USGy5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZSIAElYKD1NlbmRDdXN0b21FdmVudBIfLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVxdWVzdBogLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVzcG9uc2UiABJKCgtFZGl0TWVzc2FnZRIbLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0GhwuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlIgASUAoNRGVsZXRlTWVzc2FnZRIdLmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlcXVlc3QaHi5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXNwb25zZSIAEkoKC0FkZFJlYWN0aW9uEhsuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3QaHC5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2UiABJTCg5SZW1vdmVSZWFjdGlvbhIeLmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0Gh8uY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlc3BvbnNlIgASUAoMTGlzdE1lc3NhZ2VzEhwuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh0uY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSIDkAIBEkoKCkdldE1lc3NhZ2USGi5jaGF0LnYxLkdldE1lc3NhZ2VSZXF1ZXN0GhsuY2hhdC52MS5HZXRNZXNzYWdlUmVzcG9uc2UiA5ACARJECghNYXJrUmVhZBIYLmNoYXQudjEuTWFya1JlYWRSZXF1ZXN0GhkuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlIgOQAgJiBnByb3RvMw",
-    [file_buf_validate_validate, file_chat_v1_role, file_google_protobuf_timestamp],
-  );
+export const file_chat_v1_message: GenFile = /*@__PURE__*/
+  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEipQMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABIQCghhY3Rvcl9pZBgKIAEoBEIPCgZub3RpY2USBbpIAggBIiEKEVJvb21DcmVhdGVkTm90aWNlEgwKBG5hbWUYASABKAkiJwoTTWVtYmVyc0pvaW5lZE5vdGljZRIQCgh1c2VyX2lkcxgBIAMoBCIjChBNZW1iZXJMZWZ0Tm90aWNlEg8KB3VzZXJfaWQYASABKAQiNgoTTWVtYmVyUmVtb3ZlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEg4KBmJhbm5lZBgCIAEoCCI3ChFSb29tUmVuYW1lZE5vdGljZRIQCghvbGRfbmFtZRgBIAEoCRIQCghuZXdfbmFtZRgCIAEoCSIUChJSb29tQXJjaGl2ZWROb3RpY2UiRwoRUm9sZUNoYW5nZWROb3RpY2USDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIkUKDUN1c3RvbVBheWxvYWQSDAoEdHlwZRgBIAEoCRIOCgRqc29uGAIgASgJSAASDgoEZGF0YRgDIAEoDEgAQgYKBGJvZHkiNAoIUmVhY3Rpb24SDQoFZW1vamkYASABKAkSDQoFY291bnQYAiABKA0SCgoCbWUYAyABKAgiYQoMUmVwbHlQcmV2aWV3EhIKCm1lc3NhZ2VfaWQYASABKAQSCwoDc2VxGAIgASgEEhEKCXNlbmRlcl9pZBgDIAEoBBIMCgR0ZXh0GAQgASgJEg8KB2RlbGV0ZWQYBSABKAgi+AMKB01lc3NhZ2USCgoCaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoBBILCgNzZXEYAyABKAQSEQoJc2VuZGVyX2lkGAQgASgEEhUKDWNsaWVudF9tc2dfaWQYBSABKAkSIgoEa2luZBgGIAEoDjIULmNoYXQudjEuTWVzc2FnZUtpbmQSDAoEdGV4dBgHIAEoCRIlCgZzeXN0ZW0YCCABKAsyFS5jaGF0LnYxLlN5c3RlbU5vdGljZRImCgZjdXN0b20YCSABKAsyFi5jaGF0LnYxLkN1c3RvbVBheWxvYWQSJwoIcmVwbHlfdG8YCiABKAsyFS5jaGF0LnYxLlJlcGx5UHJldmlldxITCgttZW50aW9uX2lkcxgLIAMoBBIkCglyZWFjdGlvbnMYDCADKAsyES5jaGF0LnYxLlJlYWN0aW9uEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYDyABKAgSLwoLZGVsZXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmRlbGV0ZWRfYnkYESABKAQikQEKElNlbmRNZXNzYWdlUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhgKBHRleHQYAiABKAlCCrpIB3IFEAEYoB8SMgoNY2xpZW50X21zZ19pZBgDIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskEhMKC3JlcGx5X3RvX2lkGAQgASgEIksKE1NlbmRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgizgEKFlNlbmRDdXN0b21FdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIABIyCg1jbGllbnRfbXNnX2lkGAUgASgJQhu6SBhyFhABGEAyEF5bQS1aYS16MC05Xy1dKyRCBgoEYm9keSJPChdTZW5kQ3VzdG9tRXZlbnRSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCCJLChJFZGl0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfIkUKE0VkaXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiUgoSQWRkUmVhY3Rpb25SZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASHwoFZW1vamkYAiABKAlCELpIDXILEAEYIDIFXlxTKyQiSAoTQWRkUmVhY3Rpb25SZXNwb25zZRIkCglyZWFjdGlvbnMYASADKAsyES5jaGF0LnYxLlJlYWN0aW9uEgsKA3NlcRgCIAEoBCJOChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgVlbW9qaRgCIAEoCUIJukgGcgQQARggIksKFlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USJAoJcmVhY3Rpb25zGAEgAygLMhEuY2hhdC52MS5SZWFjdGlvbhILCgNzZXEYAiABKAQilQEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIUCgpiZWZvcmVfc2VxGAIgASgESAASEwoJYWZ0ZXJfc2VxGAMgASgESAASFAoKYXJvdW5kX3NlcRgEIAEoBEgAEhkKBWxpbWl0GAUgASgFQgq6SAcaBRjIASgAQggKBmFuY2hvciJ9ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZRIXCg9oYXNfbW9yZV9iZWZvcmUYAiABKAgSFgoOaGFzX21vcmVfYWZ0ZXIYAyABKAgSEAoIbGFzdF9zZXEYBCABKAQiMAoRR2V0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACI3ChJHZXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSI4Cg9NYXJrUmVhZFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABILCgNzZXEYAiABKAQiVgoQTWFya1JlYWRSZXNwb25zZRIVCg1sYXN0X3JlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDRIVCg1tZW50aW9uX2NvdW50GAMgASgNKnQKC01lc3NhZ2VLaW5kEhwKGE1FU1NBR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FU1NBR0VfS0lORF9URVhUEAESFwoTTUVTU0FHRV9LSU5EX1NZU1RFTRACEhcKE01FU1NBR0VfS0lORF9DVVNUT00QAzLXBQoOTWVzc2FnZVNlcnZpY2USSgoLU2VuZE1lc3NhZ2USGy5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZSIAElYKD1NlbmRDdXN0b21FdmVudBIfLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVxdWVzdBogLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVzcG9uc2UiABJKCgtFZGl0TWVzc2FnZRIbLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0GhwuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlIgASUAoNRGVsZXRlTWVzc2FnZRIdLmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlcXVlc3QaHi5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXNwb25zZSIAEkoKC0FkZFJlYWN0aW9uEhsuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3QaHC5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2UiABJTCg5SZW1vdmVSZWFjdGlvbhIeLmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0Gh8uY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlc3BvbnNlIgASUAoMTGlzdE1lc3NhZ2VzEhwuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh0uY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSIDkAIBEkoKCkdldE1lc3NhZ2USGi5jaGF0LnYxLkdldE1lc3NhZ2VSZXF1ZXN0GhsuY2hhdC52MS5HZXRNZXNzYWdlUmVzcG9uc2UiA5ACARJECghNYXJrUmVhZBIYLmNoYXQudjEuTWFya1JlYWRSZXF1ZXN0GhkuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_role, file_google_protobuf_timestamp]);
 
 /**
  * SystemNotice describes the change a SYSTEM message reports.
@@ -32,71 +28,63 @@ export type SystemNotice = Message$1<"chat.v1.SystemNotice"> & {
    *
    * @generated from oneof chat.v1.SystemNotice.notice
    */
-  notice:
-    | {
-        /**
-         * The room was created by `actor_id`.
-         *
-         * @generated from field: chat.v1.RoomCreatedNotice room_created = 1;
-         */
-        value: RoomCreatedNotice;
-        case: "roomCreated";
-      }
-    | {
-        /**
-         * Users joined or were added.
-         *
-         * @generated from field: chat.v1.MembersJoinedNotice members_joined = 2;
-         */
-        value: MembersJoinedNotice;
-        case: "membersJoined";
-      }
-    | {
-        /**
-         * A user left.
-         *
-         * @generated from field: chat.v1.MemberLeftNotice member_left = 3;
-         */
-        value: MemberLeftNotice;
-        case: "memberLeft";
-      }
-    | {
-        /**
-         * A user was removed by `actor_id`.
-         *
-         * @generated from field: chat.v1.MemberRemovedNotice member_removed = 4;
-         */
-        value: MemberRemovedNotice;
-        case: "memberRemoved";
-      }
-    | {
-        /**
-         * The room was renamed.
-         *
-         * @generated from field: chat.v1.RoomRenamedNotice room_renamed = 5;
-         */
-        value: RoomRenamedNotice;
-        case: "roomRenamed";
-      }
-    | {
-        /**
-         * The room was archived.
-         *
-         * @generated from field: chat.v1.RoomArchivedNotice room_archived = 6;
-         */
-        value: RoomArchivedNotice;
-        case: "roomArchived";
-      }
-    | {
-        /**
-         * A member's role changed.
-         *
-         * @generated from field: chat.v1.RoleChangedNotice role_changed = 7;
-         */
-        value: RoleChangedNotice;
-        case: "roleChanged";
-      }
-    | { case: undefined; value?: undefined };
+  notice: {
+    /**
+     * The room was created by `actor_id`.
+     *
+     * @generated from field: chat.v1.RoomCreatedNotice room_created = 1;
+     */
+    value: RoomCreatedNotice;
+    case: "roomCreated";
+  } | {
+    /**
+     * Users joined or were added.
+     *
+     * @generated from field: chat.v1.MembersJoinedNotice members_joined = 2;
+     */
+    value: MembersJoinedNotice;
+    case: "membersJoined";
+  } | {
+    /**
+     * A user left.
+     *
+     * @generated from field: chat.v1.MemberLeftNotice member_left = 3;
+     */
+    value: MemberLeftNotice;
+    case: "memberLeft";
+  } | {
+    /**
+     * A user was removed by `actor_id`.
+     *
+     * @generated from field: chat.v1.MemberRemovedNotice member_removed = 4;
+     */
+    value: MemberRemovedNotice;
+    case: "memberRemoved";
+  } | {
+    /**
+     * The room was renamed.
+     *
+     * @generated from field: chat.v1.RoomRenamedNotice room_renamed = 5;
+     */
+    value: RoomRenamedNotice;
+    case: "roomRenamed";
+  } | {
+    /**
+     * The room was archived.
+     *
+     * @generated from field: chat.v1.RoomArchivedNotice room_archived = 6;
+     */
+    value: RoomArchivedNotice;
+    case: "roomArchived";
+  } | {
+    /**
+     * A member's role changed.
+     *
+     * @generated from field: chat.v1.RoleChangedNotice role_changed = 7;
+     */
+    value: RoleChangedNotice;
+    case: "roleChanged";
+  } | { case: undefined; value?: undefined };
 
   /**
    * The user who made the change (0: the server itself).
@@ -110,8 +98,7 @@ export type SystemNotice = Message$1<"chat.v1.SystemNotice"> & {
  * Describes the message chat.v1.SystemNotice.
  * Use `create(SystemNoticeSchema)` to create a new message.
  */
-export const SystemNoticeSchema: GenMessage<SystemNotice> =
-  /*@__PURE__*/
+export const SystemNoticeSchema: GenMessage<SystemNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 0);
 
 /**
@@ -132,8 +119,7 @@ export type RoomCreatedNotice = Message$1<"chat.v1.RoomCreatedNotice"> & {
  * Describes the message chat.v1.RoomCreatedNotice.
  * Use `create(RoomCreatedNoticeSchema)` to create a new message.
  */
-export const RoomCreatedNoticeSchema: GenMessage<RoomCreatedNotice> =
-  /*@__PURE__*/
+export const RoomCreatedNoticeSchema: GenMessage<RoomCreatedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 1);
 
 /**
@@ -154,8 +140,7 @@ export type MembersJoinedNotice = Message$1<"chat.v1.MembersJoinedNotice"> & {
  * Describes the message chat.v1.MembersJoinedNotice.
  * Use `create(MembersJoinedNoticeSchema)` to create a new message.
  */
-export const MembersJoinedNoticeSchema: GenMessage<MembersJoinedNotice> =
-  /*@__PURE__*/
+export const MembersJoinedNoticeSchema: GenMessage<MembersJoinedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 2);
 
 /**
@@ -176,8 +161,7 @@ export type MemberLeftNotice = Message$1<"chat.v1.MemberLeftNotice"> & {
  * Describes the message chat.v1.MemberLeftNotice.
  * Use `create(MemberLeftNoticeSchema)` to create a new message.
  */
-export const MemberLeftNoticeSchema: GenMessage<MemberLeftNotice> =
-  /*@__PURE__*/
+export const MemberLeftNoticeSchema: GenMessage<MemberLeftNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 3);
 
 /**
@@ -205,8 +189,7 @@ export type MemberRemovedNotice = Message$1<"chat.v1.MemberRemovedNotice"> & {
  * Describes the message chat.v1.MemberRemovedNotice.
  * Use `create(MemberRemovedNoticeSchema)` to create a new message.
  */
-export const MemberRemovedNoticeSchema: GenMessage<MemberRemovedNotice> =
-  /*@__PURE__*/
+export const MemberRemovedNoticeSchema: GenMessage<MemberRemovedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 4);
 
 /**
@@ -234,8 +217,7 @@ export type RoomRenamedNotice = Message$1<"chat.v1.RoomRenamedNotice"> & {
  * Describes the message chat.v1.RoomRenamedNotice.
  * Use `create(RoomRenamedNoticeSchema)` to create a new message.
  */
-export const RoomRenamedNoticeSchema: GenMessage<RoomRenamedNotice> =
-  /*@__PURE__*/
+export const RoomRenamedNoticeSchema: GenMessage<RoomRenamedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 5);
 
 /**
@@ -243,14 +225,14 @@ export const RoomRenamedNoticeSchema: GenMessage<RoomRenamedNotice> =
  *
  * @generated from message chat.v1.RoomArchivedNotice
  */
-export type RoomArchivedNotice = Message$1<"chat.v1.RoomArchivedNotice"> & {};
+export type RoomArchivedNotice = Message$1<"chat.v1.RoomArchivedNotice"> & {
+};
 
 /**
  * Describes the message chat.v1.RoomArchivedNotice.
  * Use `create(RoomArchivedNoticeSchema)` to create a new message.
  */
-export const RoomArchivedNoticeSchema: GenMessage<RoomArchivedNotice> =
-  /*@__PURE__*/
+export const RoomArchivedNoticeSchema: GenMessage<RoomArchivedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 6);
 
 /**
@@ -278,8 +260,7 @@ export type RoleChangedNotice = Message$1<"chat.v1.RoleChangedNotice"> & {
  * Describes the message chat.v1.RoleChangedNotice.
  * Use `create(RoleChangedNoticeSchema)` to create a new message.
  */
-export const RoleChangedNoticeSchema: GenMessage<RoleChangedNotice> =
-  /*@__PURE__*/
+export const RoleChangedNoticeSchema: GenMessage<RoleChangedNotice> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 7);
 
 /**
@@ -300,34 +281,30 @@ export type CustomPayload = Message$1<"chat.v1.CustomPayload"> & {
    *
    * @generated from oneof chat.v1.CustomPayload.body
    */
-  body:
-    | {
-        /**
-         * UTF-8 JSON text.
-         *
-         * @generated from field: string json = 2;
-         */
-        value: string;
-        case: "json";
-      }
-    | {
-        /**
-         * Opaque bytes.
-         *
-         * @generated from field: bytes data = 3;
-         */
-        value: Uint8Array;
-        case: "data";
-      }
-    | { case: undefined; value?: undefined };
+  body: {
+    /**
+     * UTF-8 JSON text.
+     *
+     * @generated from field: string json = 2;
+     */
+    value: string;
+    case: "json";
+  } | {
+    /**
+     * Opaque bytes.
+     *
+     * @generated from field: bytes data = 3;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.CustomPayload.
  * Use `create(CustomPayloadSchema)` to create a new message.
  */
-export const CustomPayloadSchema: GenMessage<CustomPayload> =
-  /*@__PURE__*/
+export const CustomPayloadSchema: GenMessage<CustomPayload> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 8);
 
 /**
@@ -363,8 +340,7 @@ export type Reaction = Message$1<"chat.v1.Reaction"> & {
  * Describes the message chat.v1.Reaction.
  * Use `create(ReactionSchema)` to create a new message.
  */
-export const ReactionSchema: GenMessage<Reaction> =
-  /*@__PURE__*/
+export const ReactionSchema: GenMessage<Reaction> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 9);
 
 /**
@@ -413,8 +389,7 @@ export type ReplyPreview = Message$1<"chat.v1.ReplyPreview"> & {
  * Describes the message chat.v1.ReplyPreview.
  * Use `create(ReplyPreviewSchema)` to create a new message.
  */
-export const ReplyPreviewSchema: GenMessage<ReplyPreview> =
-  /*@__PURE__*/
+export const ReplyPreviewSchema: GenMessage<ReplyPreview> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 10);
 
 /**
@@ -548,8 +523,7 @@ export type Message = Message$1<"chat.v1.Message"> & {
  * Describes the message chat.v1.Message.
  * Use `create(MessageSchema)` to create a new message.
  */
-export const MessageSchema: GenMessage<Message> =
-  /*@__PURE__*/
+export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 11);
 
 /**
@@ -594,8 +568,7 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
  * Describes the message chat.v1.SendMessageRequest.
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
-export const SendMessageRequestSchema: GenMessage<SendMessageRequest> =
-  /*@__PURE__*/
+export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 12);
 
 /**
@@ -623,8 +596,7 @@ export type SendMessageResponse = Message$1<"chat.v1.SendMessageResponse"> & {
  * Describes the message chat.v1.SendMessageResponse.
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
-export const SendMessageResponseSchema: GenMessage<SendMessageResponse> =
-  /*@__PURE__*/
+export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 13);
 
 /**
@@ -653,26 +625,23 @@ export type SendCustomEventRequest = Message$1<"chat.v1.SendCustomEventRequest">
    *
    * @generated from oneof chat.v1.SendCustomEventRequest.body
    */
-  body:
-    | {
-        /**
-         * UTF-8 JSON text.
-         *
-         * @generated from field: string json = 3;
-         */
-        value: string;
-        case: "json";
-      }
-    | {
-        /**
-         * Opaque bytes.
-         *
-         * @generated from field: bytes data = 4;
-         */
-        value: Uint8Array;
-        case: "data";
-      }
-    | { case: undefined; value?: undefined };
+  body: {
+    /**
+     * UTF-8 JSON text.
+     *
+     * @generated from field: string json = 3;
+     */
+    value: string;
+    case: "json";
+  } | {
+    /**
+     * Opaque bytes.
+     *
+     * @generated from field: bytes data = 4;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
 
   /**
    * As in SendMessageRequest.
@@ -686,8 +655,7 @@ export type SendCustomEventRequest = Message$1<"chat.v1.SendCustomEventRequest">
  * Describes the message chat.v1.SendCustomEventRequest.
  * Use `create(SendCustomEventRequestSchema)` to create a new message.
  */
-export const SendCustomEventRequestSchema: GenMessage<SendCustomEventRequest> =
-  /*@__PURE__*/
+export const SendCustomEventRequestSchema: GenMessage<SendCustomEventRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 14);
 
 /**
@@ -715,8 +683,7 @@ export type SendCustomEventResponse = Message$1<"chat.v1.SendCustomEventResponse
  * Describes the message chat.v1.SendCustomEventResponse.
  * Use `create(SendCustomEventResponseSchema)` to create a new message.
  */
-export const SendCustomEventResponseSchema: GenMessage<SendCustomEventResponse> =
-  /*@__PURE__*/
+export const SendCustomEventResponseSchema: GenMessage<SendCustomEventResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 15);
 
 /**
@@ -744,8 +711,7 @@ export type EditMessageRequest = Message$1<"chat.v1.EditMessageRequest"> & {
  * Describes the message chat.v1.EditMessageRequest.
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
-export const EditMessageRequestSchema: GenMessage<EditMessageRequest> =
-  /*@__PURE__*/
+export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 16);
 
 /**
@@ -773,8 +739,7 @@ export type EditMessageResponse = Message$1<"chat.v1.EditMessageResponse"> & {
  * Describes the message chat.v1.EditMessageResponse.
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
-export const EditMessageResponseSchema: GenMessage<EditMessageResponse> =
-  /*@__PURE__*/
+export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 17);
 
 /**
@@ -795,8 +760,7 @@ export type DeleteMessageRequest = Message$1<"chat.v1.DeleteMessageRequest"> & {
  * Describes the message chat.v1.DeleteMessageRequest.
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
-export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> =
-  /*@__PURE__*/
+export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 18);
 
 /**
@@ -824,8 +788,7 @@ export type DeleteMessageResponse = Message$1<"chat.v1.DeleteMessageResponse"> &
  * Describes the message chat.v1.DeleteMessageResponse.
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
-export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> =
-  /*@__PURE__*/
+export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 19);
 
 /**
@@ -853,8 +816,7 @@ export type AddReactionRequest = Message$1<"chat.v1.AddReactionRequest"> & {
  * Describes the message chat.v1.AddReactionRequest.
  * Use `create(AddReactionRequestSchema)` to create a new message.
  */
-export const AddReactionRequestSchema: GenMessage<AddReactionRequest> =
-  /*@__PURE__*/
+export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 20);
 
 /**
@@ -882,8 +844,7 @@ export type AddReactionResponse = Message$1<"chat.v1.AddReactionResponse"> & {
  * Describes the message chat.v1.AddReactionResponse.
  * Use `create(AddReactionResponseSchema)` to create a new message.
  */
-export const AddReactionResponseSchema: GenMessage<AddReactionResponse> =
-  /*@__PURE__*/
+export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 21);
 
 /**
@@ -911,8 +872,7 @@ export type RemoveReactionRequest = Message$1<"chat.v1.RemoveReactionRequest"> &
  * Describes the message chat.v1.RemoveReactionRequest.
  * Use `create(RemoveReactionRequestSchema)` to create a new message.
  */
-export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> =
-  /*@__PURE__*/
+export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 22);
 
 /**
@@ -940,8 +900,7 @@ export type RemoveReactionResponse = Message$1<"chat.v1.RemoveReactionResponse">
  * Describes the message chat.v1.RemoveReactionResponse.
  * Use `create(RemoveReactionResponseSchema)` to create a new message.
  */
-export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> =
-  /*@__PURE__*/
+export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 23);
 
 /**
@@ -962,36 +921,32 @@ export type ListMessagesRequest = Message$1<"chat.v1.ListMessagesRequest"> & {
    *
    * @generated from oneof chat.v1.ListMessagesRequest.anchor
    */
-  anchor:
-    | {
-        /**
-         * Messages with a sequence lower than this, the nearest ones.
-         *
-         * @generated from field: uint64 before_seq = 2;
-         */
-        value: bigint;
-        case: "beforeSeq";
-      }
-    | {
-        /**
-         * Messages with a sequence higher than this, the nearest ones.
-         *
-         * @generated from field: uint64 after_seq = 3;
-         */
-        value: bigint;
-        case: "afterSeq";
-      }
-    | {
-        /**
-         * Messages around this sequence: about half before, half after, and the
-         * message at it if any.
-         *
-         * @generated from field: uint64 around_seq = 4;
-         */
-        value: bigint;
-        case: "aroundSeq";
-      }
-    | { case: undefined; value?: undefined };
+  anchor: {
+    /**
+     * Messages with a sequence lower than this, the nearest ones.
+     *
+     * @generated from field: uint64 before_seq = 2;
+     */
+    value: bigint;
+    case: "beforeSeq";
+  } | {
+    /**
+     * Messages with a sequence higher than this, the nearest ones.
+     *
+     * @generated from field: uint64 after_seq = 3;
+     */
+    value: bigint;
+    case: "afterSeq";
+  } | {
+    /**
+     * Messages around this sequence: about half before, half after, and the
+     * message at it if any.
+     *
+     * @generated from field: uint64 around_seq = 4;
+     */
+    value: bigint;
+    case: "aroundSeq";
+  } | { case: undefined; value?: undefined };
 
   /**
    * 1-200; 0 means 50.
@@ -1005,8 +960,7 @@ export type ListMessagesRequest = Message$1<"chat.v1.ListMessagesRequest"> & {
  * Describes the message chat.v1.ListMessagesRequest.
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
-export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> =
-  /*@__PURE__*/
+export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 24);
 
 /**
@@ -1048,8 +1002,7 @@ export type ListMessagesResponse = Message$1<"chat.v1.ListMessagesResponse"> & {
  * Describes the message chat.v1.ListMessagesResponse.
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
-export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> =
-  /*@__PURE__*/
+export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 25);
 
 /**
@@ -1070,8 +1023,7 @@ export type GetMessageRequest = Message$1<"chat.v1.GetMessageRequest"> & {
  * Describes the message chat.v1.GetMessageRequest.
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
-export const GetMessageRequestSchema: GenMessage<GetMessageRequest> =
-  /*@__PURE__*/
+export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 26);
 
 /**
@@ -1092,8 +1044,7 @@ export type GetMessageResponse = Message$1<"chat.v1.GetMessageResponse"> & {
  * Describes the message chat.v1.GetMessageResponse.
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
-export const GetMessageResponseSchema: GenMessage<GetMessageResponse> =
-  /*@__PURE__*/
+export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 27);
 
 /**
@@ -1122,8 +1073,7 @@ export type MarkReadRequest = Message$1<"chat.v1.MarkReadRequest"> & {
  * Describes the message chat.v1.MarkReadRequest.
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
-export const MarkReadRequestSchema: GenMessage<MarkReadRequest> =
-  /*@__PURE__*/
+export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 28);
 
 /**
@@ -1158,8 +1108,7 @@ export type MarkReadResponse = Message$1<"chat.v1.MarkReadResponse"> & {
  * Describes the message chat.v1.MarkReadResponse.
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
-export const MarkReadResponseSchema: GenMessage<MarkReadResponse> =
-  /*@__PURE__*/
+export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 29);
 
 /**
@@ -1200,8 +1149,7 @@ export enum MessageKind {
 /**
  * Describes the enum chat.v1.MessageKind.
  */
-export const MessageKindSchema: GenEnum<MessageKind> =
-  /*@__PURE__*/
+export const MessageKindSchema: GenEnum<MessageKind> = /*@__PURE__*/
   enumDesc(file_chat_v1_message, 0);
 
 /**
@@ -1229,7 +1177,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof SendMessageRequestSchema;
     output: typeof SendMessageResponseSchema;
-  };
+  },
   /**
    * SendCustomEvent posts an application-defined event (OWNER or ADMIN),
    * delivered and stored like a message. Idempotent like SendMessage.
@@ -1240,7 +1188,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof SendCustomEventRequestSchema;
     output: typeof SendCustomEventResponseSchema;
-  };
+  },
   /**
    * EditMessage replaces the text of one's own message.
    *
@@ -1250,7 +1198,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof EditMessageRequestSchema;
     output: typeof EditMessageResponseSchema;
-  };
+  },
   /**
    * DeleteMessage removes a message's content, leaving a tombstone at the
    * same sequence (author, or OWNER/ADMIN).
@@ -1261,7 +1209,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof DeleteMessageRequestSchema;
     output: typeof DeleteMessageResponseSchema;
-  };
+  },
   /**
    * AddReaction adds the caller's emoji reaction (once per user, emoji and
    * message; adding it again changes nothing).
@@ -1272,7 +1220,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof AddReactionRequestSchema;
     output: typeof AddReactionResponseSchema;
-  };
+  },
   /**
    * RemoveReaction removes the caller's emoji reaction, if present.
    *
@@ -1282,7 +1230,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof RemoveReactionRequestSchema;
     output: typeof RemoveReactionResponseSchema;
-  };
+  },
   /**
    * ListMessages returns a page of history by sequence, each message in its
    * current state (edited text, deleted tombstone, reactions), always in
@@ -1294,7 +1242,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof ListMessagesRequestSchema;
     output: typeof ListMessagesResponseSchema;
-  };
+  },
   /**
    * GetMessage returns one message in its current state.
    *
@@ -1304,7 +1252,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof GetMessageRequestSchema;
     output: typeof GetMessageResponseSchema;
-  };
+  },
   /**
    * MarkRead moves the caller's read marker forward to `seq` (never back).
    *
@@ -1314,5 +1262,7 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof MarkReadRequestSchema;
     output: typeof MarkReadResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_chat_v1_message, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_chat_v1_message, 0);
+

@@ -8,11 +8,8 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
 /**
  * Describes the file chat/v1/role.proto.
  */
-export const file_chat_v1_role: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChJjaGF0L3YxL3JvbGUucHJvdG8SB2NoYXQudjEqbwoKTWVtYmVyUm9sZRIbChdNRU1CRVJfUk9MRV9VTlNQRUNJRklFRBAAEhYKEk1FTUJFUl9ST0xFX01FTUJFUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFQoRTUVNQkVSX1JPTEVfT1dORVIQA2IGcHJvdG8z",
-  );
+export const file_chat_v1_role: GenFile = /*@__PURE__*/
+  fileDesc("ChJjaGF0L3YxL3JvbGUucHJvdG8SB2NoYXQudjEqbwoKTWVtYmVyUm9sZRIbChdNRU1CRVJfUk9MRV9VTlNQRUNJRklFRBAAEhYKEk1FTUJFUl9ST0xFX01FTUJFUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFQoRTUVNQkVSX1JPTEVfT1dORVIQA2IGcHJvdG8z");
 
 /**
  * MemberRole is what a member may do in a room.
@@ -54,4 +51,6 @@ export enum MemberRole {
 /**
  * Describes the enum chat.v1.MemberRole.
  */
-export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/ enumDesc(file_chat_v1_role, 0);
+export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/
+  enumDesc(file_chat_v1_role, 0);
+

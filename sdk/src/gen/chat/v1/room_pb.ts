@@ -2,11 +2,8 @@
 // @generated from file chat/v1/room.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { Message as Message$1 } from "./message_pb.js";
 import { file_chat_v1_message } from "./message_pb.js";
@@ -14,22 +11,15 @@ import type { MemberRole } from "./role_pb.js";
 import { file_chat_v1_role } from "./role_pb.js";
 import type { User } from "./user_pb.js";
 import { file_chat_v1_user } from "./user_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/room.proto.
  */
-export const file_chat_v1_room: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEihwMKBFJvb20SCgoCaWQYASABKAQSHwoEa2luZBgCIAEoDjIRLmNoYXQudjEuUm9vbUtpbmQSJwoKdmlzaWJpbGl0eRgDIAEoDjITLmNoYXQudjEuVmlzaWJpbGl0eRIMCgRuYW1lGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEhIKCmNyZWF0b3JfaWQYBiABKAQSFAoMbWVtYmVyX2NvdW50GAcgASgNEhAKCGxhc3Rfc2VxGAggASgEEi8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMYXJjaGl2ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJsYXN0X2FjdGl2aXR5X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIncKBk1lbWJlchIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyEiEKBHJvbGUYAiABKA4yEy5jaGF0LnYxLk1lbWJlclJvbGUSLQoJam9pbl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLSAQoGTXlSb29tEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SIQoEcm9sZRgCIAEoDjITLmNoYXQudjEuTWVtYmVyUm9sZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgEEhQKDHVucmVhZF9jb3VudBgEIAEoDRIVCg1tZW50aW9uX2NvdW50GAUgASgNEiYKDGxhc3RfbWVzc2FnZRgGIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIcCgVwZWVycxgHIAMoCzINLmNoYXQudjEuVXNlciKkAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEh0KC2Rlc2NyaXB0aW9uGAIgASgJQgi6SAVyAxjoBxIzCgp2aXNpYmlsaXR5GAMgASgOMhMuY2hhdC52MS5WaXNpYmlsaXR5Qgq6SAeCAQQQASAAEiIKCm1lbWJlcl9pZHMYBCADKARCDrpIC5IBCBBkIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIioKDkdldFJvb21SZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAAiawoPR2V0Um9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SJAoHbXlfcm9sZRgCIAEoDjITLmNoYXQudjEuTWVtYmVyUm9sZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgEIogBChFVcGRhdGVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhwKBG5hbWUYAiABKAlCCbpIBnIEEAEYUEgAiAEBEiIKC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxjoB0gBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIxChJVcGRhdGVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIuChJBcmNoaXZlUm9vbVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgACIyChNBcmNoaXZlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20ibAoWTGlzdFB1YmxpY1Jvb21zUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYUBIcCglwYWdlX3NpemUYAiABKAVCCbpIBhoEGGQoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiABCJQChdMaXN0UHVibGljUm9vbXNSZXNwb25zZRIcCgVyb29tcxgBIAMoCzINLmNoYXQudjEuUm9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiawoSTGlzdE15Um9vbXNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUYyAEoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABBIYChBpbmNsdWRlX2FyY2hpdmVkGAMgASgIIk4KE0xpc3RNeVJvb21zUmVzcG9uc2USHgoFcm9vbXMYASADKAsyDy5jaGF0LnYxLk15Um9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKwoPSm9pblJvb21SZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAAiLwoQSm9pblJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIiwKEExlYXZlUm9vbVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgACITChFMZWF2ZVJvb21SZXNwb25zZSJUChRJbnZpdGVNZW1iZXJzUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEiIKCHVzZXJfaWRzGAIgAygEQhC6SA2SAQoIARBkIgQyAiAAIjcKFUludml0ZU1lbWJlcnNSZXNwb25zZRIeCgVhZGRlZBgBIAMoCzIPLmNoYXQudjEuTWVtYmVyIkcKEUtpY2tNZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIUChJLaWNrTWVtYmVyUmVzcG9uc2UiRgoQQmFuTWVtYmVyUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhgKB3VzZXJfaWQYAiABKARCB7pIBDICIAAiEwoRQmFuTWVtYmVyUmVzcG9uc2UiSAoSVW5iYW5NZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIVChNVbmJhbk1lbWJlclJlc3BvbnNlInkKFFNldE1lbWJlclJvbGVSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgABItCgRyb2xlGAMgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlQgq6SAeCAQQQASAAIjgKFVNldE1lbWJlclJvbGVSZXNwb25zZRIfCgZtZW1iZXIYASABKAsyDy5jaGF0LnYxLk1lbWJlciJrChJMaXN0TWVtYmVyc1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGMgBKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAQiUAoTTGlzdE1lbWJlcnNSZXNwb25zZRIgCgdtZW1iZXJzGAEgAygLMg8uY2hhdC52MS5NZW1iZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi0KEU9wZW5EaXJlY3RSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiQgoST3BlbkRpcmVjdFJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SDwoHY3JlYXRlZBgCIAEoCCJAChhDcmVhdGVHcm91cERpcmVjdFJlcXVlc3QSJAoIdXNlcl9pZHMYASADKARCErpID5IBDAgCEAkYASIEMgIgACI4ChlDcmVhdGVHcm91cERpcmVjdFJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20qbgoIUm9vbUtpbmQSGQoVUk9PTV9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRUk9PTV9LSU5EX0NIQU5ORUwQARIUChBST09NX0tJTkRfRElSRUNUEAISGgoWUk9PTV9LSU5EX0dST1VQX0RJUkVDVBADKlcKClZpc2liaWxpdHkSGgoWVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhUKEVZJU0lCSUxJVFlfUFVCTElDEAESFgoSVklTSUJJTElUWV9QUklWQVRFEAIy1gkKC1Jvb21TZXJ2aWNlEkcKCkNyZWF0ZVJvb20SGi5jaGF0LnYxLkNyZWF0ZVJvb21SZXF1ZXN0GhsuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2UiABJBCgdHZXRSb29tEhcuY2hhdC52MS5HZXRSb29tUmVxdWVzdBoYLmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlIgOQAgESRwoKVXBkYXRlUm9vbRIaLmNoYXQudjEuVXBkYXRlUm9vbVJlcXVlc3QaGy5jaGF0LnYxLlVwZGF0ZVJvb21SZXNwb25zZSIAEkoKC0FyY2hpdmVSb29tEhsuY2hhdC52MS5BcmNoaXZlUm9vbVJlcXVlc3QaHC5jaGF0LnYxLkFyY2hpdmVSb29tUmVzcG9uc2UiABJZCg9MaXN0UHVibGljUm9vbXMSHy5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1JlcXVlc3QaIC5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1Jlc3BvbnNlIgOQAgESTQoLTGlzdE15Um9vbXMSGy5jaGF0LnYxLkxpc3RNeVJvb21zUmVxdWVzdBocLmNoYXQudjEuTGlzdE15Um9vbXNSZXNwb25zZSIDkAIBEkEKCEpvaW5Sb29tEhguY2hhdC52MS5Kb2luUm9vbVJlcXVlc3QaGS5jaGF0LnYxLkpvaW5Sb29tUmVzcG9uc2UiABJECglMZWF2ZVJvb20SGS5jaGF0LnYxLkxlYXZlUm9vbVJlcXVlc3QaGi5jaGF0LnYxLkxlYXZlUm9vbVJlc3BvbnNlIgASUAoNSW52aXRlTWVtYmVycxIdLmNoYXQudjEuSW52aXRlTWVtYmVyc1JlcXVlc3QaHi5jaGF0LnYxLkludml0ZU1lbWJlcnNSZXNwb25zZSIAEkcKCktpY2tNZW1iZXISGi5jaGF0LnYxLktpY2tNZW1iZXJSZXF1ZXN0GhsuY2hhdC52MS5LaWNrTWVtYmVyUmVzcG9uc2UiABJECglCYW5NZW1iZXISGS5jaGF0LnYxLkJhbk1lbWJlclJlcXVlc3QaGi5jaGF0LnYxLkJhbk1lbWJlclJlc3BvbnNlIgASSgoLVW5iYW5NZW1iZXISGy5jaGF0LnYxLlVuYmFuTWVtYmVyUmVxdWVzdBocLmNoYXQudjEuVW5iYW5NZW1iZXJSZXNwb25zZSIAElAKDVNldE1lbWJlclJvbGUSHS5jaGF0LnYxLlNldE1lbWJlclJvbGVSZXF1ZXN0Gh4uY2hhdC52MS5TZXRNZW1iZXJSb2xlUmVzcG9uc2UiABJNCgtMaXN0TWVtYmVycxIbLmNoYXQudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GhwuY2hhdC52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlIgOQAgESRwoKT3BlbkRpcmVjdBIaLmNoYXQudjEuT3BlbkRpcmVjdFJlcXVlc3QaGy5jaGF0LnYxLk9wZW5EaXJlY3RSZXNwb25zZSIAElwKEUNyZWF0ZUdyb3VwRGlyZWN0EiEuY2hhdC52MS5DcmVhdGVHcm91cERpcmVjdFJlcXVlc3QaIi5jaGF0LnYxLkNyZWF0ZUdyb3VwRGlyZWN0UmVzcG9uc2UiAGIGcHJvdG8z",
-    [
-      file_buf_validate_validate,
-      file_chat_v1_message,
-      file_chat_v1_role,
-      file_chat_v1_user,
-      file_google_protobuf_timestamp,
-    ],
-  );
+export const file_chat_v1_room: GenFile = /*@__PURE__*/
+  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEihwMKBFJvb20SCgoCaWQYASABKAQSHwoEa2luZBgCIAEoDjIRLmNoYXQudjEuUm9vbUtpbmQSJwoKdmlzaWJpbGl0eRgDIAEoDjITLmNoYXQudjEuVmlzaWJpbGl0eRIMCgRuYW1lGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEhIKCmNyZWF0b3JfaWQYBiABKAQSFAoMbWVtYmVyX2NvdW50GAcgASgNEhAKCGxhc3Rfc2VxGAggASgEEi8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMYXJjaGl2ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJsYXN0X2FjdGl2aXR5X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIncKBk1lbWJlchIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyEiEKBHJvbGUYAiABKA4yEy5jaGF0LnYxLk1lbWJlclJvbGUSLQoJam9pbl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLSAQoGTXlSb29tEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SIQoEcm9sZRgCIAEoDjITLmNoYXQudjEuTWVtYmVyUm9sZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgEEhQKDHVucmVhZF9jb3VudBgEIAEoDRIVCg1tZW50aW9uX2NvdW50GAUgASgNEiYKDGxhc3RfbWVzc2FnZRgGIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIcCgVwZWVycxgHIAMoCzINLmNoYXQudjEuVXNlciKkAQoRQ3JlYXRlUm9vbVJlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARhQEh0KC2Rlc2NyaXB0aW9uGAIgASgJQgi6SAVyAxjoBxIzCgp2aXNpYmlsaXR5GAMgASgOMhMuY2hhdC52MS5WaXNpYmlsaXR5Qgq6SAeCAQQQASAAEiIKCm1lbWJlcl9pZHMYBCADKARCDrpIC5IBCBBkIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIioKDkdldFJvb21SZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAAiawoPR2V0Um9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SJAoHbXlfcm9sZRgCIAEoDjITLmNoYXQudjEuTWVtYmVyUm9sZRIVCg1sYXN0X3JlYWRfc2VxGAMgASgEIogBChFVcGRhdGVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhwKBG5hbWUYAiABKAlCCbpIBnIEEAEYUEgAiAEBEiIKC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxjoB0gBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIxChJVcGRhdGVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIuChJBcmNoaXZlUm9vbVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgACIyChNBcmNoaXZlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20ibAoWTGlzdFB1YmxpY1Jvb21zUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYUBIcCglwYWdlX3NpemUYAiABKAVCCbpIBhoEGGQoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiABCJQChdMaXN0UHVibGljUm9vbXNSZXNwb25zZRIcCgVyb29tcxgBIAMoCzINLmNoYXQudjEuUm9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiawoSTGlzdE15Um9vbXNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUYyAEoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABBIYChBpbmNsdWRlX2FyY2hpdmVkGAMgASgIIk4KE0xpc3RNeVJvb21zUmVzcG9uc2USHgoFcm9vbXMYASADKAsyDy5jaGF0LnYxLk15Um9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKwoPSm9pblJvb21SZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAAiLwoQSm9pblJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIiwKEExlYXZlUm9vbVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgACITChFMZWF2ZVJvb21SZXNwb25zZSJUChRJbnZpdGVNZW1iZXJzUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEiIKCHVzZXJfaWRzGAIgAygEQhC6SA2SAQoIARBkIgQyAiAAIjcKFUludml0ZU1lbWJlcnNSZXNwb25zZRIeCgVhZGRlZBgBIAMoCzIPLmNoYXQudjEuTWVtYmVyIkcKEUtpY2tNZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIUChJLaWNrTWVtYmVyUmVzcG9uc2UiRgoQQmFuTWVtYmVyUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhgKB3VzZXJfaWQYAiABKARCB7pIBDICIAAiEwoRQmFuTWVtYmVyUmVzcG9uc2UiSAoSVW5iYW5NZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIVChNVbmJhbk1lbWJlclJlc3BvbnNlInkKFFNldE1lbWJlclJvbGVSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgABItCgRyb2xlGAMgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlQgq6SAeCAQQQASAAIjgKFVNldE1lbWJlclJvbGVSZXNwb25zZRIfCgZtZW1iZXIYASABKAsyDy5jaGF0LnYxLk1lbWJlciJrChJMaXN0TWVtYmVyc1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGMgBKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAQiUAoTTGlzdE1lbWJlcnNSZXNwb25zZRIgCgdtZW1iZXJzGAEgAygLMg8uY2hhdC52MS5NZW1iZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi0KEU9wZW5EaXJlY3RSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiQgoST3BlbkRpcmVjdFJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20SDwoHY3JlYXRlZBgCIAEoCCJAChhDcmVhdGVHcm91cERpcmVjdFJlcXVlc3QSJAoIdXNlcl9pZHMYASADKARCErpID5IBDAgCEAkYASIEMgIgACI4ChlDcmVhdGVHcm91cERpcmVjdFJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20qbgoIUm9vbUtpbmQSGQoVUk9PTV9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRUk9PTV9LSU5EX0NIQU5ORUwQARIUChBST09NX0tJTkRfRElSRUNUEAISGgoWUk9PTV9LSU5EX0dST1VQX0RJUkVDVBADKlcKClZpc2liaWxpdHkSGgoWVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhUKEVZJU0lCSUxJVFlfUFVCTElDEAESFgoSVklTSUJJTElUWV9QUklWQVRFEAIy1gkKC1Jvb21TZXJ2aWNlEkcKCkNyZWF0ZVJvb20SGi5jaGF0LnYxLkNyZWF0ZVJvb21SZXF1ZXN0GhsuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2UiABJBCgdHZXRSb29tEhcuY2hhdC52MS5HZXRSb29tUmVxdWVzdBoYLmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlIgOQAgESRwoKVXBkYXRlUm9vbRIaLmNoYXQudjEuVXBkYXRlUm9vbVJlcXVlc3QaGy5jaGF0LnYxLlVwZGF0ZVJvb21SZXNwb25zZSIAEkoKC0FyY2hpdmVSb29tEhsuY2hhdC52MS5BcmNoaXZlUm9vbVJlcXVlc3QaHC5jaGF0LnYxLkFyY2hpdmVSb29tUmVzcG9uc2UiABJZCg9MaXN0UHVibGljUm9vbXMSHy5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1JlcXVlc3QaIC5jaGF0LnYxLkxpc3RQdWJsaWNSb29tc1Jlc3BvbnNlIgOQAgESTQoLTGlzdE15Um9vbXMSGy5jaGF0LnYxLkxpc3RNeVJvb21zUmVxdWVzdBocLmNoYXQudjEuTGlzdE15Um9vbXNSZXNwb25zZSIDkAIBEkEKCEpvaW5Sb29tEhguY2hhdC52MS5Kb2luUm9vbVJlcXVlc3QaGS5jaGF0LnYxLkpvaW5Sb29tUmVzcG9uc2UiABJECglMZWF2ZVJvb20SGS5jaGF0LnYxLkxlYXZlUm9vbVJlcXVlc3QaGi5jaGF0LnYxLkxlYXZlUm9vbVJlc3BvbnNlIgASUAoNSW52aXRlTWVtYmVycxIdLmNoYXQudjEuSW52aXRlTWVtYmVyc1JlcXVlc3QaHi5jaGF0LnYxLkludml0ZU1lbWJlcnNSZXNwb25zZSIAEkcKCktpY2tNZW1iZXISGi5jaGF0LnYxLktpY2tNZW1iZXJSZXF1ZXN0GhsuY2hhdC52MS5LaWNrTWVtYmVyUmVzcG9uc2UiABJECglCYW5NZW1iZXISGS5jaGF0LnYxLkJhbk1lbWJlclJlcXVlc3QaGi5jaGF0LnYxLkJhbk1lbWJlclJlc3BvbnNlIgASSgoLVW5iYW5NZW1iZXISGy5jaGF0LnYxLlVuYmFuTWVtYmVyUmVxdWVzdBocLmNoYXQudjEuVW5iYW5NZW1iZXJSZXNwb25zZSIAElAKDVNldE1lbWJlclJvbGUSHS5jaGF0LnYxLlNldE1lbWJlclJvbGVSZXF1ZXN0Gh4uY2hhdC52MS5TZXRNZW1iZXJSb2xlUmVzcG9uc2UiABJNCgtMaXN0TWVtYmVycxIbLmNoYXQudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GhwuY2hhdC52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlIgOQAgESRwoKT3BlbkRpcmVjdBIaLmNoYXQudjEuT3BlbkRpcmVjdFJlcXVlc3QaGy5jaGF0LnYxLk9wZW5EaXJlY3RSZXNwb25zZSIAElwKEUNyZWF0ZUdyb3VwRGlyZWN0EiEuY2hhdC52MS5DcmVhdGVHcm91cERpcmVjdFJlcXVlc3QaIi5jaGF0LnYxLkNyZWF0ZUdyb3VwRGlyZWN0UmVzcG9uc2UiAGIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_message, file_chat_v1_role, file_chat_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * Room is a conversation.
@@ -127,7 +117,8 @@ export type Room = Message<"chat.v1.Room"> & {
  * Describes the message chat.v1.Room.
  * Use `create(RoomSchema)` to create a new message.
  */
-export const RoomSchema: GenMessage<Room> = /*@__PURE__*/ messageDesc(file_chat_v1_room, 0);
+export const RoomSchema: GenMessage<Room> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 0);
 
 /**
  * Member is one user's membership of a room.
@@ -161,7 +152,8 @@ export type Member = Message<"chat.v1.Member"> & {
  * Describes the message chat.v1.Member.
  * Use `create(MemberSchema)` to create a new message.
  */
-export const MemberSchema: GenMessage<Member> = /*@__PURE__*/ messageDesc(file_chat_v1_room, 1);
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 1);
 
 /**
  * MyRoom is a room as the caller sees it in ListMyRooms.
@@ -224,7 +216,8 @@ export type MyRoom = Message<"chat.v1.MyRoom"> & {
  * Describes the message chat.v1.MyRoom.
  * Use `create(MyRoomSchema)` to create a new message.
  */
-export const MyRoomSchema: GenMessage<MyRoom> = /*@__PURE__*/ messageDesc(file_chat_v1_room, 2);
+export const MyRoomSchema: GenMessage<MyRoom> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 2);
 
 /**
  * CreateRoomRequest describes a new room.
@@ -265,8 +258,7 @@ export type CreateRoomRequest = Message<"chat.v1.CreateRoomRequest"> & {
  * Describes the message chat.v1.CreateRoomRequest.
  * Use `create(CreateRoomRequestSchema)` to create a new message.
  */
-export const CreateRoomRequestSchema: GenMessage<CreateRoomRequest> =
-  /*@__PURE__*/
+export const CreateRoomRequestSchema: GenMessage<CreateRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 3);
 
 /**
@@ -287,8 +279,7 @@ export type CreateRoomResponse = Message<"chat.v1.CreateRoomResponse"> & {
  * Describes the message chat.v1.CreateRoomResponse.
  * Use `create(CreateRoomResponseSchema)` to create a new message.
  */
-export const CreateRoomResponseSchema: GenMessage<CreateRoomResponse> =
-  /*@__PURE__*/
+export const CreateRoomResponseSchema: GenMessage<CreateRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 4);
 
 /**
@@ -309,8 +300,7 @@ export type GetRoomRequest = Message<"chat.v1.GetRoomRequest"> & {
  * Describes the message chat.v1.GetRoomRequest.
  * Use `create(GetRoomRequestSchema)` to create a new message.
  */
-export const GetRoomRequestSchema: GenMessage<GetRoomRequest> =
-  /*@__PURE__*/
+export const GetRoomRequestSchema: GenMessage<GetRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 5);
 
 /**
@@ -345,8 +335,7 @@ export type GetRoomResponse = Message<"chat.v1.GetRoomResponse"> & {
  * Describes the message chat.v1.GetRoomResponse.
  * Use `create(GetRoomResponseSchema)` to create a new message.
  */
-export const GetRoomResponseSchema: GenMessage<GetRoomResponse> =
-  /*@__PURE__*/
+export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 6);
 
 /**
@@ -381,8 +370,7 @@ export type UpdateRoomRequest = Message<"chat.v1.UpdateRoomRequest"> & {
  * Describes the message chat.v1.UpdateRoomRequest.
  * Use `create(UpdateRoomRequestSchema)` to create a new message.
  */
-export const UpdateRoomRequestSchema: GenMessage<UpdateRoomRequest> =
-  /*@__PURE__*/
+export const UpdateRoomRequestSchema: GenMessage<UpdateRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 7);
 
 /**
@@ -403,8 +391,7 @@ export type UpdateRoomResponse = Message<"chat.v1.UpdateRoomResponse"> & {
  * Describes the message chat.v1.UpdateRoomResponse.
  * Use `create(UpdateRoomResponseSchema)` to create a new message.
  */
-export const UpdateRoomResponseSchema: GenMessage<UpdateRoomResponse> =
-  /*@__PURE__*/
+export const UpdateRoomResponseSchema: GenMessage<UpdateRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 8);
 
 /**
@@ -425,8 +412,7 @@ export type ArchiveRoomRequest = Message<"chat.v1.ArchiveRoomRequest"> & {
  * Describes the message chat.v1.ArchiveRoomRequest.
  * Use `create(ArchiveRoomRequestSchema)` to create a new message.
  */
-export const ArchiveRoomRequestSchema: GenMessage<ArchiveRoomRequest> =
-  /*@__PURE__*/
+export const ArchiveRoomRequestSchema: GenMessage<ArchiveRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 9);
 
 /**
@@ -447,8 +433,7 @@ export type ArchiveRoomResponse = Message<"chat.v1.ArchiveRoomResponse"> & {
  * Describes the message chat.v1.ArchiveRoomResponse.
  * Use `create(ArchiveRoomResponseSchema)` to create a new message.
  */
-export const ArchiveRoomResponseSchema: GenMessage<ArchiveRoomResponse> =
-  /*@__PURE__*/
+export const ArchiveRoomResponseSchema: GenMessage<ArchiveRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 10);
 
 /**
@@ -483,8 +468,7 @@ export type ListPublicRoomsRequest = Message<"chat.v1.ListPublicRoomsRequest"> &
  * Describes the message chat.v1.ListPublicRoomsRequest.
  * Use `create(ListPublicRoomsRequestSchema)` to create a new message.
  */
-export const ListPublicRoomsRequestSchema: GenMessage<ListPublicRoomsRequest> =
-  /*@__PURE__*/
+export const ListPublicRoomsRequestSchema: GenMessage<ListPublicRoomsRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 11);
 
 /**
@@ -512,8 +496,7 @@ export type ListPublicRoomsResponse = Message<"chat.v1.ListPublicRoomsResponse">
  * Describes the message chat.v1.ListPublicRoomsResponse.
  * Use `create(ListPublicRoomsResponseSchema)` to create a new message.
  */
-export const ListPublicRoomsResponseSchema: GenMessage<ListPublicRoomsResponse> =
-  /*@__PURE__*/
+export const ListPublicRoomsResponseSchema: GenMessage<ListPublicRoomsResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 12);
 
 /**
@@ -548,8 +531,7 @@ export type ListMyRoomsRequest = Message<"chat.v1.ListMyRoomsRequest"> & {
  * Describes the message chat.v1.ListMyRoomsRequest.
  * Use `create(ListMyRoomsRequestSchema)` to create a new message.
  */
-export const ListMyRoomsRequestSchema: GenMessage<ListMyRoomsRequest> =
-  /*@__PURE__*/
+export const ListMyRoomsRequestSchema: GenMessage<ListMyRoomsRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 13);
 
 /**
@@ -577,8 +559,7 @@ export type ListMyRoomsResponse = Message<"chat.v1.ListMyRoomsResponse"> & {
  * Describes the message chat.v1.ListMyRoomsResponse.
  * Use `create(ListMyRoomsResponseSchema)` to create a new message.
  */
-export const ListMyRoomsResponseSchema: GenMessage<ListMyRoomsResponse> =
-  /*@__PURE__*/
+export const ListMyRoomsResponseSchema: GenMessage<ListMyRoomsResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 14);
 
 /**
@@ -599,8 +580,7 @@ export type JoinRoomRequest = Message<"chat.v1.JoinRoomRequest"> & {
  * Describes the message chat.v1.JoinRoomRequest.
  * Use `create(JoinRoomRequestSchema)` to create a new message.
  */
-export const JoinRoomRequestSchema: GenMessage<JoinRoomRequest> =
-  /*@__PURE__*/
+export const JoinRoomRequestSchema: GenMessage<JoinRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 15);
 
 /**
@@ -621,8 +601,7 @@ export type JoinRoomResponse = Message<"chat.v1.JoinRoomResponse"> & {
  * Describes the message chat.v1.JoinRoomResponse.
  * Use `create(JoinRoomResponseSchema)` to create a new message.
  */
-export const JoinRoomResponseSchema: GenMessage<JoinRoomResponse> =
-  /*@__PURE__*/
+export const JoinRoomResponseSchema: GenMessage<JoinRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 16);
 
 /**
@@ -643,8 +622,7 @@ export type LeaveRoomRequest = Message<"chat.v1.LeaveRoomRequest"> & {
  * Describes the message chat.v1.LeaveRoomRequest.
  * Use `create(LeaveRoomRequestSchema)` to create a new message.
  */
-export const LeaveRoomRequestSchema: GenMessage<LeaveRoomRequest> =
-  /*@__PURE__*/
+export const LeaveRoomRequestSchema: GenMessage<LeaveRoomRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 17);
 
 /**
@@ -652,14 +630,14 @@ export const LeaveRoomRequestSchema: GenMessage<LeaveRoomRequest> =
  *
  * @generated from message chat.v1.LeaveRoomResponse
  */
-export type LeaveRoomResponse = Message<"chat.v1.LeaveRoomResponse"> & {};
+export type LeaveRoomResponse = Message<"chat.v1.LeaveRoomResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.LeaveRoomResponse.
  * Use `create(LeaveRoomResponseSchema)` to create a new message.
  */
-export const LeaveRoomResponseSchema: GenMessage<LeaveRoomResponse> =
-  /*@__PURE__*/
+export const LeaveRoomResponseSchema: GenMessage<LeaveRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 18);
 
 /**
@@ -687,8 +665,7 @@ export type InviteMembersRequest = Message<"chat.v1.InviteMembersRequest"> & {
  * Describes the message chat.v1.InviteMembersRequest.
  * Use `create(InviteMembersRequestSchema)` to create a new message.
  */
-export const InviteMembersRequestSchema: GenMessage<InviteMembersRequest> =
-  /*@__PURE__*/
+export const InviteMembersRequestSchema: GenMessage<InviteMembersRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 19);
 
 /**
@@ -709,8 +686,7 @@ export type InviteMembersResponse = Message<"chat.v1.InviteMembersResponse"> & {
  * Describes the message chat.v1.InviteMembersResponse.
  * Use `create(InviteMembersResponseSchema)` to create a new message.
  */
-export const InviteMembersResponseSchema: GenMessage<InviteMembersResponse> =
-  /*@__PURE__*/
+export const InviteMembersResponseSchema: GenMessage<InviteMembersResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 20);
 
 /**
@@ -738,8 +714,7 @@ export type KickMemberRequest = Message<"chat.v1.KickMemberRequest"> & {
  * Describes the message chat.v1.KickMemberRequest.
  * Use `create(KickMemberRequestSchema)` to create a new message.
  */
-export const KickMemberRequestSchema: GenMessage<KickMemberRequest> =
-  /*@__PURE__*/
+export const KickMemberRequestSchema: GenMessage<KickMemberRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 21);
 
 /**
@@ -747,14 +722,14 @@ export const KickMemberRequestSchema: GenMessage<KickMemberRequest> =
  *
  * @generated from message chat.v1.KickMemberResponse
  */
-export type KickMemberResponse = Message<"chat.v1.KickMemberResponse"> & {};
+export type KickMemberResponse = Message<"chat.v1.KickMemberResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.KickMemberResponse.
  * Use `create(KickMemberResponseSchema)` to create a new message.
  */
-export const KickMemberResponseSchema: GenMessage<KickMemberResponse> =
-  /*@__PURE__*/
+export const KickMemberResponseSchema: GenMessage<KickMemberResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 22);
 
 /**
@@ -782,8 +757,7 @@ export type BanMemberRequest = Message<"chat.v1.BanMemberRequest"> & {
  * Describes the message chat.v1.BanMemberRequest.
  * Use `create(BanMemberRequestSchema)` to create a new message.
  */
-export const BanMemberRequestSchema: GenMessage<BanMemberRequest> =
-  /*@__PURE__*/
+export const BanMemberRequestSchema: GenMessage<BanMemberRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 23);
 
 /**
@@ -791,14 +765,14 @@ export const BanMemberRequestSchema: GenMessage<BanMemberRequest> =
  *
  * @generated from message chat.v1.BanMemberResponse
  */
-export type BanMemberResponse = Message<"chat.v1.BanMemberResponse"> & {};
+export type BanMemberResponse = Message<"chat.v1.BanMemberResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.BanMemberResponse.
  * Use `create(BanMemberResponseSchema)` to create a new message.
  */
-export const BanMemberResponseSchema: GenMessage<BanMemberResponse> =
-  /*@__PURE__*/
+export const BanMemberResponseSchema: GenMessage<BanMemberResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 24);
 
 /**
@@ -826,8 +800,7 @@ export type UnbanMemberRequest = Message<"chat.v1.UnbanMemberRequest"> & {
  * Describes the message chat.v1.UnbanMemberRequest.
  * Use `create(UnbanMemberRequestSchema)` to create a new message.
  */
-export const UnbanMemberRequestSchema: GenMessage<UnbanMemberRequest> =
-  /*@__PURE__*/
+export const UnbanMemberRequestSchema: GenMessage<UnbanMemberRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 25);
 
 /**
@@ -835,14 +808,14 @@ export const UnbanMemberRequestSchema: GenMessage<UnbanMemberRequest> =
  *
  * @generated from message chat.v1.UnbanMemberResponse
  */
-export type UnbanMemberResponse = Message<"chat.v1.UnbanMemberResponse"> & {};
+export type UnbanMemberResponse = Message<"chat.v1.UnbanMemberResponse"> & {
+};
 
 /**
  * Describes the message chat.v1.UnbanMemberResponse.
  * Use `create(UnbanMemberResponseSchema)` to create a new message.
  */
-export const UnbanMemberResponseSchema: GenMessage<UnbanMemberResponse> =
-  /*@__PURE__*/
+export const UnbanMemberResponseSchema: GenMessage<UnbanMemberResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 26);
 
 /**
@@ -877,8 +850,7 @@ export type SetMemberRoleRequest = Message<"chat.v1.SetMemberRoleRequest"> & {
  * Describes the message chat.v1.SetMemberRoleRequest.
  * Use `create(SetMemberRoleRequestSchema)` to create a new message.
  */
-export const SetMemberRoleRequestSchema: GenMessage<SetMemberRoleRequest> =
-  /*@__PURE__*/
+export const SetMemberRoleRequestSchema: GenMessage<SetMemberRoleRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 27);
 
 /**
@@ -899,8 +871,7 @@ export type SetMemberRoleResponse = Message<"chat.v1.SetMemberRoleResponse"> & {
  * Describes the message chat.v1.SetMemberRoleResponse.
  * Use `create(SetMemberRoleResponseSchema)` to create a new message.
  */
-export const SetMemberRoleResponseSchema: GenMessage<SetMemberRoleResponse> =
-  /*@__PURE__*/
+export const SetMemberRoleResponseSchema: GenMessage<SetMemberRoleResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 28);
 
 /**
@@ -935,8 +906,7 @@ export type ListMembersRequest = Message<"chat.v1.ListMembersRequest"> & {
  * Describes the message chat.v1.ListMembersRequest.
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
-export const ListMembersRequestSchema: GenMessage<ListMembersRequest> =
-  /*@__PURE__*/
+export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 29);
 
 /**
@@ -964,8 +934,7 @@ export type ListMembersResponse = Message<"chat.v1.ListMembersResponse"> & {
  * Describes the message chat.v1.ListMembersResponse.
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
-export const ListMembersResponseSchema: GenMessage<ListMembersResponse> =
-  /*@__PURE__*/
+export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 30);
 
 /**
@@ -986,8 +955,7 @@ export type OpenDirectRequest = Message<"chat.v1.OpenDirectRequest"> & {
  * Describes the message chat.v1.OpenDirectRequest.
  * Use `create(OpenDirectRequestSchema)` to create a new message.
  */
-export const OpenDirectRequestSchema: GenMessage<OpenDirectRequest> =
-  /*@__PURE__*/
+export const OpenDirectRequestSchema: GenMessage<OpenDirectRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 31);
 
 /**
@@ -1015,8 +983,7 @@ export type OpenDirectResponse = Message<"chat.v1.OpenDirectResponse"> & {
  * Describes the message chat.v1.OpenDirectResponse.
  * Use `create(OpenDirectResponseSchema)` to create a new message.
  */
-export const OpenDirectResponseSchema: GenMessage<OpenDirectResponse> =
-  /*@__PURE__*/
+export const OpenDirectResponseSchema: GenMessage<OpenDirectResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 32);
 
 /**
@@ -1037,8 +1004,7 @@ export type CreateGroupDirectRequest = Message<"chat.v1.CreateGroupDirectRequest
  * Describes the message chat.v1.CreateGroupDirectRequest.
  * Use `create(CreateGroupDirectRequestSchema)` to create a new message.
  */
-export const CreateGroupDirectRequestSchema: GenMessage<CreateGroupDirectRequest> =
-  /*@__PURE__*/
+export const CreateGroupDirectRequestSchema: GenMessage<CreateGroupDirectRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 33);
 
 /**
@@ -1059,8 +1025,7 @@ export type CreateGroupDirectResponse = Message<"chat.v1.CreateGroupDirectRespon
  * Describes the message chat.v1.CreateGroupDirectResponse.
  * Use `create(CreateGroupDirectResponseSchema)` to create a new message.
  */
-export const CreateGroupDirectResponseSchema: GenMessage<CreateGroupDirectResponse> =
-  /*@__PURE__*/
+export const CreateGroupDirectResponseSchema: GenMessage<CreateGroupDirectResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 34);
 
 /**
@@ -1101,7 +1066,8 @@ export enum RoomKind {
 /**
  * Describes the enum chat.v1.RoomKind.
  */
-export const RoomKindSchema: GenEnum<RoomKind> = /*@__PURE__*/ enumDesc(file_chat_v1_room, 0);
+export const RoomKindSchema: GenEnum<RoomKind> = /*@__PURE__*/
+  enumDesc(file_chat_v1_room, 0);
 
 /**
  * Visibility decides who can find and read a room.
@@ -1135,7 +1101,8 @@ export enum Visibility {
 /**
  * Describes the enum chat.v1.Visibility.
  */
-export const VisibilitySchema: GenEnum<Visibility> = /*@__PURE__*/ enumDesc(file_chat_v1_room, 1);
+export const VisibilitySchema: GenEnum<Visibility> = /*@__PURE__*/
+  enumDesc(file_chat_v1_room, 1);
 
 /**
  * RoomService manages rooms, direct messages and memberships. Every RPC
@@ -1163,7 +1130,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof CreateRoomRequestSchema;
     output: typeof CreateRoomResponseSchema;
-  };
+  },
   /**
    * GetRoom returns one room and the caller's membership, if any.
    *
@@ -1173,7 +1140,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof GetRoomRequestSchema;
     output: typeof GetRoomResponseSchema;
-  };
+  },
   /**
    * UpdateRoom changes name and/or description (OWNER or ADMIN).
    *
@@ -1183,7 +1150,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof UpdateRoomRequestSchema;
     output: typeof UpdateRoomResponseSchema;
-  };
+  },
   /**
    * ArchiveRoom makes a room read-only forever (OWNER only).
    *
@@ -1193,7 +1160,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof ArchiveRoomRequestSchema;
     output: typeof ArchiveRoomResponseSchema;
-  };
+  },
   /**
    * ListPublicRooms lists public, non-archived rooms by name, in pages,
    * optionally filtered by a name substring.
@@ -1204,7 +1171,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof ListPublicRoomsRequestSchema;
     output: typeof ListPublicRoomsResponseSchema;
-  };
+  },
   /**
    * ListMyRooms lists the rooms the caller belongs to, most recent activity
    * first, each with the caller's role, unread and mention counts, last
@@ -1218,7 +1185,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof ListMyRoomsRequestSchema;
     output: typeof ListMyRoomsResponseSchema;
-  };
+  },
   /**
    * JoinRoom joins a public room. Joining a room one already belongs to
    * succeeds without a change. Banned users get PERMISSION_DENIED.
@@ -1229,7 +1196,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof JoinRoomRequestSchema;
     output: typeof JoinRoomResponseSchema;
-  };
+  },
   /**
    * LeaveRoom leaves a room. The OWNER must transfer ownership first
    * (FAILED_PRECONDITION) unless they are the last member.
@@ -1240,7 +1207,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof LeaveRoomRequestSchema;
     output: typeof LeaveRoomResponseSchema;
-  };
+  },
   /**
    * InviteMembers adds users to a room (OWNER or ADMIN; in a public room any
    * member may invite). Users already in the room are skipped; banned users
@@ -1252,7 +1219,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof InviteMembersRequestSchema;
     output: typeof InviteMembersResponseSchema;
-  };
+  },
   /**
    * KickMember removes a member (OWNER or ADMIN, and only members of a lower
    * role). A kicked user may rejoin or be invited again.
@@ -1263,7 +1230,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof KickMemberRequestSchema;
     output: typeof KickMemberResponseSchema;
-  };
+  },
   /**
    * BanMember removes a user and prevents them from rejoining until
    * UnbanMember (OWNER or ADMIN, only users of a lower role).
@@ -1274,7 +1241,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof BanMemberRequestSchema;
     output: typeof BanMemberResponseSchema;
-  };
+  },
   /**
    * UnbanMember lifts a ban (OWNER or ADMIN). The user is not re-added.
    *
@@ -1284,7 +1251,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof UnbanMemberRequestSchema;
     output: typeof UnbanMemberResponseSchema;
-  };
+  },
   /**
    * SetMemberRole changes a member's role. Only the OWNER makes or unmakes
    * ADMINs; setting OWNER transfers ownership (the old owner becomes ADMIN).
@@ -1295,7 +1262,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof SetMemberRoleRequestSchema;
     output: typeof SetMemberRoleResponseSchema;
-  };
+  },
   /**
    * ListMembers lists current members with roles, by join order, in pages.
    *
@@ -1305,7 +1272,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof ListMembersRequestSchema;
     output: typeof ListMembersResponseSchema;
-  };
+  },
   /**
    * OpenDirect returns the one direct-message room between the caller and
    * another user, creating it on first use. Concurrent calls from both sides
@@ -1317,7 +1284,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof OpenDirectRequestSchema;
     output: typeof OpenDirectResponseSchema;
-  };
+  },
   /**
    * CreateGroupDirect creates a private group conversation of 3-10 people
    * (the caller included) without a name.
@@ -1328,5 +1295,7 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof CreateGroupDirectRequestSchema;
     output: typeof CreateGroupDirectResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_chat_v1_room, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_chat_v1_room, 0);
+

@@ -5,22 +5,18 @@
 // The chat service contract. Every client (browsers through connect-web,
 // `buf curl`, `grpcurl`, grpc-js and the generated SDK) speaks exactly this.
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/user.proto.
  */
-export const file_chat_v1_user: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChJjaGF0L3YxL3VzZXIucHJvdG8SB2NoYXQudjEisAEKBFVzZXISCgoCaWQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIOCgxHZXRNZVJlcXVlc3QiLAoNR2V0TWVSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyIlcKDkdldFVzZXJSZXF1ZXN0EhUKAmlkGAEgASgEQge6SAQyAiAASAASHQoIdXNlcm5hbWUYAiABKAlCCbpIBnIEEAEYIEgAQg8KBmxvb2t1cBIFukgCCAEiLgoPR2V0VXNlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXIifQoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSIgoMZGlzcGxheV9uYW1lGAEgASgJQge6SARyAhhASACIAQESIQoKYXZhdGFyX3VybBgCIAEoCUIIukgFcgMYgBBIAYgBAUIPCg1fZGlzcGxheV9uYW1lQg0KC19hdmF0YXJfdXJsIjQKFVVwZGF0ZVByb2ZpbGVSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyImsKElNlYXJjaFVzZXJzUmVxdWVzdBIZCgZwcmVmaXgYASABKAlCCbpIBnIEEAEYIBIcCglwYWdlX3NpemUYAiABKAVCCbpIBhoEGGQoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAiJMChNTZWFyY2hVc2Vyc1Jlc3BvbnNlEhwKBXVzZXJzGAEgAygLMg0uY2hhdC52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKxAgoLVXNlclNlcnZpY2USOwoFR2V0TWUSFS5jaGF0LnYxLkdldE1lUmVxdWVzdBoWLmNoYXQudjEuR2V0TWVSZXNwb25zZSIDkAIBEkEKB0dldFVzZXISFy5jaGF0LnYxLkdldFVzZXJSZXF1ZXN0GhguY2hhdC52MS5HZXRVc2VyUmVzcG9uc2UiA5ACARJTCg1VcGRhdGVQcm9maWxlEh0uY2hhdC52MS5VcGRhdGVQcm9maWxlUmVxdWVzdBoeLmNoYXQudjEuVXBkYXRlUHJvZmlsZVJlc3BvbnNlIgOQAgISTQoLU2VhcmNoVXNlcnMSGy5jaGF0LnYxLlNlYXJjaFVzZXJzUmVxdWVzdBocLmNoYXQudjEuU2VhcmNoVXNlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM",
-    [file_buf_validate_validate, file_google_protobuf_timestamp],
-  );
+export const file_chat_v1_user: GenFile = /*@__PURE__*/
+  fileDesc("ChJjaGF0L3YxL3VzZXIucHJvdG8SB2NoYXQudjEisAEKBFVzZXISCgoCaWQYASABKAQSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIOCgxHZXRNZVJlcXVlc3QiLAoNR2V0TWVSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyIlcKDkdldFVzZXJSZXF1ZXN0EhUKAmlkGAEgASgEQge6SAQyAiAASAASHQoIdXNlcm5hbWUYAiABKAlCCbpIBnIEEAEYIEgAQg8KBmxvb2t1cBIFukgCCAEiLgoPR2V0VXNlclJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXIifQoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSIgoMZGlzcGxheV9uYW1lGAEgASgJQge6SARyAhhASACIAQESIQoKYXZhdGFyX3VybBgCIAEoCUIIukgFcgMYgBBIAYgBAUIPCg1fZGlzcGxheV9uYW1lQg0KC19hdmF0YXJfdXJsIjQKFVVwZGF0ZVByb2ZpbGVSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyImsKElNlYXJjaFVzZXJzUmVxdWVzdBIZCgZwcmVmaXgYASABKAlCCbpIBnIEEAEYIBIcCglwYWdlX3NpemUYAiABKAVCCbpIBhoEGGQoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAiJMChNTZWFyY2hVc2Vyc1Jlc3BvbnNlEhwKBXVzZXJzGAEgAygLMg0uY2hhdC52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKxAgoLVXNlclNlcnZpY2USOwoFR2V0TWUSFS5jaGF0LnYxLkdldE1lUmVxdWVzdBoWLmNoYXQudjEuR2V0TWVSZXNwb25zZSIDkAIBEkEKB0dldFVzZXISFy5jaGF0LnYxLkdldFVzZXJSZXF1ZXN0GhguY2hhdC52MS5HZXRVc2VyUmVzcG9uc2UiA5ACARJTCg1VcGRhdGVQcm9maWxlEh0uY2hhdC52MS5VcGRhdGVQcm9maWxlUmVxdWVzdBoeLmNoYXQudjEuVXBkYXRlUHJvZmlsZVJlc3BvbnNlIgOQAgISTQoLU2VhcmNoVXNlcnMSGy5jaGF0LnYxLlNlYXJjaFVzZXJzUmVxdWVzdBocLmNoYXQudjEuU2VhcmNoVXNlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * User is the public view of an account. Passwords and tokens never appear.
@@ -76,21 +72,22 @@ export type User = Message<"chat.v1.User"> & {
  * Describes the message chat.v1.User.
  * Use `create(UserSchema)` to create a new message.
  */
-export const UserSchema: GenMessage<User> = /*@__PURE__*/ messageDesc(file_chat_v1_user, 0);
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_chat_v1_user, 0);
 
 /**
  * GetMeRequest has no fields: the caller is identified by the token.
  *
  * @generated from message chat.v1.GetMeRequest
  */
-export type GetMeRequest = Message<"chat.v1.GetMeRequest"> & {};
+export type GetMeRequest = Message<"chat.v1.GetMeRequest"> & {
+};
 
 /**
  * Describes the message chat.v1.GetMeRequest.
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
-export const GetMeRequestSchema: GenMessage<GetMeRequest> =
-  /*@__PURE__*/
+export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 1);
 
 /**
@@ -111,8 +108,7 @@ export type GetMeResponse = Message<"chat.v1.GetMeResponse"> & {
  * Describes the message chat.v1.GetMeResponse.
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
-export const GetMeResponseSchema: GenMessage<GetMeResponse> =
-  /*@__PURE__*/
+export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 2);
 
 /**
@@ -126,34 +122,30 @@ export type GetUserRequest = Message<"chat.v1.GetUserRequest"> & {
    *
    * @generated from oneof chat.v1.GetUserRequest.lookup
    */
-  lookup:
-    | {
-        /**
-         * The user's id.
-         *
-         * @generated from field: uint64 id = 1;
-         */
-        value: bigint;
-        case: "id";
-      }
-    | {
-        /**
-         * The username, matched case-insensitively.
-         *
-         * @generated from field: string username = 2;
-         */
-        value: string;
-        case: "username";
-      }
-    | { case: undefined; value?: undefined };
+  lookup: {
+    /**
+     * The user's id.
+     *
+     * @generated from field: uint64 id = 1;
+     */
+    value: bigint;
+    case: "id";
+  } | {
+    /**
+     * The username, matched case-insensitively.
+     *
+     * @generated from field: string username = 2;
+     */
+    value: string;
+    case: "username";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message chat.v1.GetUserRequest.
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
-export const GetUserRequestSchema: GenMessage<GetUserRequest> =
-  /*@__PURE__*/
+export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 3);
 
 /**
@@ -174,8 +166,7 @@ export type GetUserResponse = Message<"chat.v1.GetUserResponse"> & {
  * Describes the message chat.v1.GetUserResponse.
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
-export const GetUserResponseSchema: GenMessage<GetUserResponse> =
-  /*@__PURE__*/
+export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 4);
 
 /**
@@ -205,8 +196,7 @@ export type UpdateProfileRequest = Message<"chat.v1.UpdateProfileRequest"> & {
  * Describes the message chat.v1.UpdateProfileRequest.
  * Use `create(UpdateProfileRequestSchema)` to create a new message.
  */
-export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> =
-  /*@__PURE__*/
+export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 5);
 
 /**
@@ -227,8 +217,7 @@ export type UpdateProfileResponse = Message<"chat.v1.UpdateProfileResponse"> & {
  * Describes the message chat.v1.UpdateProfileResponse.
  * Use `create(UpdateProfileResponseSchema)` to create a new message.
  */
-export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> =
-  /*@__PURE__*/
+export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 6);
 
 /**
@@ -264,8 +253,7 @@ export type SearchUsersRequest = Message<"chat.v1.SearchUsersRequest"> & {
  * Describes the message chat.v1.SearchUsersRequest.
  * Use `create(SearchUsersRequestSchema)` to create a new message.
  */
-export const SearchUsersRequestSchema: GenMessage<SearchUsersRequest> =
-  /*@__PURE__*/
+export const SearchUsersRequestSchema: GenMessage<SearchUsersRequest> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 7);
 
 /**
@@ -293,8 +281,7 @@ export type SearchUsersResponse = Message<"chat.v1.SearchUsersResponse"> & {
  * Describes the message chat.v1.SearchUsersResponse.
  * Use `create(SearchUsersResponseSchema)` to create a new message.
  */
-export const SearchUsersResponseSchema: GenMessage<SearchUsersResponse> =
-  /*@__PURE__*/
+export const SearchUsersResponseSchema: GenMessage<SearchUsersResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_user, 8);
 
 /**
@@ -313,7 +300,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetMeRequestSchema;
     output: typeof GetMeResponseSchema;
-  };
+  },
   /**
    * GetUser returns one account by id or by username.
    * Unknown users give NOT_FOUND.
@@ -324,7 +311,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetUserRequestSchema;
     output: typeof GetUserResponseSchema;
-  };
+  },
   /**
    * UpdateProfile changes the caller's display name and/or avatar URL.
    * Fields left unset are not changed; an empty string clears the value.
@@ -335,7 +322,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof UpdateProfileRequestSchema;
     output: typeof UpdateProfileResponseSchema;
-  };
+  },
   /**
    * SearchUsers lists accounts whose username or display name starts with a
    * prefix (case-insensitive), ordered by username, in pages.
@@ -346,5 +333,7 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SearchUsersRequestSchema;
     output: typeof SearchUsersResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_chat_v1_user, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_chat_v1_user, 0);
+

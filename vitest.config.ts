@@ -12,7 +12,12 @@ export default defineConfig({
     resolve: { conditions: [source, ...defaultServerConditions], externalConditions: [source] },
   },
   test: {
-    include: ["test/**/*.test.ts", "web/src/**/*.test.{ts,tsx}", "sdk/test/**/*.test.ts"],
+    include: [
+      "test/**/*.test.ts",
+      "web/src/**/*.test.{ts,tsx}",
+      "sdk/test/**/*.test.ts",
+      "examples/*/test/**/*.test.ts",
+    ],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -85,15 +85,22 @@ export function decodeError(err: unknown): ChatErrorDetails {
   };
 }
 
+/** Codes a repeated call may get past. */
+const TRANSIENT = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Canceled]);
+
 /**
  * Whether a failed call may succeed if repeated unchanged: UNAVAILABLE
- * (server restarting, connection lost), DEADLINE_EXCEEDED, and
- * RESOURCE_EXHAUSTED when the server said when to retry (RetryInfo).
- * Only repeat calls that are idempotent: sends are, by their clientMsgId.
+ * (server restarting, connection refused), DEADLINE_EXCEEDED, ABORTED and
+ * CANCELED (how connect-node reports a connection lost mid-call, e.g. to a
+ * server that crashed: "socket hang up" on HTTP/1.1, an HTTP/2 stream
+ * reset with CANCEL; the call may or may not have been carried out), and
+ * RESOURCE_EXHAUSTED when the server said when to retry (RetryInfo). Only
+ * repeat calls that are idempotent (sends are, by their clientMsgId), and
+ * not ones you cancelled yourself: withRetry checks its signal first.
  */
 export function isTransient(err: unknown): boolean {
   const ce = ConnectError.from(err);
-  if (ce.code === Code.Unavailable || ce.code === Code.DeadlineExceeded) return true;
+  if (TRANSIENT.has(ce.code)) return true;
   return ce.code === Code.ResourceExhausted && ce.findDetails(RetryInfoSchema).length > 0;
 }
 

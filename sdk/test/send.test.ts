@@ -47,19 +47,22 @@ describe("send", () => {
     const { fake, client, onRetry } = setup();
     fake.sendGate = (_req, attempt) => {
       if (attempt === 0) throw new ConnectError("restarting", Code.Unavailable);
+      // How connect-node reports a server that died mid-call (HTTP/1.1, HTTP/2).
+      if (attempt === 1) throw new ConnectError("socket hang up", Code.Aborted);
+      if (attempt === 2) throw new ConnectError("stream closed with CANCEL", Code.Canceled);
     };
     // The second attempt is stored but its answer is lost on the way back.
     fake.sendAfter = (_req, attempt) => {
-      if (attempt === 1) throw new ConnectError("connection reset", Code.Unavailable);
+      if (attempt === 3) throw new ConnectError("connection reset", Code.Unavailable);
     };
     const res = await client.send(10n, "hello");
     expect(res.duplicate).toBe(true); // the third attempt found the stored one
     const ids = fake.sends.map((s) => s.clientMsgId);
-    expect(ids).toHaveLength(3);
+    expect(ids).toHaveLength(5);
     expect(new Set(ids).size).toBe(1);
     expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(fake.rooms.get(10n)?.messages.map((m) => m.text)).toEqual(["hello"]);
-    expect(onRetry).toHaveBeenCalledTimes(2);
+    expect(onRetry).toHaveBeenCalledTimes(4);
   });
 
   it("never retries sooner than RetryInfo says, and backs off with full jitter otherwise", async () => {

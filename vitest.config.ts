@@ -17,6 +17,7 @@ export default defineConfig({
       "web/src/**/*.test.{ts,tsx}",
       "sdk/test/**/*.test.ts",
       "examples/*/test/**/*.test.ts",
+      "cli/test/**/*.test.ts",
     ],
     pool: "forks",
     testTimeout: 30_000,

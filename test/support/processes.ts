@@ -36,6 +36,8 @@ export function freePort(): Promise<number> {
 /** A running program and its output. */
 export class NodeProcess {
   readonly lines: string[] = [];
+  /** All output so far, unsplit (a prompt has no newline yet). */
+  raw = "";
   readonly exited: Promise<number | string>;
   private waiters: (() => void)[] = [];
 
@@ -47,6 +49,7 @@ export class NodeProcess {
     const collect = () => {
       let partial = "";
       return (chunk: Buffer) => {
+        this.raw += chunk.toString("utf8");
         const all = (partial + chunk.toString("utf8")).split("\n");
         partial = all.pop() ?? "";
         for (const line of all) if (line.trim() !== "") this.lines.push(line);

@@ -13,6 +13,7 @@ export default defineConfig({
   },
   test: {
     include: [
+      "server/**/*.test.ts",
       "test/**/*.test.ts",
       "web/src/**/*.test.{ts,tsx}",
       "sdk/test/**/*.test.ts",

@@ -26,8 +26,19 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Directory with the built web client; served at `/` when it exists. */
   webDir: string;
-  /** Live feeds: heartbeat interval, queue bound, replay bound, streams per user. */
-  feed: { heartbeatMs: number; queueLimit: number; maxReplay: number; maxStreamsPerUser: number };
+  /** Live feeds: heartbeat interval, queue bound, replay bound, streams per user, healing checks. */
+  feed: {
+    heartbeatMs: number;
+    queueLimit: number;
+    maxReplay: number;
+    maxStreamsPerUser: number;
+    recentEvents: number;
+    lingerMs: number;
+    headCheckMs: number;
+    sessionCheckMs: number;
+  };
+  /** A request-path Redis call slower than this counts as Redis being down. */
+  redisCommandTimeoutMs: number;
 }
 
 /** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
@@ -100,7 +111,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       queueLimit: int("FEED_QUEUE_LIMIT", 1_000, 10, 1_000_000),
       maxReplay: int("FEED_MAX_REPLAY", 1_000, 1, 100_000),
       maxStreamsPerUser: int("FEED_MAX_STREAMS_PER_USER", 10, 1, 1_000),
+      recentEvents: int("FEED_RECENT_EVENTS", 256, 0, 100_000),
+      lingerMs: int("FEED_LINGER_MS", 30_000, 0, 3_600_000),
+      headCheckMs: int("FEED_HEAD_CHECK_MS", 5_000, 0, 600_000),
+      sessionCheckMs: int("FEED_SESSION_CHECK_MS", 10_000, 0, 600_000),
     },
+    redisCommandTimeoutMs: int("REDIS_COMMAND_TIMEOUT_MS", 250, 10, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

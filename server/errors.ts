@@ -63,16 +63,39 @@ export function invalidArgument(violations: FieldViolation[]): ConnectError {
   ]);
 }
 
+/** A google.rpc.RetryInfo detail for a delay in milliseconds. */
+function retryInfo(retryAfterMs: number) {
+  const ms = Math.max(0, Math.round(retryAfterMs));
+  return {
+    desc: RetryInfoSchema,
+    value: create(RetryInfoSchema, {
+      retryDelay: { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 },
+    }),
+  };
+}
+
+/**
+ * `Unavailable` for a transient fault: nothing was changed, and the client
+ * may retry after `retryAfterMs` (RetryInfo), on this or another instance.
+ */
+export function unavailable(
+  message: string,
+  retryAfterMs: number,
+  reason: ErrorReason,
+): ConnectError {
+  return new ConnectError(message, Code.Unavailable, undefined, [
+    retryInfo(retryAfterMs),
+    {
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, { reason: reasonName(reason), domain: errorDomain }),
+    },
+  ]);
+}
+
 /** `ResourceExhausted` with a RetryInfo detail telling when to try again. */
 export function rateLimited(message: string, retryAfterMs: number): ConnectError {
-  const seconds = Math.floor(retryAfterMs / 1000);
   return new ConnectError(message, Code.ResourceExhausted, undefined, [
-    {
-      desc: RetryInfoSchema,
-      value: create(RetryInfoSchema, {
-        retryDelay: { seconds: BigInt(seconds), nanos: (retryAfterMs % 1000) * 1e6 },
-      }),
-    },
+    retryInfo(retryAfterMs),
     {
       desc: ErrorInfoSchema,
       value: create(ErrorInfoSchema, { reason: "RATE_LIMITED", domain: errorDomain }),

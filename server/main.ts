@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, redact } from "./config.js";
 import { ensureDatabase, migrate } from "./db/migrate.js";
 import { createPrisma } from "./db/prisma.js";
 import { createLogger } from "./logger.js";
-import { createRedis } from "./redis.js";
+import { createRedis, defaultRedisTimeouts } from "./redis.js";
 import { createSendPool } from "./rooms/sql-tx.js";
 import { createChatServer } from "./server.js";
 
@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     logger.info({ applied }, applied.length ? "applied migrations" : "database schema up to date");
   }
   const prisma = createPrisma(config.databaseUrl);
-  const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+  const redisTimeouts = {
+    ...defaultRedisTimeouts,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  };
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger, redisTimeouts) : undefined;
   const sendPool = createSendPool(config.databaseUrl);
   const server = createChatServer({
     prisma,
@@ -41,6 +45,8 @@ async function main(): Promise<void> {
     redisPrefix: config.redisPrefix,
     webDir: config.webDir,
     feed: config.feed,
+    databaseUrl: config.databaseUrl,
+    redisTimeouts,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

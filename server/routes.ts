@@ -5,6 +5,7 @@
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { Logger } from "pino";
 import { AuthService, file_chat_v1_auth } from "../gen/chat/v1/auth_pb.js";
 import { file_chat_v1_errors } from "../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../gen/chat/v1/event_pb.js";
@@ -22,6 +23,7 @@ import type { FeedStreams } from "./feed/feed-streams.js";
 import type { TypingTracker } from "./feed/typing.js";
 import { type HealthMonitor, registerHealth } from "./grpc/health.js";
 import { registerReflection } from "./grpc/reflection.js";
+import type { ErrorMasker } from "./interceptors/errors.js";
 import type { RoomWriter } from "./rooms/room-writer.js";
 import { createAuthService } from "./services/auth-service.js";
 import { createMessageService } from "./services/message-service.js";
@@ -43,6 +45,11 @@ export interface RouteDeps {
   typing: TypingTracker;
   /** Aborted when the server starts shutting down; streams end on it. */
   shutdownSignal: AbortSignal;
+  logger: Logger;
+  /** What a client sees of a failure (interceptors/errors.ts). */
+  mask: ErrorMasker;
+  /** Throws Unavailable while the database is known down. */
+  checkAvailable: () => void;
 }
 
 /** Files of the public contract, served by reflection. */

@@ -14,22 +14,33 @@ import type { PrismaClient } from "../prisma/generated/client.js";
 import { MemorySessionCache, RedisSessionCache } from "./auth/session-cache.js";
 import { TokenService } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
-import { InProcessBroker, RedisBroker } from "./feed/broker.js";
+import { DbGate, type DbWatcher, mariadbWatcher } from "./db/db-gate.js";
+import { type Broker, InProcessBroker, RedisBroker } from "./feed/broker.js";
 import { DirectSubscribe } from "./feed/direct-subscribe.js";
-import { FeedHub, type RecentEventsOptions } from "./feed/feed-hub.js";
+import { FeedHub, type HubOptions } from "./feed/feed-hub.js";
 import type { SessionOptions } from "./feed/feed-session.js";
 import { FeedStreams } from "./feed/feed-streams.js";
 import { channels, encodeBus } from "./feed/frames.js";
 import { defaultPresenceOptions, Presence, type PresenceOptions } from "./feed/presence.js";
-import { MemoryPresenceStore, RedisPresenceStore } from "./feed/presence-store.js";
+import {
+  MemoryPresenceStore,
+  type PresenceStore,
+  RedisPresenceStore,
+} from "./feed/presence-store.js";
 import type { AnyResponse } from "./feed/stream-writer.js";
 import { TypingTracker } from "./feed/typing.js";
 import { HealthMonitor } from "./grpc/health.js";
 import { authInterceptor } from "./interceptors/auth.js";
-import { errorInterceptor } from "./interceptors/errors.js";
+import {
+  availabilityInterceptor,
+  type ErrorMasker,
+  errorInterceptor,
+  errorMasker,
+} from "./interceptors/errors.js";
 import { loggingInterceptor } from "./interceptors/logging.js";
 import { validationInterceptor } from "./interceptors/validation.js";
 import { createOnePortListener } from "./one-port-listener.js";
+import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./redis.js";
 import { RoomWriter } from "./rooms/room-writer.js";
 import { createRoutes } from "./routes.js";
 import { serveStatic } from "./static-files.js";
@@ -53,6 +64,17 @@ export interface ChatServerDeps {
   healthIntervalMs?: number;
   /** Pool for the send hot path (`createSendPool`); its owner ends it. Absent: sends use Prisma. */
   sendPool?: Pool;
+  /**
+   * The database URL, for the gate's own watcher connection (db-gate.ts).
+   * Absent: the gate probes through Prisma instead.
+   */
+  databaseUrl?: string;
+  /** Bounds of request-path Redis calls; defaults in redis.ts. */
+  redisTimeouts?: Partial<RedisTimeouts>;
+  /** Replaces the bus made from `redis` (fault tests inject failing ones here). */
+  broker?: Broker;
+  /** Replaces the presence store made from `redis` (fault tests inject failing ones here). */
+  presenceStore?: PresenceStore;
 }
 
 /** A built server; call listen() to serve. */
@@ -64,18 +86,27 @@ export interface ChatServer {
   readonly tokens: TokenService;
 }
 
-/** Interceptors, outermost first: log, mask internals, authenticate, validate. */
-function interceptors(logger: Logger, tokens: TokenService): Interceptor[] {
+/**
+ * Interceptors, outermost first: log, mask internals, refuse while the
+ * database is down, authenticate, validate.
+ */
+function interceptors(
+  logger: Logger,
+  tokens: TokenService,
+  mask: ErrorMasker,
+  dbGate: DbGate,
+): Interceptor[] {
   return [
     loggingInterceptor(logger),
-    errorInterceptor(logger),
+    errorInterceptor(mask),
+    availabilityInterceptor(dbGate),
     authInterceptor(tokens),
     validationInterceptor(),
   ];
 }
 
 /** Live-feed settings. */
-export interface FeedOptions extends SessionOptions, RecentEventsOptions {
+export interface FeedOptions extends SessionOptions, HubOptions {
   /** Open Subscribe/Chat streams per user and instance. */
   maxStreamsPerUser: number;
 }
@@ -90,6 +121,8 @@ export const defaultFeedOptions: FeedOptions = {
   // reconnect gap without a database read.
   recentEvents: 256,
   lingerMs: 30_000,
+  headCheckMs: 5_000,
+  sessionCheckMs: 10_000,
 };
 
 /** The RPC side of the server, without any network: routes and interceptors. */
@@ -100,6 +133,12 @@ export interface RpcParts {
   tokens: TokenService;
   /** Aborting it ends every open stream with Unavailable. */
   shutdownController: AbortController;
+  /** What a client sees of a failure (interceptors/errors.ts). */
+  mask: ErrorMasker;
+  /** Whether the database answers. */
+  dbGate: DbGate;
+  /** Whether Redis answers (absent without Redis). */
+  redisGate: RedisGate | undefined;
   feed: FeedHub;
   streams: FeedStreams;
   /** Releases the bus and timers (after the listener closed). */
@@ -113,35 +152,56 @@ export interface RpcParts {
 export function createRpc(deps: ChatServerDeps): RpcParts {
   const { prisma, redis, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const cache = redis
-    ? new RedisSessionCache(redis, deps.redisPrefix, logger)
+  const redisGate = redis
+    ? new RedisGate(redis, logger, { ...defaultRedisTimeouts, ...deps.redisTimeouts })
+    : undefined;
+  const dbGate = new DbGate(
+    deps.databaseUrl ? mariadbWatcher(deps.databaseUrl, 2_000) : prismaWatcher(prisma),
+    logger,
+  );
+  dbGate.start();
+  const mask = errorMasker(logger, dbGate);
+  const cache = redisGate
+    ? new RedisSessionCache(redisGate, deps.redisPrefix, logger)
     : new MemorySessionCache();
   const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds);
-  const checks: Record<string, () => Promise<void>> = {
-    mysql: async () => {
-      await prisma.$queryRawUnsafe("SELECT 1");
-    },
-  };
-  if (redis) {
-    checks.redis = async () => {
-      await redis.ping();
-    };
-  }
-  const health = new HealthMonitor({ checks, intervalMs: deps.healthIntervalMs ?? 5_000, logger });
+  // Readiness: the database is required; Redis only degrades the service
+  // (caches, presence and cross-instance fan-out fall back), so a shared
+  // Redis blip never pulls every instance out of a load balancer at once.
+  const health = new HealthMonitor({
+    checks: { mysql: async () => dbGate.check() },
+    advisory: redisGate
+      ? {
+          redis: async () => {
+            if (!redisGate.available) throw new Error("redis unavailable");
+          },
+        }
+      : {},
+    intervalMs: deps.healthIntervalMs ?? 5_000,
+    logger,
+  });
+  dbGate.onChange(() => health.recheck());
+  redisGate?.onChange(() => health.recheck());
   const shutdownController = new AbortController();
   const feedOptions = { ...defaultFeedOptions, ...deps.feed };
-  const broker = redis
-    ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
-    : new InProcessBroker(logger);
+  const broker =
+    deps.broker ??
+    (redis
+      ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
+      : new InProcessBroker(logger));
   const feed = new FeedHub(broker, prisma, logger, feedOptions, feedOptions);
   const typing = new TypingTracker((channel, payload) => feed.send(channel, payload));
   const presence = new Presence(
-    redis ? new RedisPresenceStore(redis, deps.redisPrefix) : new MemoryPresenceStore(),
+    deps.presenceStore ??
+      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
     prisma,
     (channel, payload) => feed.send(channel, payload),
     logger,
     { ...defaultPresenceOptions, ...deps.presence },
   );
+  redisGate?.onChange((up) => {
+    if (up) presence.storeRestored();
+  });
   feed.onMembership = (roomId, userId, joined) => {
     presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
       logger.warn({ err }, "presence membership update failed");
@@ -173,18 +233,43 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       streams,
       typing,
       shutdownSignal: shutdownController.signal,
+      logger,
+      mask,
+      checkAvailable: () => dbGate.check(),
     }),
-    interceptors: interceptors(logger, tokens),
+    interceptors: interceptors(logger, tokens, mask, dbGate),
     health,
     tokens,
     shutdownController,
+    mask,
+    dbGate,
+    redisGate,
     feed,
     streams,
     async close() {
       typing.clear();
       presence.close();
       feed.closeRooms();
+      dbGate.close();
+      redisGate?.close();
       await broker.close();
+    },
+  };
+}
+
+/**
+ * A database watcher through Prisma, for servers built without a database
+ * URL: no connection of its own, so a dead server is noticed by the ping
+ * (or by a failing call), not the moment it dies.
+ */
+function prismaWatcher(prisma: PrismaClient): DbWatcher {
+  const ping = async () => {
+    await prisma.$queryRawUnsafe("SELECT 1");
+  };
+  return {
+    async connect() {
+      await ping();
+      return { ping, close: () => {} };
     },
   };
 }
@@ -208,13 +293,24 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
   async function fallback(req: IncomingMessage, res: ServerResponse) {
     try {
       const path = new URL(req.url ?? "/", "http://x").pathname;
-      if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+      if (
+        (path === "/healthz" || path === "/readyz") &&
+        (req.method === "GET" || req.method === "HEAD")
+      ) {
+        // Liveness (/healthz): the process answers, so it works; restarting
+        // it would not bring a dependency back. Readiness (/readyz, and
+        // grpc.health.v1): whether it can serve now (the database answers,
+        // not shutting down); Redis only degrades it. See README, Operations.
         const serving = health.current() === HealthCheckResponse_ServingStatus.SERVING;
-        res.writeHead(serving ? 200 : 503, {
+        const ok = path === "/healthz" || serving;
+        res.writeHead(ok ? 200 : 503, {
           "content-type": "application/json",
           "cache-control": "no-store",
         });
-        res.end(JSON.stringify({ status: serving ? "SERVING" : "NOT_SERVING" }));
+        const status = serving ? "SERVING" : "NOT_SERVING";
+        res.end(
+          JSON.stringify(path === "/healthz" ? { status } : { status, checks: health.report() }),
+        );
         return;
       }
       if (deps.webDir && (await serveStatic(deps.webDir, req, res))) return;
@@ -229,7 +325,14 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
 
   // Subscribe, the hot path, is written directly when the request allows;
   // everything else (and unusual Subscribe requests) goes to connect-node.
-  const direct = new DirectSubscribe({ streams: rpc.streams, tokens, logger, readMaxBytes });
+  const direct = new DirectSubscribe({
+    streams: rpc.streams,
+    tokens,
+    logger,
+    readMaxBytes,
+    mask: rpc.mask,
+    checkAvailable: () => rpc.dbGate.check(),
+  });
   const handler: typeof connectHandler = (req, res) => {
     if (!direct.handle(req, res as AnyResponse)) connectHandler(req, res);
   };

@@ -13,6 +13,11 @@ import type { SessionCache } from "./session-cache.js";
 const tokenPrefix = "ct_";
 /** Longest time a verified token is served from the cache. */
 const cacheTtlMs = 30_000;
+/**
+ * How long a revocation's tombstone stays in the cache: longer than any
+ * entry written before it, and than any lookup still in flight.
+ */
+const tombstoneTtlMs = 3 * cacheTtlMs;
 
 /** A freshly issued token. */
 export interface IssuedToken {
@@ -66,6 +71,7 @@ export class TokenService {
     const hash = hashToken(token);
     const now = this.clock.now();
     const cached = await this.cache.get(hash);
+    if (cached === "revoked") return undefined;
     if (cached) {
       return cached.expiresAt > now
         ? { userId: cached.userId, sessionId: cached.sessionId, expiresAt: cached.expiresAt }
@@ -97,12 +103,10 @@ export class TokenService {
       await this.prisma.session.update({ where: { id: row.id }, data: { lastUsedAt: now } });
     }
     const ttl = Math.min(cacheTtlMs, row.expiresAt.getTime() - now.getTime());
-    await this.cache.set(
-      hash,
-      { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt },
-      ttl,
-    );
-    return { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt };
+    const caller = { userId: row.userId, sessionId: row.id, expiresAt: row.expiresAt };
+    // Revoked after our read: the tombstone wins, and this lookup fails too.
+    if (!(await this.cache.add(hash, caller, ttl))) return undefined;
+    return caller;
   }
 
   /** Revokes one session. */
@@ -113,7 +117,7 @@ export class TokenService {
       data: { revokedAt: now },
       select: { tokenHash: true, userId: true },
     });
-    await this.cache.delete([Buffer.from(row.tokenHash)]);
+    await this.cache.revoke([Buffer.from(row.tokenHash)], tombstoneTtlMs);
     this.onRevoked(row.userId, [sessionId]);
   }
 
@@ -129,7 +133,10 @@ export class TokenService {
       where: { id: { in: live.map((s) => s.id) }, revokedAt: null },
       data: { revokedAt: now },
     });
-    await this.cache.delete(live.map((s) => Buffer.from(s.tokenHash)));
+    await this.cache.revoke(
+      live.map((s) => Buffer.from(s.tokenHash)),
+      tombstoneTtlMs,
+    );
     this.onRevoked(userId, "all");
     return count;
   }

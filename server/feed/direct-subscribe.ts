@@ -29,7 +29,7 @@ import type { Logger } from "pino";
 import { FeedService, SubscribeRequestSchema } from "../../gen/chat/v1/feed_pb.js";
 import type { TokenService } from "../auth/tokens.js";
 import { authenticate } from "../interceptors/auth.js";
-import { maskError } from "../interceptors/errors.js";
+import type { ErrorMasker } from "../interceptors/errors.js";
 import { logRpc } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
 import type { FeedStreams } from "./feed-streams.js";
@@ -58,6 +58,10 @@ export interface DirectSubscribeDeps {
   logger: Logger;
   /** Largest request body accepted (as connect-node's readMaxBytes). */
   readMaxBytes: number;
+  /** What a client sees of a failure (the error interceptor's masker). */
+  mask: ErrorMasker;
+  /** Throws Unavailable while a dependency is known down (the availability interceptor's check). */
+  checkAvailable: () => void;
 }
 
 /** Serves Subscribe requests of the common shape; see the file comment. */
@@ -68,7 +72,9 @@ export class DirectSubscribe {
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly deps: DirectSubscribeDeps) {
-    const every = Math.max(10, Math.floor(deps.streams.heartbeatMs / 4));
+    // Streams may ask for their own interval (down to 1 s): sweep often
+    // enough for the shortest, at most every 250 ms.
+    const every = Math.max(10, Math.min(250, Math.floor(deps.streams.heartbeatMs / 4)));
     this.sweep = setInterval(() => this.heartbeats(), every);
     this.sweep.unref();
   }
@@ -126,6 +132,7 @@ export class DirectSubscribe {
       }
     });
     try {
+      this.deps.checkAvailable();
       const body = await readBody(req, this.deps.readMaxBytes);
       const msg = decodeRequest(body, wire.codec);
       const caller = await authenticate(this.deps.tokens, header(req, "authorization"));
@@ -144,7 +151,7 @@ export class DirectSubscribe {
         opened.session,
         res,
         wire,
-        (err) => maskError(this.deps.logger, err, procedure),
+        (err) => this.deps.mask(err, procedure),
         (err) => {
           if (writer) this.writers.delete(writer);
           opened.release();
@@ -162,7 +169,7 @@ export class DirectSubscribe {
         done(new ConnectError("client went away", Code.Canceled));
         return;
       }
-      const e = maskError(this.deps.logger, err, procedure);
+      const e = this.deps.mask(err, procedure);
       done(e);
       if (gone || res.headersSent) return;
       const out = errorResponse(wire, e);
@@ -208,13 +215,13 @@ export class DirectSubscribe {
 
   /** Queues one shared heartbeat for every stream idle for a full interval. */
   private heartbeats(): void {
-    const since = performance.now() - this.deps.streams.heartbeatMs;
+    const now = performance.now();
     let shared: Frame | undefined;
     const heartbeat = () => {
       shared ??= heartbeatFrame();
       return shared;
     };
-    for (const w of this.writers) w.heartbeatIfIdle(since, heartbeat);
+    for (const w of this.writers) w.heartbeatIfIdle(now, heartbeat);
   }
 }
 

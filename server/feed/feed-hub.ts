@@ -26,26 +26,159 @@ interface UserEntry {
   unsubscribe?: () => void;
 }
 
-/** What a room hub keeps for feeds that resume a little behind. */
-export interface RecentEventsOptions {
+/** What room hubs keep, and how often the hub checks itself against storage. */
+export interface HubOptions {
   /** Latest events kept in memory per room with feeds here (0: none). */
   recentEvents: number;
   /** How long a room hub lives on after its last feed left (0: closes at once). */
   lingerMs: number;
+  /**
+   * How often every room hub's head is compared with storage (0: never). A
+   * hub still behind what storage held one check earlier lost a publish
+   * (a bus outage or partition) and reads the rest from room_events.
+   */
+  headCheckMs: number;
+  /**
+   * How often open feeds' sessions are checked for revocation and expiry in
+   * storage (0: never), so a feed of a revoked token ends on every instance
+   * even when the revocation notice was lost.
+   */
+  sessionCheckMs: number;
 }
+
+const noHubOptions: HubOptions = {
+  recentEvents: 0,
+  lingerMs: 0,
+  headCheckMs: 0,
+  sessionCheckMs: 0,
+};
 
 /** Live-feed state of this process. */
 export class FeedHub implements SessionHost, RoomEventSink {
   private readonly rooms = new Map<bigint, RoomHub>();
   private readonly users = new Map<bigint, UserEntry>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Each room's last sequence in storage at the previous head check. */
+  private lastHeads = new Map<bigint, bigint>();
 
   constructor(
     readonly broker: Broker,
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
     readonly options: SessionOptions,
-    private readonly cache: RecentEventsOptions = { recentEvents: 0, lingerMs: 0 },
-  ) {}
+    private readonly cache: HubOptions = noHubOptions,
+  ) {
+    broker.onResync(() => this.resync());
+    const every = (ms: number, fn: () => Promise<void>) => {
+      if (ms <= 0) return;
+      const t = setInterval(() => void fn(), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(cache.headCheckMs, () => this.checkHeads());
+    every(cache.sessionCheckMs, () => this.checkSessions());
+  }
+
+  // --- healing: what the bus may have lost is read from storage ------------
+
+  /**
+   * The bus was down (or a subscription failed) and is whole again: every
+   * room hub reads what it missed, every feed re-checks its session and
+   * the user's rooms.
+   */
+  resync(): void {
+    for (const hub of this.rooms.values()) {
+      hub.ready.then(
+        () => hub.resync(),
+        () => {},
+      );
+    }
+    void this.checkSessions();
+    void this.checkMemberships();
+  }
+
+  /** Compares every hub with storage; see {@link HubOptions.headCheckMs}. */
+  async checkHeads(): Promise<void> {
+    const hubs = [...this.rooms.values()].filter((h) => h.started);
+    const observed = new Map<bigint, bigint>();
+    try {
+      for (let i = 0; i < hubs.length; i += 1_000) {
+        const ids = hubs.slice(i, i + 1_000).map((h) => h.roomId);
+        const rows = await this.prisma.room.findMany({
+          where: { id: { in: ids } },
+          select: { id: true, lastSeq: true },
+        });
+        for (const r of rows) observed.set(r.id, r.lastSeq);
+      }
+    } catch (err) {
+      this.logger.debug({ err }, "head check failed");
+      return;
+    }
+    for (const hub of hubs) {
+      const before = this.lastHeads.get(hub.roomId);
+      // Committed a whole check ago and still not here: its publish is lost.
+      if (before !== undefined && hub.head < before) {
+        this.logger.warn(
+          { roomId: hub.roomId, head: hub.head, stored: before },
+          "room hub behind storage: reading the missed events",
+        );
+        hub.resync(before);
+      }
+    }
+    this.lastHeads = observed;
+  }
+
+  /** Ends local feeds whose session was revoked or expired; see {@link HubOptions.sessionCheckMs}. */
+  async checkSessions(): Promise<void> {
+    const bySession = new Map<bigint, FeedSession[]>();
+    for (const entry of this.users.values()) {
+      for (const s of entry.sessions) {
+        const list = bySession.get(s.sessionId);
+        if (list) list.push(s);
+        else bySession.set(s.sessionId, [s]);
+      }
+    }
+    const ids = [...bySession.keys()];
+    try {
+      for (let i = 0; i < ids.length; i += 1_000) {
+        const rows = await this.prisma.session.findMany({
+          where: {
+            id: { in: ids.slice(i, i + 1_000) },
+            OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: new Date() } }],
+          },
+          select: { id: true },
+        });
+        for (const r of rows) for (const s of bySession.get(r.id) ?? []) s.fail(revoked());
+      }
+    } catch (err) {
+      this.logger.debug({ err }, "session check failed");
+    }
+  }
+
+  /**
+   * Rooms the user joined while the notice was lost start on their feeds;
+   * rooms they left end through the room's own stream (FeedSession).
+   */
+  async checkMemberships(): Promise<void> {
+    const userIds = [...this.users.keys()];
+    try {
+      for (let i = 0; i < userIds.length; i += 1_000) {
+        const rows = await this.prisma.membership.findMany({
+          where: { userId: { in: userIds.slice(i, i + 1_000) }, state: "JOINED" },
+          select: { userId: true, roomId: true, joinedSeq: true },
+        });
+        for (const r of rows) {
+          for (const s of this.users.get(r.userId)?.sessions ?? []) {
+            if (s.subscribed && !s.ended && !s.cursors.has(r.roomId)) {
+              s.onMembership(r.roomId, true, r.joinedSeq);
+            }
+          }
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "membership check after a bus outage failed");
+    }
+  }
 
   // --- RoomEventSink: called after COMMIT by the RoomWriter ---------------
 
@@ -113,11 +246,24 @@ export class FeedHub implements SessionHost, RoomEventSink {
         this.cache.recentEvents,
       );
       this.rooms.set(roomId, hub);
+    } else if (hub.isClosed) {
+      // Let go of while its last start was failing: replace it.
+      this.rooms.delete(roomId);
+      return this.attach(roomId, listener);
     }
     clearTimeout(hub.lingering);
     hub.lingering = undefined;
     hub.listeners.add(listener);
-    await hub.ready;
+    try {
+      await hub.ready;
+    } catch (err) {
+      // A hub whose start failed is never reused: drop it (if nobody has
+      // already), so the next attach starts a fresh one.
+      hub.listeners.delete(listener);
+      if (this.rooms.get(roomId) === hub) this.rooms.delete(roomId);
+      hub.close();
+      throw err;
+    }
     return hub.head;
   }
 
@@ -148,8 +294,9 @@ export class FeedHub implements SessionHost, RoomEventSink {
     hub.lingering.unref();
   }
 
-  /** Closes every room hub (server shutdown). */
+  /** Closes every room hub and stops the checks (server shutdown). */
   closeRooms(): void {
+    for (const t of this.timers) clearInterval(t);
     for (const hub of this.rooms.values()) hub.close();
     this.rooms.clear();
   }
@@ -185,7 +332,17 @@ export class FeedHub implements SessionHost, RoomEventSink {
       this.users.set(userId, entry);
     }
     entry.sessions.add(session);
-    await entry.ready;
+    try {
+      await entry.ready;
+    } catch (err) {
+      // The failed subscription is not kept for the next open: the entry
+      // goes (with every session that waited on it) and the next attempt
+      // subscribes afresh.
+      if (this.users.get(userId) === entry) this.users.delete(userId);
+      entry.sessions.delete(session);
+      session.close();
+      throw err;
+    }
     return session;
   }
 

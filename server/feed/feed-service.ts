@@ -5,8 +5,10 @@
  * release their rooms and channels whichever way they end.
  */
 import { create } from "@bufbuild/protobuf";
+import { AnySchema, anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { Logger } from "pino";
 import {
   type ChatRequest,
   type ChatResponse,
@@ -34,6 +36,8 @@ import {
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { callerOf } from "../context.js";
 import { invalidArgument } from "../errors.js";
+import type { ErrorMasker } from "../interceptors/errors.js";
+import { logRpc, protocolOf } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
 import { membershipOf, roomNotFound } from "../rooms/access.js";
 import type { FeedSession } from "./feed-session.js";
@@ -49,7 +53,14 @@ export interface FeedServiceDeps {
   /** The message service, which Chat commands are executed by. */
   messages: ServiceImpl<typeof MessageService>;
   shutdownSignal: AbortSignal;
+  logger: Logger;
+  /** What a client sees of a failure; Chat commands are masked like calls. */
+  mask: ErrorMasker;
+  /** Throws Unavailable while the database is known down. */
+  checkAvailable: () => void;
 }
+
+const chatProcedure = "chat.v1.FeedService/Chat";
 
 /** Creates the FeedService implementation. */
 export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof FeedService> {
@@ -98,11 +109,28 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       const caller = callerOf(ctx);
       // Commands are read in their own task so that a slow command never
       // stops feed events from flowing, and vice versa.
+      const protocol = protocolOf(ctx.requestHeader.get("content-type"));
       const reader = (async () => {
         for await (const req of requests) {
+          // Each command is logged like a call of its own, and masked alike:
+          // internals never leak, transient faults come back Unavailable.
+          const started = performance.now();
+          let failure: unknown;
           const response = await runCommand(req, ctx, session, caller.userId).catch(
-            (err: unknown) => commandError(req.requestId, err),
+            (err: unknown) => {
+              failure = deps.mask(err, chatProcedure);
+              return commandError(req.requestId, failure);
+            },
           );
+          logRpc(deps.logger, {
+            procedure: chatProcedure,
+            command: req.command.case ?? "none",
+            protocol,
+            kind: "chat_command",
+            started,
+            userId: caller.userId,
+            err: failure,
+          });
           session.push(response);
         }
         // The client closed its side: a stream that never subscribed has
@@ -135,6 +163,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
     }
     const c = req.command;
     const m = deps.messages;
+    if (c.case !== "ping") deps.checkAvailable();
     const ack = (
       result: Extract<NonNullable<ChatResponse["response"]>, { case: "ack" }>["value"]["result"],
     ) =>
@@ -207,7 +236,16 @@ function commandError(requestId: string, err: unknown): ChatResponse {
   return create(ChatResponseSchema, {
     response: {
       case: "error",
-      value: { requestId, code: codeToString(ce.code), message: ce.rawMessage },
+      value: {
+        requestId,
+        code: codeToString(ce.code),
+        message: ce.rawMessage,
+        details: ce.details.map((d) =>
+          "desc" in d
+            ? anyPack(d.desc, create(d.desc, d.value))
+            : create(AnySchema, { typeUrl: `type.googleapis.com/${d.type}`, value: d.value }),
+        ),
+      },
     },
   });
 }

@@ -47,7 +47,13 @@ class RoomCursor implements RoomListener {
   /** Set when the session stops carrying the room: nothing more is sent. */
   stopped = false;
   private catchingUp = false;
-  private held: RoomFrame[] = [];
+  /**
+   * While catching up, the highest sequence the replay must reach. Live
+   * events that arrive meanwhile only raise it: they are read back (from
+   * the room hub's recent events, usually) in order, so nothing is held
+   * per cursor however long the catch-up takes.
+   */
+  private target = 0n;
 
   constructor(
     private readonly session: FeedSession,
@@ -61,17 +67,14 @@ class RoomCursor implements RoomListener {
     // Nothing is owed any more: without this, an ended session would
     // re-trigger catch-ups from resolved promises forever (a microtask loop
     // that starves the event loop).
-    if (this.stopped || this.session.ended) {
-      this.held = [];
-      return;
-    }
-    if (this.catchingUp) {
-      this.held.push(f);
-      return;
-    }
+    if (this.stopped || this.session.ended) return;
     if (f.seq < this.next) return;
+    if (this.catchingUp) {
+      if (f.seq > this.target) this.target = f.seq;
+      return;
+    }
     if (f.seq > this.next) {
-      this.catchUp(f.seq - 1n, [f]);
+      this.catchUp(f.seq);
       return;
     }
     this.deliver(f);
@@ -82,45 +85,61 @@ class RoomCursor implements RoomListener {
   }
 
   /**
-   * Replays stored events up to `upTo`, then what arrived meanwhile. While
-   * one catch-up runs, live events are held; a second request is covered
-   * by the first (its range ends just before the first held live event).
+   * Replays stored events up to `upTo` (and whatever arrives meanwhile)
+   * before going live again. A second request while one runs only extends
+   * the first.
    */
-  catchUp(upTo: bigint, then: RoomFrame[] = []): void {
-    this.held.push(...then);
+  catchUp(upTo: bigint): void {
+    if (upTo > this.target) this.target = upTo;
     if (this.catchingUp) return;
     this.catchingUp = true;
-    this.replay(upTo)
-      .then(() => {
-        this.catchingUp = false;
-        const held = this.held;
-        this.held = [];
-        for (const f of held) this.onRoomEvent(f);
-      })
-      .catch((err: unknown) => this.session.fail(err));
+    this.replay().catch((err: unknown) => {
+      this.catchingUp = false;
+      this.session.fail(err);
+    });
   }
 
-  private async replay(upTo: bigint): Promise<void> {
-    // Pages of at most half the queue, each after the reader has drained
-    // the queue below half: a reader that keeps up is never cut off by a
-    // replay, however long.
+  private async replay(): Promise<void> {
+    // Pages of at most a quarter of the queue, each taken only once the
+    // session reserved room for it within the paced half of the queue:
+    // however many rooms catch up at once, a reader that keeps up is never
+    // cut off by a replay.
     const page = Math.max(1, Math.min(500, Math.floor(this.session.options.queueLimit / 4)));
-    while (this.next <= upTo && !this.session.ended && !this.stopped) {
-      await this.session.roomInQueue(page);
-      if (this.session.ended || this.stopped) return;
-      const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
-      for (const f of frames) if (f.seq === this.next) this.deliver(f);
-      if (frames.length === 0 && this.next <= upTo) {
-        // Storage had less than it must: never continue past a hole.
-        throw new Error(`room ${this.roomId}: events ${this.next}..${upTo} missing in storage`);
+    while (this.next <= this.target) {
+      await this.session.reserve(page);
+      try {
+        if (this.session.ended || this.stopped) return;
+        const upTo = this.target;
+        const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
+        if (this.session.ended || this.stopped) return;
+        for (const f of frames) if (f.seq === this.next) this.deliver(f);
+        if (frames.length === 0 && this.next <= upTo) {
+          // Storage had less than it must: never continue past a hole.
+          throw new Error(`room ${this.roomId}: events ${this.next}..${upTo} missing in storage`);
+        }
+      } finally {
+        this.session.unreserve(page);
       }
     }
+    // No await since the loop's last check: no live event slipped in between.
+    this.catchingUp = false;
   }
 
   private deliver(f: RoomFrame): void {
     if (this.session.ended || this.stopped) return;
     this.next = f.seq + 1n;
     this.session.push(f.frame);
+    // The room's own stream says the user left: stop here even if the
+    // user-channel notice is late or was lost (bus outage), so nothing after
+    // the removal ever reaches a former member.
+    const change = f.event.change;
+    if (
+      change.case === "memberRemoved" &&
+      change.value.userId === this.session.userId &&
+      (this.endAt === undefined || f.seq < this.endAt)
+    ) {
+      this.endAt = f.seq;
+    }
     if (this.endAt !== undefined && f.seq >= this.endAt) this.session.endRoom(this);
   }
 }
@@ -135,6 +154,8 @@ export class FeedSession {
   private wake: (() => void) | undefined;
   /** Replays waiting for the queue to drain. */
   private spaceWaiters: { need: number; resolve: () => void }[] = [];
+  /** Room in the paced half of the queue promised to replays in progress. */
+  private reserved = 0;
   /** Membership changes that arrived before `ready` was queued. */
   private deferred: (() => void)[] | undefined = [];
   /**
@@ -150,13 +171,17 @@ export class FeedSession {
   subscribed = false;
   /** End after the queued frames are sent (Chat whose client stopped sending). */
   private finishing = false;
+  /** Heartbeat interval of this stream (the client may ask for its own). */
+  heartbeatMs: number;
 
   constructor(
     readonly userId: bigint,
     readonly sessionId: bigint,
     readonly host: SessionHost,
     readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.heartbeatMs = options.heartbeatMs;
+  }
 
   /** Why the stream ended, once it failed (wrapped: any value may be thrown). */
   get failed(): { error: unknown } | undefined {
@@ -196,10 +221,32 @@ export class FeedSession {
     this.wake?.();
   }
 
-  /** Resolves once `n` more frames fit in the queue (or the stream ended). */
-  roomInQueue(n: number): Promise<void> {
-    if (this.ended || this.fits(n)) return Promise.resolve();
-    return new Promise((resolve) => this.spaceWaiters.push({ need: n, resolve }));
+  /**
+   * Resolves once `n` more paced frames fit in the queue, and holds that
+   * room for the caller until {@link unreserve}: concurrent replays share
+   * the paced half instead of each seeing it empty. Resolves at once once
+   * the stream ended.
+   */
+  reserve(n: number): Promise<void> {
+    if (this.ended || this.fits(n)) {
+      this.reserved += n;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.spaceWaiters.push({
+        need: n,
+        resolve: () => {
+          this.reserved += n;
+          resolve();
+        },
+      }),
+    );
+  }
+
+  /** Gives back what {@link reserve} held (the frames, if any, are queued by now). */
+  unreserve(n: number): void {
+    this.reserved = Math.max(0, this.reserved - n);
+    this.releaseSpace();
   }
 
   /**
@@ -208,7 +255,9 @@ export class FeedSession {
    * keeps up is never cut off because a replay was waiting on it.
    */
   private fits(n: number): boolean {
-    return this.queue.length + n <= Math.max(n, Math.floor(this.options.queueLimit / 2));
+    return (
+      this.queue.length + this.reserved + n <= Math.max(n, Math.floor(this.options.queueLimit / 2))
+    );
   }
 
   private releaseSpace(): void {
@@ -338,7 +387,7 @@ export class FeedSession {
         }
         if (this.finishing) return;
         const timedOut = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(true), this.options.heartbeatMs);
+          const timer = setTimeout(() => resolve(true), this.heartbeatMs);
           this.wake = () => {
             clearTimeout(timer);
             resolve(false);

@@ -142,13 +142,14 @@ export class FeedStreams {
       positions.set(p.roomId, p.lastSeq);
     });
     beforeReady();
+    session.heartbeatMs = req.heartbeatIntervalMs || feed.options.heartbeatMs;
     session.push(
       frame({
         case: "ready",
         value: {
           rooms: memberships.map((m) => ({ roomId: m.roomId, lastSeq: m.lastSeq })),
           serverTime: timestampNow(),
-          heartbeatIntervalMs: feed.options.heartbeatMs,
+          heartbeatIntervalMs: session.heartbeatMs,
         },
       }),
     );
@@ -159,9 +160,12 @@ export class FeedStreams {
     // starts sending, after this function returns.
     void (async () => {
       for (const id of online) {
-        await session.roomInQueue(1);
+        await session.reserve(1);
+        if (!session.ended) {
+          session.push(frame({ case: "presence", value: { userId: id, online: true } }));
+        }
+        session.unreserve(1);
         if (session.ended) return;
-        session.push(frame({ case: "presence", value: { userId: id, online: true } }));
       }
     })();
     await Promise.all(

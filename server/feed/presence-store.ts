@@ -5,6 +5,7 @@
  * so the feeds of a crashed instance stop counting by themselves.
  */
 import type { Redis } from "ioredis";
+import type { RedisGate } from "../redis.js";
 
 /** Storage of presence state. */
 export interface PresenceStore {
@@ -30,12 +31,20 @@ export interface PresenceStore {
   tryLock(name: string, ttlMs: number): Promise<boolean>;
 }
 
-/** Redis implementation (sorted sets scored by expiry time). */
+/**
+ * Redis implementation (sorted sets scored by expiry time). Every call goes
+ * through the gate: bounded in time, and refused at once while Redis is
+ * down (Presence then goes on locally).
+ */
 export class RedisPresenceStore implements PresenceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly gate: RedisGate,
     private readonly prefix: string,
   ) {}
+
+  private run<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
+    return this.gate.run(fn);
+  }
 
   private conns(userId: bigint) {
     return `${this.prefix}presence:conns:${userId}`;
@@ -44,82 +53,96 @@ export class RedisPresenceStore implements PresenceStore {
   async add(userId: bigint, connId: string, ttlMs: number): Promise<number> {
     const key = this.conns(userId);
     const now = Date.now();
-    const res = await this.redis
-      .multi()
-      .zremrangebyscore(key, "-inf", now)
-      .zadd(key, now + ttlMs, connId)
-      .pexpire(key, ttlMs * 2)
-      .zcard(key)
-      .exec();
+    const res = await this.run((r) =>
+      r
+        .multi()
+        .zremrangebyscore(key, "-inf", now)
+        .zadd(key, now + ttlMs, connId)
+        .pexpire(key, ttlMs * 2)
+        .zcard(key)
+        .exec(),
+    );
     return Number(res?.[3]?.[1] ?? 0);
   }
 
   async remove(userId: bigint, connId: string): Promise<number> {
     const key = this.conns(userId);
-    const res = await this.redis.multi().zrem(key, connId).zcount(key, Date.now(), "+inf").exec();
+    const res = await this.run((r) =>
+      r.multi().zrem(key, connId).zcount(key, Date.now(), "+inf").exec(),
+    );
     return Number(res?.[1]?.[1] ?? 0);
   }
 
   async count(userId: bigint): Promise<number> {
-    return this.redis.zcount(this.conns(userId), Date.now(), "+inf");
+    return this.run((r) => r.zcount(this.conns(userId), Date.now(), "+inf"));
   }
 
   async refresh(entries: [bigint, string][], ttlMs: number): Promise<void> {
-    if (entries.length === 0) return;
-    const m = this.redis.multi();
-    const until = Date.now() + ttlMs;
-    for (const [userId, connId] of entries) {
-      m.zadd(this.conns(userId), "XX", until, connId).pexpire(this.conns(userId), ttlMs * 2);
+    // Not ZADD XX: after a Redis restart the entries are gone and must come
+    // back (Presence removes again what closed meanwhile).
+    for (let i = 0; i < entries.length; i += 500) {
+      const until = Date.now() + ttlMs;
+      await this.run((r) => {
+        const m = r.multi();
+        for (const [userId, connId] of entries.slice(i, i + 500)) {
+          m.zadd(this.conns(userId), until, connId).pexpire(this.conns(userId), ttlMs * 2);
+        }
+        return m.exec();
+      });
     }
-    await m.exec();
   }
 
   async transition(userId: bigint, online: boolean): Promise<boolean> {
     const key = `${this.prefix}presence:online`;
-    const changed = online
-      ? await this.redis.sadd(key, String(userId))
-      : await this.redis.srem(key, String(userId));
+    const changed = await this.run((r) =>
+      online ? r.sadd(key, String(userId)) : r.srem(key, String(userId)),
+    );
     return changed === 1;
   }
 
   async onlineUsers(): Promise<bigint[]> {
-    return (await this.redis.smembers(`${this.prefix}presence:online`)).map((id) => BigInt(id));
+    const ids = await this.run((r) => r.smembers(`${this.prefix}presence:online`));
+    return ids.map((id) => BigInt(id));
   }
 
   async whoIsOnline(userIds: bigint[]): Promise<bigint[]> {
     if (userIds.length === 0) return [];
-    const flags = await this.redis.smismember(
-      `${this.prefix}presence:online`,
-      ...userIds.map(String),
+    const flags = await this.run((r) =>
+      r.smismember(`${this.prefix}presence:online`, ...userIds.map(String)),
     );
     return userIds.filter((_, i) => flags[i] === 1);
   }
 
   async tryLock(name: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}lock:${name}`, "1", "PX", ttlMs, "NX")) === "OK";
+    const res = await this.run((r) => r.set(`${this.prefix}lock:${name}`, "1", "PX", ttlMs, "NX"));
+    return res === "OK";
   }
 
   async setRoomOnline(roomIds: bigint[], userId: bigint, online: boolean): Promise<void> {
     if (roomIds.length === 0) return;
-    const m = this.redis.multi();
-    for (const roomId of roomIds) {
-      const key = `${this.prefix}presence:room:${roomId}`;
-      if (online) m.sadd(key, String(userId));
-      else m.srem(key, String(userId));
-    }
-    await m.exec();
+    await this.run((r) => {
+      const m = r.multi();
+      for (const roomId of roomIds) {
+        const key = `${this.prefix}presence:room:${roomId}`;
+        if (online) m.sadd(key, String(userId));
+        else m.srem(key, String(userId));
+      }
+      return m.exec();
+    });
   }
 
   async roomStats(roomId: bigint): Promise<{ online: number; peak: number }> {
     // Count and peak in one step, so concurrent instances never lower it.
-    const res = (await this.redis.eval(
-      `local n = redis.call('SCARD', KEYS[1])
+    const res = (await this.run((r) =>
+      r.eval(
+        `local n = redis.call('SCARD', KEYS[1])
        local p = tonumber(redis.call('GET', KEYS[2]) or '0')
        if n > p then redis.call('SET', KEYS[2], n); p = n end
        return {n, p}`,
-      2,
-      `${this.prefix}presence:room:${roomId}`,
-      `${this.prefix}presence:peak:${roomId}`,
+        2,
+        `${this.prefix}presence:room:${roomId}`,
+        `${this.prefix}presence:peak:${roomId}`,
+      ),
     )) as [number, number];
     return { online: Number(res[0]), peak: Number(res[1]) };
   }

@@ -37,6 +37,8 @@ export class Presence {
   private readonly graceTimers = new Set<NodeJS.Timeout>();
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly refreshTimer: NodeJS.Timeout;
+  /** The store missed updates: re-add this instance's feeds and online states at the next tick. */
+  private reassert = false;
 
   constructor(
     private readonly store: PresenceStore,
@@ -51,7 +53,8 @@ export class Presence {
 
   /**
    * Who among the user's fellow members is online now, so a new feed can
-   * start with the current picture instead of waiting for changes.
+   * start with the current picture instead of waiting for changes. While
+   * the store is unavailable the picture starts empty (changes still come).
    */
   async onlineCoMembers(userId: bigint): Promise<bigint[]> {
     const rows = await this.prisma.$queryRaw<{ userId: bigint }[]>`
@@ -60,24 +63,49 @@ export class Presence {
       WHERE m1.user_id = ${userId} AND m1.state = 'JOINED' AND m2.state = 'JOINED'
         AND m2.user_id <> ${userId}
       LIMIT 5000`;
-    return this.store.whoIsOnline(rows.map((r) => BigInt(r.userId)));
-  }
-
-  /** Open feeds of a user across the cluster. */
-  openFeeds(userId: bigint): Promise<number> {
-    return this.store.count(userId);
+    try {
+      return await this.store.whoIsOnline(rows.map((r) => BigInt(r.userId)));
+    } catch (err) {
+      this.logger.debug({ err }, "presence snapshot unavailable");
+      return [];
+    }
   }
 
   /**
    * A feed opened; returns its id for {@link disconnected} and the user's
-   * open feeds across the cluster, this one included.
+   * open feeds across the cluster, this one included. Never fails: while
+   * the store is unavailable the count is this instance's own, presence is
+   * announced once the store is back (see {@link tick}), and the feed is
+   * registered locally either way, so {@link disconnected} always undoes it.
    */
   async connected(userId: bigint): Promise<{ connId: string; openFeeds: number }> {
     const connId = randomUUID();
     this.local.set(connId, userId);
-    const openFeeds = await this.store.add(userId, connId, this.options.entryTtlMs);
-    if (await this.store.transition(userId, true)) await this.announce(userId, true);
+    let openFeeds: number;
+    try {
+      openFeeds = await this.store.add(userId, connId, this.options.entryTtlMs);
+    } catch (err) {
+      this.degraded(err);
+      return { connId, openFeeds: this.localCount(userId) };
+    }
+    try {
+      if (await this.store.transition(userId, true)) await this.announce(userId, true);
+    } catch (err) {
+      this.degraded(err);
+    }
     return { connId, openFeeds };
+  }
+
+  private localCount(userId: bigint): number {
+    let n = 0;
+    for (const id of this.local.values()) if (id === userId) n++;
+    return n;
+  }
+
+  /** The store failed: go on locally, and re-assert everything once it answers. */
+  private degraded(err: unknown): void {
+    if (!this.reassert) this.logger.warn({ err }, "presence store unavailable: continuing locally");
+    this.reassert = true;
   }
 
   /** A feed closed; offline follows after the grace period if it was the last. */
@@ -177,18 +205,45 @@ export class Presence {
     }
   }
 
-  /** Refreshes this instance's entries; one instance sweeps lost ones. */
-  private async tick(): Promise<void> {
+  /**
+   * Refreshes this instance's entries (re-adding them: a restarted Redis
+   * starts empty); after the store missed updates, also re-announces the
+   * users online here. One instance sweeps entries lost with a crashed
+   * instance.
+   */
+  async tick(): Promise<void> {
     try {
       const entries = [...this.local].map(
         ([connId, userId]) => [userId, connId] as [bigint, string],
       );
-      await this.store.refresh(entries, this.options.entryTtlMs);
+      const reassert = this.reassert;
+      this.reassert = false;
+      try {
+        await this.store.refresh(entries, this.options.entryTtlMs);
+        // Feeds that closed while the refresh ran: do not let it revive them.
+        for (const [userId, connId] of entries) {
+          if (!this.local.has(connId)) await this.store.remove(userId, connId);
+        }
+        if (reassert) {
+          for (const userId of new Set(this.local.values())) {
+            if (await this.store.transition(userId, true)) await this.announce(userId, true);
+          }
+        }
+      } catch (err) {
+        this.reassert ||= reassert;
+        throw err;
+      }
       if (!(await this.store.tryLock("presence-sweep", this.options.entryTtlMs / 3))) return;
       for (const userId of await this.store.onlineUsers()) await this.settle(userId);
     } catch (err) {
-      this.logger.warn({ err }, "presence refresh failed");
+      this.degraded(err);
     }
+  }
+
+  /** The store answers again after an outage: catch up now rather than at the next tick. */
+  storeRestored(): void {
+    this.reassert = true;
+    void this.tick();
   }
 
   /** Stops timers (shutdown). Entries of this instance expire by themselves. */

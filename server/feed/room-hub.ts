@@ -12,6 +12,13 @@ import type { PrismaClient } from "../../prisma/generated/client.js";
 import type { Broker } from "./broker.js";
 import { channels, decodeBus, type Frame, type RoomFrame, roomFrame } from "./frames.js";
 
+/** Bus messages held while a hub reads its head; more are read back from storage. */
+const inboxLimit = 1_000;
+/** Events read per query when filling a gap. */
+const fillPage = 1_000;
+const minRetryDelayMs = 250;
+const maxRetryDelayMs = 5_000;
+
 /** What a hub delivers to. */
 export interface RoomListener {
   /** A room event, in strictly ascending sequence per hub. */
@@ -43,6 +50,8 @@ export class RoomHub {
   readonly listeners = new Set<RoomListener>();
   /** Highest sequence handed to listeners. */
   head = 0n;
+  /** Set once the head was read and live events flow. */
+  started = false;
   /**
    * The latest events handed out, contiguous and ending at `head`: a feed
    * that resumes a little behind (a network blip, a reconnect storm after a
@@ -53,7 +62,13 @@ export class RoomHub {
   lingering: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private retry: NodeJS.Timeout | undefined;
+  private retryDelayMs = minRetryDelayMs / 2;
   private closed = false;
+  /** Whether the hub has stopped (failed start, or let go of). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
   readonly ready: Promise<void>;
 
   constructor(
@@ -66,33 +81,92 @@ export class RoomHub {
     private readonly recentLimit = 0,
   ) {
     this.ready = this.start();
+    // Awaited by attach(); a hub closed before anyone awaits must not leave
+    // an unobserved rejection behind.
+    this.ready.catch(() => {});
   }
 
   private async start(): Promise<void> {
     // Subscribe first, then read the head: an event committed in between
     // is both in the read and on the bus, and the sequence dedupes it.
-    const inbox: Uint8Array[] = [];
-    let started = false;
+    // Until the head is known, arrivals wait in a bounded inbox; past its
+    // bound they are dropped and read back from storage instead.
+    let inbox: Uint8Array[] | undefined = [];
+    let overflowed = false;
     this.unsubscribe = await this.broker.subscribe(channels.room(this.roomId), (bytes) => {
-      if (started) this.enqueue(bytes);
-      else inbox.push(bytes);
+      if (!inbox) this.enqueue(bytes);
+      else if (inbox.length < inboxLimit) inbox.push(bytes);
+      else overflowed = true;
     });
+    try {
+      if (this.closed) throw new Error(`room hub ${this.roomId} closed while starting`);
+      this.head = await this.readHead();
+    } catch (err) {
+      // Nothing of a failed start outlives it: the caller drops this hub
+      // and the next attach builds a fresh one.
+      inbox = undefined;
+      this.close();
+      throw err;
+    }
+    this.started = true;
+    const waiting = inbox;
+    inbox = undefined;
+    for (const bytes of waiting) this.enqueue(bytes);
+    if (overflowed) this.resync();
+  }
+
+  private async readHead(): Promise<bigint> {
     const room = await this.prisma.room.findUnique({
       where: { id: this.roomId },
       select: { lastSeq: true },
     });
-    this.head = room?.lastSeq ?? 0n;
-    started = true;
-    for (const bytes of inbox) this.enqueue(bytes);
+    return room?.lastSeq ?? 0n;
+  }
+
+  /**
+   * Catches up with storage: events published while the bus was down, or
+   * whose gap fill failed, are read from room_events. `knownHead`: the
+   * room's last sequence if the caller already read it.
+   */
+  resync(knownHead?: bigint): void {
+    if (this.closed) return;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.closed) return;
+        const head = knownHead ?? (await this.readHead());
+        if (head > this.head) await this.fill(head);
+      })
+      .catch((err: unknown) => this.retryLater(err));
+  }
+
+  /** Storage failed us: try the resync again after a pause, until it works. */
+  private retryLater(err: unknown): void {
+    if (this.closed) return;
+    this.logger.warn({ err, roomId: this.roomId }, "room hub could not read events: retrying");
+    if (this.retry) return;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, maxRetryDelayMs);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.resync();
+    }, this.retryDelayMs);
+    this.retry.unref();
+  }
+
+  /** Reads and hands out every stored event after the head, up to `upTo`. */
+  private async fill(upTo: bigint): Promise<void> {
+    while (this.head < upTo && !this.closed) {
+      const missing = await readEvents(this.prisma, this.roomId, this.head, upTo, fillPage);
+      if (missing.length === 0) break;
+      for (const m of missing) this.dispatch(m);
+    }
+    this.retryDelayMs = minRetryDelayMs / 2;
   }
 
   /** Processes bus messages one at a time, in arrival order. */
   private enqueue(bytes: Uint8Array): void {
     this.chain = this.chain
       .then(() => this.process(bytes))
-      .catch((err: unknown) =>
-        this.logger.error({ err, roomId: this.roomId }, "room hub failed on a message"),
-      );
+      .catch((err: unknown) => this.retryLater(err));
   }
 
   private async process(bytes: Uint8Array): Promise<void> {
@@ -105,10 +179,8 @@ export class RoomHub {
     }
     const rf = roomFrame(msg.payload.value);
     if (rf.seq <= this.head) return;
-    if (rf.seq > this.head + 1n) {
-      const missing = await readEvents(this.prisma, this.roomId, this.head, rf.seq - 1n, 100_000);
-      for (const m of missing) this.dispatch(m);
-    }
+    // A gap: every sequence below this one is committed, so storage has them.
+    if (rf.seq > this.head + 1n) await this.fill(rf.seq - 1n);
     if (rf.seq === this.head + 1n) this.dispatch(rf);
   }
 
@@ -138,11 +210,13 @@ export class RoomHub {
     for (const l of this.listeners) l.onRoomEvent(rf);
   }
 
-  /** Stops listening to the bus. */
+  /** Stops listening to the bus; idempotent. */
   close(): void {
     this.closed = true;
     this.recent = [];
     clearTimeout(this.lingering);
+    clearTimeout(this.retry);
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 }

@@ -105,9 +105,11 @@ export class StreamWriter {
     }
   }
 
-  /** Queues `heartbeat` if nothing was written since `since`. */
-  heartbeatIfIdle(since: number, heartbeat: () => Frame): void {
-    if (!this.ended && !this.blocked && this.lastWrite <= since) this.session.push(heartbeat());
+  /** Queues `heartbeat` if nothing was written for the stream's heartbeat interval. */
+  heartbeatIfIdle(now: number, heartbeat: () => Frame): void {
+    if (!this.ended && !this.blocked && this.lastWrite <= now - this.session.heartbeatMs) {
+      this.session.push(heartbeat());
+    }
   }
 
   private end(err: ConnectError): void {

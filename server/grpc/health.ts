@@ -30,6 +30,13 @@ export type HealthCheck = (signal: AbortSignal) => Promise<void>;
 export interface HealthMonitorOptions {
   /** Named probes; the server is SERVING only while all of them pass. */
   checks: Record<string, HealthCheck>;
+  /**
+   * Named probes that are reported (see {@link HealthMonitor.report}) but do
+   * not make the server NOT_SERVING: dependencies it can serve without,
+   * degraded. A shared one failing must not pull every instance out of
+   * the load balancer at once.
+   */
+  advisory?: Record<string, HealthCheck>;
   /** Pause between the end of one round and the start of the next. Default 5000. */
   intervalMs?: number;
   /** A probe that takes longer than this counts as failed. Default 2000. */
@@ -51,6 +58,7 @@ export class HealthMonitor {
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private failing = "";
+  private lastReport: Record<string, string> = {};
   private readonly listeners = new Set<(status: ServingStatus) => void>();
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
@@ -89,6 +97,21 @@ export class HealthMonitor {
     return this.firstRound;
   }
 
+  /**
+   * The outcome of every probe at the last round: "ok" or why it failed,
+   * advisory ones included.
+   */
+  report(): Record<string, string> {
+    return { ...this.lastReport };
+  }
+
+  /** Runs a round now (a dependency just changed state) instead of waiting for the next. */
+  recheck(): void {
+    if (!this.running || this.shuttingDown) return;
+    clearTimeout(this.timer);
+    void this.loop(++this.generation);
+  }
+
   /** Calls `listener` on every status change. Returns the unsubscribe function. */
   subscribe(listener: (status: ServingStatus) => void): () => void {
     this.listeners.add(listener);
@@ -116,18 +139,27 @@ export class HealthMonitor {
   }
 
   private async round(): Promise<void> {
-    const results = await Promise.all(
-      Object.entries(this.opts.checks).map(async ([name, check]) => {
-        try {
-          await withTimeout(check, this.timeoutMs);
-          return undefined;
-        } catch (err) {
-          return { name, error: err instanceof Error ? err.message : String(err) };
-        }
-      }),
-    );
+    const probe = async ([name, check]: [string, HealthCheck], required: boolean) => {
+      try {
+        await withTimeout(check, this.timeoutMs);
+        return { name, required, error: undefined };
+      } catch (err) {
+        return { name, required, error: err instanceof Error ? err.message : String(err) };
+      }
+    };
+    const results = await Promise.all([
+      ...Object.entries(this.opts.checks).map((c) => probe(c, true)),
+      ...Object.entries(this.opts.advisory ?? {}).map((c) => probe(c, false)),
+    ]);
     if (this.shuttingDown) return;
-    const failures = results.filter((r) => r !== undefined);
+    this.lastReport = Object.fromEntries(results.map((r) => [r.name, r.error ?? "ok"]));
+    const failures = results
+      .filter((r) => r.error !== undefined)
+      .map((r) => ({
+        name: r.name,
+        error: r.error as string,
+        ...(r.required ? {} : { advisory: true }),
+      }));
     // Log transitions only: a dead database would otherwise log every interval.
     const failing = failures.map((f) => f.name).join(",");
     if (failing !== this.failing) {
@@ -135,7 +167,7 @@ export class HealthMonitor {
       else this.opts.logger?.info({}, "health checks passing");
       this.failing = failing;
     }
-    this.set(failures.length === 0 ? SERVING : NOT_SERVING);
+    this.set(failures.some((f) => !f.advisory) ? NOT_SERVING : SERVING);
   }
 
   private set(status: ServingStatus): void {

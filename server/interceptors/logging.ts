@@ -6,6 +6,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { callerKey } from "../context.js";
+import { limiterFor } from "../log-limiter.js";
 
 /** Wire protocol of a request, from its content type. */
 export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "connect" {
@@ -26,14 +27,26 @@ export interface RpcLogEntry {
   err: unknown;
   /** Set by the direct Subscribe path ("direct"), so operators can tell. */
   path?: string;
+  /** A command of a Chat stream (e.g. "sendMessage"), logged like a call of its own. */
+  command?: string;
 }
 
-/** Writes the log line of one finished RPC (also used by the direct Subscribe path). */
+/**
+ * Writes the log line of one finished RPC (also used by the direct
+ * Subscribe path and for each Chat command). Failed calls are limited per
+ * procedure and code (log-limiter.ts), so no client can flood the log.
+ */
 export function logRpc(logger: Logger, e: RpcLogEntry): void {
   const code = e.err === undefined ? "ok" : Code[ConnectError.from(e.err).code];
+  if (
+    e.err !== undefined &&
+    !limiterFor(logger).allow(`rpc:${e.procedure}:${e.command ?? ""}:${code}`)
+  )
+    return;
   const durationMs = Math.round((performance.now() - e.started) * 10) / 10;
   const line = {
     procedure: e.procedure,
+    ...(e.command ? { command: e.command } : {}),
     protocol: e.protocol,
     code,
     durationMs,

@@ -219,18 +219,6 @@ export function directKey(a: bigint, b: bigint): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
 }
 
-/**
- * True for a write conflict or deadlock that a retry resolves (Prisma
- * P2034, or the driver's MySQL 1213/1205 surfacing through the adapter).
- */
-export function isTransientTxError(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
-  const e = err as { code?: unknown; message?: unknown; meta?: unknown };
-  if (e.code === "P2034") return true;
-  const text = `${String(e.message ?? "")} ${JSON.stringify(e.meta ?? null)}`;
-  return /\b(1213|1205)\b|deadlock/i.test(text);
-}
-
 /** Escapes LIKE wildcards with MySQL's default escape character. */
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -15,9 +15,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "../../gen/chat/v1/message_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import type { Clock } from "../clock.js";
+import { isTransientTxError } from "../db/errors.js";
 import type { RoomEventSink } from "./event-sink.js";
 import { messageSelect, viewMessages } from "./message-view.js";
-import { isTransientTxError } from "./room-rules.js";
 import { type BatchResult, type SendRequest, writeSendBatch } from "./send-batch.js";
 import { isDuplicateKey, type TxRunner } from "./sql-tx.js";
 

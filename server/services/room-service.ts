@@ -68,7 +68,7 @@ import {
 import type { User } from "../../gen/chat/v1/user_pb.js";
 import type { $Enums, Prisma } from "../../prisma/generated/client.js";
 import { callerOf } from "../context.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { isTransientTxError, isUniqueViolation } from "../db/errors.js";
 import { invalidArgument } from "../errors.js";
 import {
   membershipOf,
@@ -97,7 +97,6 @@ import {
   encodeTimeCursor,
   escapeLike,
   failedPrecondition,
-  isTransientTxError,
   loadUsers,
   maxGroupDirectMembers,
   memberRemoved,

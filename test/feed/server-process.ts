@@ -29,6 +29,7 @@ const server = createChatServer({
   tokenTtlSeconds: 3600,
   redisPrefix,
   healthIntervalMs: 200,
+  databaseUrl,
   feed: feedJson ? JSON.parse(feedJson) : undefined,
 });
 const { port } = await server.listen(0, "127.0.0.1");

@@ -13,15 +13,15 @@ import {
 export const TEST_SERVER_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
 /** URL of `database` on the test server, keeping the server URL's credentials and parameters. */
-export function testDatabaseUrl(database: string): string {
-  const url = new URL(TEST_SERVER_URL);
+export function testDatabaseUrl(database: string, serverUrl = TEST_SERVER_URL): string {
+  const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }
 
 /** Opens a connection to the test server (no database selected); caller ends it. */
-export function connectTestServer(): Promise<mariadb.Connection> {
-  return mariadb.createConnection(connectionConfig(parseDatabaseUrl(TEST_SERVER_URL), null));
+export function connectTestServer(serverUrl = TEST_SERVER_URL): Promise<mariadb.Connection> {
+  return mariadb.createConnection(connectionConfig(parseDatabaseUrl(serverUrl), null));
 }
 
 /**
@@ -29,15 +29,17 @@ export function connectTestServer(): Promise<mariadb.Connection> {
  * `migrate: false` (for tests of the migration runner itself). `drop()` removes it; call it in
  * afterAll.
  */
-export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<{
+export async function createTestDatabase(
+  opts: { migrate?: boolean; serverUrl?: string } = {},
+): Promise<{
   name: string;
   url: string;
   drop(): Promise<void>;
 }> {
   const name = `chat_test_${randomBytes(6).toString("hex")}`;
-  const url = testDatabaseUrl(name);
+  const url = testDatabaseUrl(name, opts.serverUrl);
   const drop = async () => {
-    const conn = await connectTestServer();
+    const conn = await connectTestServer(opts.serverUrl);
     try {
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
     } finally {

@@ -45,15 +45,25 @@ export interface TestEnv {
  * the Prisma fallback of the RoomWriter).
  */
 export async function createTestEnv(
-  opts: { redis?: boolean; sendPool?: boolean } = {},
+  opts: {
+    redis?: boolean;
+    sendPool?: boolean;
+    /** Another Redis than the shared one (a private one of a fault test). */
+    redisUrl?: string;
+    /** Another MariaDB server than the shared one (a private one of a fault test). */
+    mysqlUrl?: string;
+  } = {},
 ): Promise<TestEnv> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ serverUrl: opts.mysqlUrl });
   const prisma = createPrisma(db.url);
   const sendPool = opts.sendPool === false ? undefined : createSendPool(db.url);
   const redisPrefix = `test:${randomBytes(6).toString("hex")}:`;
-  const redis = opts.redis
-    ? new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379")
-    : undefined;
+  const redis =
+    opts.redis || opts.redisUrl
+      ? new Redis(opts.redisUrl ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379")
+      : undefined;
+  // Fault tests stop Redis on purpose; the server's own listeners report it.
+  redis?.on("error", () => {});
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
   const deps: ChatServerDeps = {
     prisma,
@@ -63,6 +73,7 @@ export async function createTestEnv(
     tokenTtlSeconds: 3600,
     redisPrefix,
     healthIntervalMs: 200,
+    databaseUrl: db.url,
   };
   const closers: (() => Promise<void> | void)[] = [];
   return {
@@ -74,9 +85,11 @@ export async function createTestEnv(
     onClose: (fn) => closers.push(fn),
     async close() {
       for (const fn of closers.splice(0)) await fn();
-      if (redis) {
+      if (redis?.status === "ready") {
         await deleteKeys(redis, `${redisPrefix}*`);
         await redis.quit();
+      } else {
+        redis?.disconnect();
       }
       await prisma.$disconnect();
       await sendPool?.end();

@@ -165,9 +165,9 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
       return new ResumableFeed(
         {
           ...feedDeps,
-          connect: (positions, signal) =>
+          connect: (request, signal) =>
             (async function* () {
-              for await (const res of feed.subscribe({ positions }, { signal })) {
+              for await (const res of feed.subscribe(request, { signal })) {
                 if (res.event) yield res.event;
               }
             })(),

@@ -106,8 +106,20 @@ export function isTransient(err: unknown): boolean {
 
 /**
  * A ConnectError for a command that failed on the Chat stream, where the
- * code travels as its wire name (`not_found`) next to the message.
+ * code travels as its wire name (`not_found`) next to the message, and the
+ * details (ErrorInfo, BadRequest, RetryInfo) as google.protobuf.Any: the
+ * same error a unary call would have thrown, so decodeError and retries
+ * treat both alike.
  */
-export function commandErrorToConnectError(code: string, message: string): ConnectError {
-  return new ConnectError(message, codeFromString(code) ?? Code.Unknown);
+export function commandErrorToConnectError(
+  code: string,
+  message: string,
+  details: readonly { typeUrl: string; value: Uint8Array }[] = [],
+): ConnectError {
+  const err = new ConnectError(message, codeFromString(code) ?? Code.Unknown);
+  err.details = details.map((d) => ({
+    type: d.typeUrl.slice(d.typeUrl.lastIndexOf("/") + 1),
+    value: d.value,
+  }));
+  return err;
 }

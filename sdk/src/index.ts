@@ -44,6 +44,7 @@ export {
   type FeedDeps,
   type FeedItem,
   type FeedOptions,
+  type FeedRequest,
   type FeedStatus,
   MAX_POSITIONS,
   type ResetItem,

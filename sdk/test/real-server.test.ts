@@ -329,6 +329,46 @@ describe("the feed with the real server's answers", () => {
     const bad = await alice.client.send(1n, "  ", { clientMsgId: "x" }).catch(decodeError);
     expect(bad).toMatchObject({ code: Code.InvalidArgument, reason: ErrorReason.INVALID_FIELDS });
     expect("fieldViolations" in bad && bad.fieldViolations.map((v) => v.field)).toContain("text");
+
+    // The Chat stream needs HTTP/2: over HTTP/1.1 it stops at once.
+    const h1 = alice.client.chat();
+    const stopped = await follow(h1, 0n).done;
+    expect(stopped?.code).toBe(Code.FailedPrecondition);
+    expect(stopped?.rawMessage).toMatch(/needs HTTP\/2/);
+
+    // The same error from a command on the Chat stream, details included.
+    const h2 = createChatClient({ baseUrl: a.url, token: await alice.client.token() });
+    const feed = h2.chat();
+    const f = follow(feed, 0n);
+    try {
+      const onStream = await feed.send(1n, "  ", { clientMsgId: "x" }).catch(decodeError);
+      expect(onStream).toMatchObject({
+        code: Code.InvalidArgument,
+        reason: ErrorReason.INVALID_FIELDS,
+        fieldViolations: [expect.objectContaining({ field: "text" })],
+      });
+    } finally {
+      feed.close();
+      await f.done;
+    }
+  });
+
+  it("asks the server for a heartbeat interval and gets it", async () => {
+    const alice = await account(a.url);
+    const feed = alice.client.follow({ heartbeatIntervalMs: 1_000, heartbeats: true });
+    const f = follow(feed, 0n);
+    try {
+      await until(
+        () => f.items.filter((i) => i.case === "heartbeat").length >= 2,
+        "heartbeats",
+        10_000,
+      );
+      const ready = f.items.find((i) => i.case === "ready");
+      expect(ready?.case === "ready" && ready.value.heartbeatIntervalMs).toBe(1_000);
+    } finally {
+      feed.close();
+      await f.done;
+    }
   });
 });
 

@@ -31,8 +31,12 @@ import type {
 } from "../gen/chat/v1/message_pb.js";
 import type { RetryOptions } from "../retry.js";
 import { defaultAttemptTimeoutMs, type SendOptions, sendWithRetry } from "../send.js";
-import type { Position } from "./positions.js";
-import { type FeedDeps, type FeedOptions, ResumableFeed } from "./resumable-feed.js";
+import {
+  type FeedDeps,
+  type FeedOptions,
+  type FeedRequest,
+  ResumableFeed,
+} from "./resumable-feed.js";
 
 /** A command of the Chat stream (ChatRequest.command). */
 export type ChatCommand = MessageInitShape<typeof ChatRequestSchema>["command"];
@@ -81,8 +85,8 @@ class ChatChannel {
     return `${prefix}${this.counter}`;
   }
 
-  /** Opens a Chat call that subscribes from `positions`; its feed events. */
-  open(positions: Position[], signal: AbortSignal): AsyncIterable<FeedEvent> {
+  /** Opens a Chat call that subscribes as `request` says; its feed events. */
+  open(request: FeedRequest, signal: AbortSignal): AsyncIterable<FeedEvent> {
     const conn: Connection = { outbox: new AsyncQueue(), live: false, unanswered: new Set() };
     this.conn = conn;
     const events = new AsyncQueue<FeedEvent>();
@@ -90,7 +94,7 @@ class ChatChannel {
     conn.outbox.push(
       create(ChatRequestSchema, {
         requestId: subscribeId,
-        command: { case: "subscribe", value: { positions } },
+        command: { case: "subscribe", value: request },
       }),
     );
     const pump = async () => {
@@ -110,7 +114,7 @@ class ChatChannel {
           } else if (r.case === "ack") {
             if (r.value.requestId !== subscribeId) this.settle(conn, r.value.requestId, r.value);
           } else if (r.case === "error") {
-            const err = commandErrorToConnectError(r.value.code, r.value.message);
+            const err = commandErrorToConnectError(r.value.code, r.value.message, r.value.details);
             // A refused subscribe ends the feed like a refused Subscribe.
             if (r.value.requestId === subscribeId) throw err;
             this.settle(conn, r.value.requestId, err);
@@ -118,7 +122,7 @@ class ChatChannel {
         }
         events.end();
       } catch (err) {
-        events.end(ConnectError.from(err));
+        events.end(http2Required(ConnectError.from(err)));
       } finally {
         this.closeConnection(conn);
       }
@@ -212,6 +216,21 @@ class ChatChannel {
   }
 }
 
+/**
+ * A server answers a bidirectional call over HTTP/1.1 with HTTP 505, which
+ * Connect reports as UNKNOWN; reconnecting would never help.
+ */
+function http2Required(err: ConnectError): ConnectError {
+  if (err.code !== Code.Unknown || err.rawMessage !== "HTTP 505") return err;
+  return new ConnectError(
+    "the Chat stream needs HTTP/2: use follow() on an HTTP/1.1 connection",
+    Code.FailedPrecondition,
+    undefined,
+    undefined,
+    err,
+  );
+}
+
 function unexpected(what: string): ConnectError {
   return new ConnectError(`unexpected answer to ${what}`, Code.Internal);
 }
@@ -230,9 +249,13 @@ export class ChatFeed extends ResumableFeed {
     options: FeedOptions & { retry?: RetryOptions } = {},
   ) {
     const channel = new ChatChannel(feedClient);
-    super({ ...deps, connect: (positions, signal) => channel.open(positions, signal) }, options);
+    super({ ...deps, connect: (request, signal) => channel.open(request, signal) }, options);
     this.channel = channel;
     this.retry = options.retry;
+  }
+
+  protected override isFatal(error: ConnectError): boolean {
+    return super.isFatal(error) || error.code === Code.FailedPrecondition;
   }
 
   /** Sends any command and returns its ack (no retry). */

@@ -77,6 +77,15 @@ export function reason(err: unknown): boolean {
 export const both = [chat.send, web.send];
 `;
 
+/** The first ```ts block after `heading` in a markdown file of the repository. */
+function example(file: string, heading: string): string {
+  const text = readFileSync(join(repoRoot, file), "utf8");
+  const at = text.indexOf(heading);
+  const block = /```ts\n([\s\S]*?)```/.exec(text.slice(at));
+  if (at < 0 || !block?.[1]) throw new Error(`no example under ${heading} in ${file}`);
+  return block[1];
+}
+
 function npm(args: string[], cwd: string): string {
   return execFileSync("npm", args, {
     cwd,
@@ -119,7 +128,7 @@ afterAll(async () => {
 });
 
 describe("the packed SDK", () => {
-  it("installs with the repository's exact connect and protobuf versions and type-checks", () => {
+  it("installs with the repository's exact connect and protobuf versions; its users and the README examples type-check", () => {
     expect(app.startsWith(repoRoot)).toBe(false);
     const pkg = JSON.parse(
       readFileSync(join(app, "node_modules/@protochat/sdk/package.json"), "utf8"),
@@ -136,6 +145,8 @@ describe("the packed SDK", () => {
     expect(installed("@connectrpc/connect")).toBe("2.1.2");
     expect(installed("@bufbuild/protobuf")).toBe("2.17.0");
     writeFileSync(join(app, "typed.ts"), TYPED);
+    writeFileSync(join(app, "readme.ts"), example("README.md", "## Use it from your service"));
+    writeFileSync(join(app, "sdk-readme.ts"), example("sdk/README.md", "## A bot in 15 lines"));
     writeFileSync(
       join(app, "tsconfig.json"),
       JSON.stringify({
@@ -148,7 +159,7 @@ describe("the packed SDK", () => {
           types: ["node"],
           lib: ["ES2023", "DOM"],
         },
-        files: ["typed.ts"],
+        files: ["typed.ts", "readme.ts", "sdk-readme.ts"],
       }),
     );
     execFileSync(join(app, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], {

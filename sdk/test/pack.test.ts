@@ -4,7 +4,8 @@
  * the repository (its dependencies come from the registry), a TypeScript
  * file type-checks against it, and a plain script logs in, follows a room
  * across a server restart (the real server, killed and started again) and
- * answers, with nothing missed or doubled.
+ * answers, with nothing missed or doubled. The terminal client, packed
+ * the same way, runs from that folder too.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -102,6 +103,14 @@ beforeAll(async () => {
   // npm pack runs the package's prepack (the tsc build) first.
   const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", work], sdkDir));
   tarball = join(work, packed[0].filename);
+  // The terminal client on the SDK just built (its own prepack would build
+  // the SDK a second time).
+  execFileSync(join(repoRoot, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
+    cwd: join(repoRoot, "cli"),
+  });
+  const cli = JSON.parse(
+    npm(["pack", "--ignore-scripts", "--json", "--pack-destination", work], join(repoRoot, "cli")),
+  );
   app = join(work, "app");
   execFileSync("mkdir", ["-p", app]);
   writeFileSync(
@@ -114,6 +123,7 @@ beforeAll(async () => {
       "--no-audit",
       "--prefer-offline",
       tarball,
+      join(work, cli[0].filename),
       "typescript@5.9.3",
       "@types/node@20.19.43",
     ],
@@ -220,6 +230,21 @@ describe("the packed SDK", () => {
       }
       const positions = JSON.parse(script.lines.at(-1) ?? "{}").positions;
       expect(positions[String(room)]).toBe(seen.at(-1)?.seq);
+
+      // The installed terminal client reads the same conversation.
+      const protochat = (args: string[], input = "") =>
+        execFileSync(join(app, "node_modules/.bin/protochat"), ["--server", server.url, ...args], {
+          cwd: app,
+          input,
+          encoding: "utf8",
+          env: { ...process.env, PROTOCHAT_CONFIG: join(work, "protochat.json") },
+        });
+      protochat(["login", `bob_${stamp}`, "--password-stdin"], `${password}\n`);
+      const lines = protochat(["--json", "history", String(room), "--limit", "2"])
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).message.text);
+      expect(lines).toEqual(["pong 6", "done"]);
     } finally {
       await script.stop("SIGKILL");
     }

@@ -216,13 +216,7 @@ export class ResumableFeed implements AsyncIterable<FeedItem> {
     }
   }
 
-  /** Called once `ready` arrived on a connection (chat-feed.ts). */
-  protected onLive(): void {}
-
-  /** Called when a connection ended (chat-feed.ts). */
-  protected onDisconnected(_error: ConnectError): void {}
-
-  /** Whether reconnecting after `error` cannot help. */
+  /** Whether reconnecting after `error` cannot help (chat-feed.ts adds to it). */
   protected isFatal(error: ConnectError): boolean {
     return FATAL.has(error.code);
   }
@@ -286,10 +280,7 @@ export class ResumableFeed implements AsyncIterable<FeedItem> {
             d.commit?.();
             if (d.item) yield d.item;
           }
-          if (ev.event.case === "ready") {
-            this.onLive();
-            yield this.setStatus({ state: "live" });
-          }
+          if (ev.event.case === "ready") yield this.setStatus({ state: "live" });
         }
       } catch (err) {
         error = ConnectError.from(err);
@@ -297,7 +288,6 @@ export class ResumableFeed implements AsyncIterable<FeedItem> {
         abort.abort();
       }
       if (silent) error = new ConnectError("no heartbeat from the server", Code.DeadlineExceeded);
-      this.onDisconnected(error);
       if (this.closed) return;
       if (liveSince !== undefined && now() - liveSince >= stableMs) attempt = 0;
 

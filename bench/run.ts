@@ -10,6 +10,8 @@
  *             catch up (bench/resume.ts)
  *   hold      as many idle feeds as asked: memory per stream, failure
  *             point (bench/hold.ts)
+ *   hostile   connections without a token that never finish: server RSS,
+ *             time until closed (bench/hostile.ts)
  *   profile   summarize a server .cpuprofile (bench/cpu-profile.ts)
  */
 import { profileCommand } from "./cpu-profile.js";
@@ -17,6 +19,7 @@ import { runFanout } from "./fanout.js";
 import { fanoutUsage, parseFanoutOptions } from "./fanout-options.js";
 import { runHold } from "./hold.js";
 import { holdUsage, parseHoldOptions } from "./hold-options.js";
+import { hostileUsage, parseHostileOptions, runHostile } from "./hostile.js";
 import { runResume } from "./resume.js";
 import { parseResumeOptions, resumeUsage } from "./resume-options.js";
 import { runSends } from "./sends.js";
@@ -32,6 +35,7 @@ benchmarks:
   storm     many Subscribe calls at once: success rate, time to ready
   resume    many feeds reconnect at once and catch up: no gap, no duplicate
   hold      many idle feed streams on one server: memory per stream, failure point
+  hostile   slow bodies, idle sessions, streams without a token: server RSS, time until closed
   profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
 /** A benchmark: its usage, its option parser and its runner. */
@@ -55,6 +59,7 @@ const benchmarks: Record<string, Benchmark<unknown>> = {
   storm: benchmark(stormUsage, parseStormOptions, runStorm),
   resume: benchmark(resumeUsage, parseResumeOptions, runResume),
   hold: benchmark(holdUsage, parseHoldOptions, runHold),
+  hostile: benchmark(hostileUsage, parseHostileOptions, runHostile),
 };
 
 async function main(argv: string[]): Promise<void> {

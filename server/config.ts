@@ -4,6 +4,8 @@
  * to set, so a misconfigured deployment fails fast with a useful message.
  */
 
+import { parseAvatarHosts } from "./services/avatar-url.js";
+
 /** Validated configuration of one server process. */
 export interface Config {
   /** TCP port serving every protocol (HTTP/1.1 and h2c). */
@@ -39,6 +41,30 @@ export interface Config {
   };
   /** A request-path Redis call slower than this counts as Redis being down. */
   redisCommandTimeoutMs: number;
+  /**
+   * Limits against hostile or broken clients (README "Operations: hostile
+   * clients"); timeouts are set in seconds and held here in milliseconds.
+   */
+  limits: {
+    /** MAX_CONNECTIONS (10000): open TCP connections per process. */
+    maxConnections: number;
+    /** HTTP2_MAX_CONCURRENT_STREAMS (250): streams per HTTP/2 session. */
+    maxConcurrentStreams: number;
+    /** HEADERS_TIMEOUT_SECONDS (10): first bytes, HTTP/1.1 headers, first HTTP/2 stream. */
+    headersTimeoutMs: number;
+    /** BODY_TIMEOUT_SECONDS (10): longest pause within a request body. */
+    bodyIdleTimeoutMs: number;
+    /** REQUEST_TIMEOUT_SECONDS (60): a whole request (headers and body) must arrive within it. */
+    requestTimeoutMs: number;
+    /** KEEP_ALIVE_TIMEOUT_SECONDS (65): idle HTTP/1.1 connection between requests. */
+    keepAliveTimeoutMs: number;
+    /** HTTP2_IDLE_TIMEOUT_SECONDS (300): HTTP/2 session without an open stream. */
+    sessionIdleTimeoutMs: number;
+    /** MAX_UNAUTHENTICATED_STREAMS (100): open Health.Watch/reflection streams per process. */
+    maxUnauthenticatedStreams: number;
+  };
+  /** AVATAR_HOSTS (none): hosts avatar URLs may point at, exact or `*.domain`. */
+  avatarHosts: string[];
 }
 
 /** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
@@ -91,6 +117,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     }
   }
+  const avatarHosts = parseAvatarHosts(str("AVATAR_HOSTS", ""));
+  if (avatarHosts.invalid.length > 0) {
+    problems.push(
+      `AVATAR_HOSTS has entries that are not host names: ${avatarHosts.invalid.join(", ")} (use e.g. "images.example.com,*.cdn.example.com")`,
+    );
+  }
+  const seconds = (name: string, fallback: number, max: number) =>
+    int(name, fallback, 1, max) * 1000;
   const logLevel = str("LOG_LEVEL", "info") as Config["logLevel"];
   if (!logLevels.includes(logLevel)) {
     problems.push(`LOG_LEVEL="${logLevel}" must be one of ${logLevels.join(", ")}`);
@@ -117,6 +151,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sessionCheckMs: int("FEED_SESSION_CHECK_MS", 10_000, 0, 600_000),
     },
     redisCommandTimeoutMs: int("REDIS_COMMAND_TIMEOUT_MS", 250, 10, 60_000),
+    limits: {
+      maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+      maxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 250, 1, 100_000),
+      headersTimeoutMs: seconds("HEADERS_TIMEOUT_SECONDS", 10, 600),
+      bodyIdleTimeoutMs: seconds("BODY_TIMEOUT_SECONDS", 10, 3_600),
+      requestTimeoutMs: seconds("REQUEST_TIMEOUT_SECONDS", 60, 3_600),
+      keepAliveTimeoutMs: seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 65, 3_600),
+      sessionIdleTimeoutMs: seconds("HTTP2_IDLE_TIMEOUT_SECONDS", 300, 86_400),
+      maxUnauthenticatedStreams: int("MAX_UNAUTHENTICATED_STREAMS", 100, 0, 1_000_000),
+    },
+    avatarHosts: avatarHosts.hosts,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

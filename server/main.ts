@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     feed: config.feed,
     databaseUrl: config.databaseUrl,
     redisTimeouts,
+    limits: config.limits,
+    avatarHosts: config.avatarHosts,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

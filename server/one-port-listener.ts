@@ -21,11 +21,59 @@ export type OnePortHandler = (
 export interface OnePortListenerOptions {
   /** Serves both HTTP/1.1 and HTTP/2 requests (e.g. the result of `connectNodeAdapter`). */
   handler: OnePortHandler;
-  /** A client must send its first bytes / complete HTTP/1.1 headers within this time. Default 10 s. */
+  /**
+   * A client must send its first bytes / complete HTTP/1.1 headers within this time, and an
+   * HTTP/2 session must open its first stream within it. Default 10 s.
+   */
   headerTimeoutMs?: number;
+  /** Limits against clients that hold resources without using them; see {@link ListenerLimits}. */
+  limits?: Partial<ListenerLimits>;
+  /** Told about every limit that closed something (for one log line each). */
+  onLimit?: (event: LimitEvent) => void;
   /** Extra options for the inner `http2.Server`; `settings` are merged over our defaults. */
   http2?: http2.ServerOptions;
 }
+
+/**
+ * What a connection may hold and for how long. Every timeout is about a client that sends
+ * nothing: a response that is being written (a live feed with heartbeats) is never cut by them.
+ */
+export interface ListenerLimits {
+  /** Open TCP connections of the process; one more is closed at once. */
+  maxConnections: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: more streams on one session are refused. */
+  maxConcurrentStreams: number;
+  /** A request body with no byte arriving for this long is answered 408 and closed. */
+  bodyIdleTimeoutMs: number;
+  /** A request (headers and body) must have arrived completely within this time. */
+  requestTimeoutMs: number;
+  /** An HTTP/1.1 connection idle between requests is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** An HTTP/2 session without any open stream for this long is closed with GOAWAY. */
+  sessionIdleTimeoutMs: number;
+}
+
+/** Defaults of {@link ListenerLimits}. */
+export const defaultListenerLimits: ListenerLimits = {
+  maxConnections: 10_000,
+  maxConcurrentStreams: 250,
+  bodyIdleTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  // Longer than typical proxy/LB idle timeouts (60 s), so a proxy never reuses a socket
+  // we are just closing (-> sporadic 502s).
+  keepAliveTimeoutMs: 65_000,
+  sessionIdleTimeoutMs: 300_000,
+};
+
+/** A limit that closed a connection, a session or a request. */
+export type LimitEvent =
+  | { kind: "connections"; limit: number }
+  | {
+      kind: "body-timeout";
+      req: http.IncomingMessage | http2.Http2ServerRequest;
+      /** "idle": no byte for bodyIdleTimeoutMs; "total": not complete within requestTimeoutMs. */
+      reason: "idle" | "total";
+    };
 
 export interface OnePortListener {
   /** Starts listening; `port` 0 picks a free port. Resolves with the bound address. */
@@ -48,9 +96,62 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 /** 1 MiB flow-control windows: the 64 KiB default throttles history pages on high-RTT links. */
 const H2_WINDOW = 1 << 20;
 
+/** Per-request body watch, so a streaming call can take itself out of the body timeouts. */
+const bodyWatches = new WeakMap<object, () => void>();
+
+/**
+ * Takes `req` out of the request-body timeouts: for client-streaming and bidirectional calls,
+ * whose request side is the client's own stream of messages, sent whenever it has something
+ * to say. Without effect on requests the listener does not watch.
+ */
+export function releaseBodyTimeout(req: http.IncomingMessage | http2.Http2ServerRequest): void {
+  bodyWatches.get(req)?.();
+  bodyWatches.delete(req);
+}
+
+/** Requests that asked `Expect: 100-continue` and were not told to continue yet. */
+const awaitingContinue = new WeakSet<object>();
+
+/**
+ * Lets a request's body come: answers `100 Continue` if the client asked
+ * for it (`Expect: 100-continue`). The listener does not answer it on its
+ * own, so whoever reads the body calls this once it has decided to (after
+ * the token was checked); a request refused without it never has its body
+ * sent by a client that waits for the 100.
+ */
+export function allowBody(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  if (!awaitingContinue.delete(req)) return;
+  if (!res.headersSent && !res.writableEnded) res.writeContinue();
+}
+
+/** True when a request carries no body at all (nothing to wait for). */
+function hasNoBody(req: http.IncomingMessage | http2.Http2ServerRequest): boolean {
+  if ("stream" in req) return req.stream.endAfterHeaders;
+  const h = req.headers;
+  return h["transfer-encoding"] === undefined && (h["content-length"] ?? "0") === "0";
+}
+
+/**
+ * True once the whole request body has arrived (read or not): HTTP/1.1's `complete`, or the
+ * end of an HTTP/2 stream's readable side.
+ */
+export function requestBodyReceived(req: http.IncomingMessage | http2.Http2ServerRequest): boolean {
+  if ("stream" in req) {
+    const state = (req.stream as unknown as { _readableState?: { ended?: boolean } })
+      ._readableState;
+    return req.stream.endAfterHeaders || state?.ended === true || req.stream.destroyed;
+  }
+  return req.complete;
+}
+
 /** Creates a listener serving `opts.handler` over HTTP/1.1 and h2c on one port. */
 export function createOnePortListener(opts: OnePortListenerOptions): OnePortListener {
   const headerTimeoutMs = opts.headerTimeoutMs ?? 10_000;
+  const limits: ListenerLimits = { ...defaultListenerLimits, ...opts.limits };
+  const onLimit = opts.onLimit ?? (() => {});
   const sockets = new Set<net.Socket>();
   const pending = new Set<net.Socket>(); // still sniffing, not yet owned by an inner server
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -62,25 +163,69 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
   const h1 = http.createServer(
     {
       headersTimeout: headerTimeoutMs,
-      requestTimeout: Math.max(300_000, headerTimeoutMs),
+      requestTimeout: Math.max(limits.requestTimeoutMs, headerTimeoutMs),
       // The timeouts above are only checked on this interval (default 30 s): tighten it.
-      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headerTimeoutMs / 4))),
-      // Longer than typical proxy/LB idle timeouts (60 s), so a proxy never reuses a socket
-      // we are just closing (-> sporadic 502s).
-      keepAliveTimeout: 65_000,
+      connectionsCheckingInterval: Math.min(
+        30_000,
+        Math.max(50, Math.floor(Math.min(headerTimeoutMs, limits.requestTimeoutMs) / 4)),
+      ),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
     (req, res) => {
       // Requests arriving on a kept-alive connection during shutdown get "Connection: close".
       if (closing) res.shouldKeepAlive = false;
       h1Responses.add(res);
       res.once("close", () => h1Responses.delete(res));
-      // Headers already sent with keep-alive when close() started: end the socket afterwards.
       res.once("finish", () => {
+        // Headers already sent with keep-alive when close() started: end the socket afterwards.
         if (closing) req.socket.end();
       });
+      watchH1Body(req, res);
       opts.handler(req, res);
     },
   );
+
+  /**
+   * HTTP/1.1 body timeout: the socket's idle timer runs while the body is incomplete (Node
+   * resets it on every byte read). Node emits "timeout" on the request only while it is
+   * incomplete; once the body is in, the timer is switched off so a long response (a live
+   * feed) never times out here. The whole-request bound is Node's own requestTimeout.
+   */
+  function watchH1Body(req: http.IncomingMessage, res: http.ServerResponse) {
+    if (hasNoBody(req)) return;
+    const socket = req.socket;
+    const off = () => {
+      if (bodyWatches.get(req) === off) bodyWatches.delete(req);
+      req.off("timeout", onTimeout);
+      res.off("timeout", off);
+      req.off("end", off);
+      res.off("close", off);
+      // Once the response is done the socket's timer is Node's (keep-alive): leave it.
+      if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
+    };
+    const onTimeout = () => {
+      off();
+      onLimit({ kind: "body-timeout", req, reason: "idle" });
+      bodyTimedOut(req, res);
+    };
+    bodyWatches.set(req, off);
+    socket.setTimeout(limits.bodyIdleTimeoutMs);
+    req.once("timeout", onTimeout);
+    // "timeout" on the response: the body was complete but never read (or still being
+    // processed); not a slow body, and the socket must not be destroyed for it.
+    res.once("timeout", off);
+    req.once("end", off);
+    res.once("close", off);
+  }
+  // `Expect: 100-continue`: Node would answer 100 before the handler runs; here the body is
+  // invited only by allowBody(), once the request is known to be wanted.
+  h1.on("checkContinue", (req, res) => {
+    awaitingContinue.add(req);
+    // A client told no (a final answer without 100) may or may not send its body after all:
+    // the connection cannot be reused either way.
+    res.shouldKeepAlive = false;
+    h1.emit("request", req, res);
+  });
   // Trap: headersTimeout/requestTimeout (and closeIdleConnections) rely on connection tracking
   // that Node only sets up on "listening" - which never fires for a server that doesn't listen.
   h1.emit("listening");
@@ -90,17 +235,89 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
     {
       maxSessionMemory: 64, // MB; default 10 rejects streams on sessions with many chat streams
       ...h2Opts,
-      settings: { initialWindowSize: H2_WINDOW, ...h2Opts.settings },
+      settings: {
+        initialWindowSize: H2_WINDOW,
+        // Advertised and enforced by nghttp2: a stream beyond it gets RST_STREAM REFUSED_STREAM.
+        maxConcurrentStreams: limits.maxConcurrentStreams,
+        ...h2Opts.settings,
+      },
     },
-    opts.handler,
+    (req, res) => {
+      watchH2Body(req, res);
+      opts.handler(req, res);
+    },
   );
+  h2.on("checkContinue", (req, res) => {
+    awaitingContinue.add(req);
+    h2.emit("request", req, res);
+  });
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     // initialWindowSize is per stream; the connection window must be raised separately.
     session.setLocalWindowSize(H2_WINDOW);
     if (closing) session.close();
+    watchSessionIdle(session);
   });
+
+  /**
+   * A session without open streams is closed with GOAWAY: the first stream must come within
+   * the header timeout (like HTTP/1.1 headers), later gaps may last sessionIdleTimeoutMs.
+   * Pings and settings do not count: only streams keep a session.
+   */
+  function watchSessionIdle(session: http2.ServerHttp2Session) {
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      timer = setTimeout(() => {
+        if (open === 0 && !session.closed && !session.destroyed) {
+          session.close();
+          // A client that ignores GOAWAY but keeps the socket: gone after a grace period.
+          setTimeout(() => session.destroy(), 1_000).unref();
+        }
+      }, ms);
+      timer.unref();
+    };
+    arm(headerTimeoutMs);
+    session.on("stream", (stream) => {
+      open += 1;
+      clearTimeout(timer);
+      stream.once("close", () => {
+        open -= 1;
+        if (open === 0 && !session.closed) arm(limits.sessionIdleTimeoutMs);
+      });
+    });
+    session.once("close", () => clearTimeout(timer));
+  }
+
+  /**
+   * HTTP/2 body timeouts of one stream: the stream's idle timer (reset by every frame read or
+   * written on it) and a deadline for the whole body, both checked against "body complete"
+   * when they fire, so a stream whose request is in is never cut (its response may last).
+   */
+  function watchH2Body(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
+    if (hasNoBody(req)) return;
+    const stream = req.stream;
+    const fire = (reason: "idle" | "total") => {
+      if (requestBodyReceived(req)) return off();
+      off();
+      onLimit({ kind: "body-timeout", req, reason });
+      bodyTimedOut(req, res);
+    };
+    const deadline = setTimeout(() => fire("total"), limits.requestTimeoutMs);
+    deadline.unref();
+    const onIdle = () => fire("idle");
+    const off = () => {
+      if (bodyWatches.get(req) === off) bodyWatches.delete(req);
+      clearTimeout(deadline);
+      stream.off("timeout", onIdle);
+      if (!stream.destroyed) stream.setTimeout(0);
+    };
+    bodyWatches.set(req, off);
+    stream.setTimeout(limits.bodyIdleTimeoutMs);
+    stream.on("timeout", onIdle);
+    stream.once("close", off);
+  }
 
   const server = net.createServer({ noDelay: true }, (sock) => {
     sockets.add(sock);
@@ -114,6 +331,12 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
     sock.on("error", () => {});
     if (closing) {
       sock.destroy(); // raced with close(): the listening socket was still open
+      return;
+    }
+    if (sockets.size > limits.maxConnections) {
+      // Closed before reading a byte: the cheapest answer, and any client retries elsewhere.
+      sock.destroy();
+      onLimit({ kind: "connections", limit: limits.maxConnections });
       return;
     }
     pending.add(sock);
@@ -193,4 +416,49 @@ export function createOnePortListener(opts: OnePortListenerOptions): OnePortList
     },
     connectionCount: () => sockets.size,
   };
+}
+
+/**
+ * Answers a request whose body stopped arriving: 408 when nothing was answered yet, then the
+ * HTTP/1.1 connection or the HTTP/2 stream is closed (whoever was reading the body sees it end).
+ */
+function bodyTimedOut(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  const text = "request body timed out\n";
+  if ("stream" in req) {
+    const stream = req.stream;
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
+      stream.respond(
+        {
+          ":status": 408,
+          "content-type": "text/plain; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        },
+        { endStream: false },
+      );
+      stream.end(text);
+      // Graceful: RST_STREAM NO_ERROR once the answer is out; the body is not read.
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    } else {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    return;
+  }
+  const r = res as http.ServerResponse;
+  if (r.headersSent || r.writableEnded) {
+    req.socket.destroy();
+    return;
+  }
+  r.shouldKeepAlive = false;
+  r.writeHead(408, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    connection: "close",
+  });
+  r.end(text);
+  // Whatever is still arriving is not read: close once the answer is written.
+  r.once("finish", () => req.socket.destroySoon());
 }

@@ -50,6 +50,8 @@ export interface RouteDeps {
   mask: ErrorMasker;
   /** Throws Unavailable while the database is known down. */
   checkAvailable: () => void;
+  /** Hosts avatar URLs may point at (server/services/avatar-url.ts). */
+  avatarHosts?: readonly string[];
 }
 
 /** Files of the public contract, served by reflection. */

@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
 import type { Pool } from "mariadb";
 import type { Logger } from "pino";
@@ -39,10 +38,17 @@ import {
 } from "./interceptors/errors.js";
 import { loggingInterceptor } from "./interceptors/logging.js";
 import { validationInterceptor } from "./interceptors/validation.js";
-import { createOnePortListener } from "./one-port-listener.js";
+import {
+  createOnePortListener,
+  defaultListenerLimits,
+  type ListenerLimits,
+  type OnePortHandler,
+} from "./one-port-listener.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./redis.js";
 import { RoomWriter } from "./rooms/room-writer.js";
 import { createRoutes } from "./routes.js";
+import { RpcGate } from "./rpc-gate.js";
+import { securityHeaders, webSecurityHeaders } from "./security-headers.js";
 import { serveStatic } from "./static-files.js";
 
 /** Everything the server needs from outside. */
@@ -75,7 +81,29 @@ export interface ChatServerDeps {
   broker?: Broker;
   /** Replaces the presence store made from `redis` (fault tests inject failing ones here). */
   presenceStore?: PresenceStore;
+  /** Limits against hostile or broken clients; defaults in {@link defaultServerLimits}. */
+  limits?: Partial<ServerLimits>;
+  /**
+   * Hosts avatar URLs may point at, exact or `*.domain` (server/services/avatar-url.ts);
+   * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
+   */
+  avatarHosts?: readonly string[];
 }
+
+/** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
+export interface ServerLimits extends ListenerLimits {
+  /** First bytes, HTTP/1.1 headers and an HTTP/2 session's first stream must come within it. */
+  headersTimeoutMs: number;
+  /** Open long-lived calls without a token (Health.Watch, reflection) per process. */
+  maxUnauthenticatedStreams: number;
+}
+
+/** Defaults of {@link ServerLimits}. */
+export const defaultServerLimits: ServerLimits = {
+  ...defaultListenerLimits,
+  headersTimeoutMs: 10_000,
+  maxUnauthenticatedStreams: 100,
+};
 
 /** A built server; call listen() to serve. */
 export interface ChatServer {
@@ -236,6 +264,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       logger,
       mask,
       checkAvailable: () => dbGate.check(),
+      avatarHosts: deps.avatarHosts,
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate),
     health,
@@ -277,19 +306,25 @@ function prismaWatcher(prisma: PrismaClient): DbWatcher {
 /** Creates the server. Nothing listens until `listen`. */
 export function createChatServer(deps: ChatServerDeps): ChatServer {
   const { logger } = deps;
+  const limits: ServerLimits = { ...defaultServerLimits, ...deps.limits };
   const rpc = createRpc(deps);
   const { routes, interceptors, health, tokens, shutdownController } = rpc;
   // Chat payloads are small; refuse anything absurd before decoding.
   const readMaxBytes = 1024 * 1024;
-  const connectHandler = connectNodeAdapter({
+  const gate = new RpcGate({
     routes,
     interceptors,
     readMaxBytes,
+    tokens,
+    logger,
+    mask: rpc.mask,
+    maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
   });
 
+  const webHeaders = webSecurityHeaders(deps.avatarHosts);
   async function fallback(req: IncomingMessage, res: ServerResponse) {
     try {
       const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -313,8 +348,8 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
         );
         return;
       }
-      if (deps.webDir && (await serveStatic(deps.webDir, req, res))) return;
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      if (deps.webDir && (await serveStatic(deps.webDir, req, res, webHeaders))) return;
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8", ...securityHeaders });
       res.end("not found\n");
     } catch (err) {
       logger.error({ err }, "fallback handler failed");
@@ -324,7 +359,8 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
   }
 
   // Subscribe, the hot path, is written directly when the request allows;
-  // everything else (and unusual Subscribe requests) goes to connect-node.
+  // everything else (and unusual Subscribe requests) goes through the gate
+  // to connect-node.
   const direct = new DirectSubscribe({
     streams: rpc.streams,
     tokens,
@@ -333,10 +369,21 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     mask: rpc.mask,
     checkAvailable: () => rpc.dbGate.check(),
   });
-  const handler: typeof connectHandler = (req, res) => {
-    if (!direct.handle(req, res as AnyResponse)) connectHandler(req, res);
+  const handler: OnePortHandler = (req, res) => {
+    if (!direct.handle(req, res as AnyResponse)) gate.handle(req, res);
   };
-  const listener = createOnePortListener({ handler });
+  const refusedConnections = throttledCount(10_000, (count, limit) =>
+    logger.warn({ refused: count, limit }, "connection limit reached: refusing connections"),
+  );
+  const listener = createOnePortListener({
+    handler,
+    headerTimeoutMs: limits.headersTimeoutMs,
+    limits,
+    onLimit: (event) => {
+      if (event.kind === "connections") refusedConnections(event.limit);
+      else gate.bodyTimedOut(event.req, event.reason);
+    },
+  });
 
   return {
     health,
@@ -355,5 +402,30 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
       health.stop();
       await rpc.close();
     },
+  };
+}
+
+/**
+ * Counts events and reports them at most once per `intervalMs` (the first at
+ * once, later ones with how many happened since): a flood of refused
+ * connections must not become a flood of log lines.
+ */
+function throttledCount(
+  intervalMs: number,
+  report: (count: number, limit: number) => void,
+): (limit: number) => void {
+  let count = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return (limit) => {
+    count += 1;
+    if (timer) return;
+    report(count, limit);
+    count = 0;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (count > 0) report(count, limit);
+      count = 0;
+    }, intervalMs);
+    timer.unref();
   };
 }

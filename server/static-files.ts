@@ -21,15 +21,32 @@ const contentTypes: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Returns true when it answered the request from `root`. */
+/**
+ * Returns true when it answered the request from `root`. Every answer
+ * carries `headers` (the security headers of server/security-headers.ts).
+ */
 export async function serveStatic(
   root: string,
   req: IncomingMessage,
   res: ServerResponse,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<boolean> {
   if (req.method !== "GET" && req.method !== "HEAD") return false;
   const base = resolve(root);
-  const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+  } catch {
+    // A malformed %-escape is the client's mistake, not a server error.
+    const text = "bad request: malformed %-escape in the path\n";
+    res.writeHead(400, {
+      ...headers,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+    });
+    res.end(req.method === "HEAD" ? undefined : text);
+    return true;
+  }
   let file = normalize(join(base, path));
   // Never leave the web root, whatever `..` the path holds.
   if (file !== base && !file.startsWith(base + sep)) return false;
@@ -45,6 +62,7 @@ export async function serveStatic(
   if (!info?.isFile()) return false;
   const ext = extname(file);
   res.writeHead(200, {
+    ...headers,
     "content-type": contentTypes[ext] ?? "application/octet-stream",
     "content-length": info.size,
     // Vite puts a content hash in asset names: cache those forever.

@@ -17,7 +17,8 @@
  *   ResourceExhausted when full (design rule 4);
  * - heartbeats come from one process-wide sweep, not a timer per stream.
  * What interceptors do elsewhere happens here by the same functions:
- * authentication, validation, error masking, one log line per call.
+ * authentication (from the headers, before the body is read), validation,
+ * error masking, one log line per call.
  * Everything else about Subscribe (limits, resume, presence) is the shared
  * FeedStreams/FeedSession code, so both paths behave the same; tests run
  * the real clients (buf curl, grpc-js, connect-web, connect-node) on it.
@@ -32,6 +33,7 @@ import { authenticate } from "../interceptors/auth.js";
 import type { ErrorMasker } from "../interceptors/errors.js";
 import { logRpc } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
+import { allowBody } from "../one-port-listener.js";
 import type { FeedStreams } from "./feed-streams.js";
 import { type Frame, heartbeatFrame } from "./frames.js";
 import { type AnyResponse, abandon, StreamWriter } from "./stream-writer.js";
@@ -133,10 +135,12 @@ export class DirectSubscribe {
     });
     try {
       this.deps.checkAvailable();
-      const body = await readBody(req, this.deps.readMaxBytes);
-      const msg = decodeRequest(body, wire.codec);
+      // The token first: a stranger's body is never read (nor buffered).
       const caller = await authenticate(this.deps.tokens, header(req, "authorization"));
       userId = caller.userId;
+      allowBody(req, res);
+      const body = await readBody(req, this.deps.readMaxBytes);
+      const msg = decodeRequest(body, wire.codec);
       validateMessage(SubscribeRequestSchema, msg);
       const opened = await this.deps.streams.open(caller);
       release = opened.release;
@@ -180,6 +184,9 @@ export class DirectSubscribe {
         res.stream.respond({ ":status": 200, ...out.headers }, { endStream: true });
         return;
       }
+      // A body still arriving (refused before it was read) is not drained:
+      // the HTTP/1.1 connection closes after the answer.
+      if (!("stream" in res) && !req.complete) res.shouldKeepAlive = false;
       res.writeHead(200, out.headers);
       if (out.body) (res as ServerResponse).end(out.body);
       else res.end();

@@ -19,7 +19,7 @@ export const publicProcedures: ReadonlySet<string> = new Set([
  * Services under `grpc.` (health, reflection) stay open: load balancers and
  * `buf curl`/`grpcurl` call them without credentials.
  */
-function isPublic(service: string, method: string): boolean {
+export function isPublic(service: string, method: string): boolean {
   return service.startsWith("grpc.") || publicProcedures.has(`${service}/${method}`);
 }
 
@@ -50,10 +50,16 @@ export async function authenticate(
   return caller;
 }
 
-/** Creates the interceptor that authenticates every non-public RPC. */
+/**
+ * Creates the interceptor that authenticates every non-public RPC. A caller
+ * already in the context values was authenticated from the same header by
+ * the server before the body was read (server/rpc-gate.ts): the token is
+ * verified once per call.
+ */
 export function authInterceptor(tokens: TokenService): Interceptor {
   return (next) => async (req) => {
     if (isPublic(req.service.typeName, req.method.name)) return next(req);
+    if (req.contextValues.get(callerKey)) return next(req);
     const caller = await authenticate(tokens, req.header.get("authorization"));
     req.contextValues.set(callerKey, caller);
     return next(req);

@@ -11,18 +11,24 @@ import {
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { callerOf } from "../context.js";
 import { invalidArgument } from "../errors.js";
+import { avatarUrlProblem } from "./avatar-url.js";
 import { toUser, userSelect } from "./convert.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 
 /** Dependencies of the user service. */
 export interface UserServiceDeps {
   prisma: PrismaClient;
+  /** Hosts avatar URLs may point at (see avatar-url.ts); none: no avatar URL is accepted. */
+  avatarHosts?: readonly string[];
 }
 
 const defaultPageSize = 20;
 
 /** Creates the UserService implementation. */
-export function createUserService({ prisma }: UserServiceDeps): ServiceImpl<typeof UserService> {
+export function createUserService({
+  prisma,
+  avatarHosts = [],
+}: UserServiceDeps): ServiceImpl<typeof UserService> {
   const notFound = () => new ConnectError("user not found", Code.NotFound);
 
   return {
@@ -51,11 +57,8 @@ export function createUserService({ prisma }: UserServiceDeps): ServiceImpl<type
       if (req.displayName !== undefined) data.displayName = req.displayName.trim();
       if (req.avatarUrl !== undefined) {
         const url = req.avatarUrl.trim();
-        if (url !== "" && !isHttpUrl(url)) {
-          throw invalidArgument([
-            { field: "avatar_url", description: "must be an absolute http:// or https:// URL" },
-          ]);
-        }
+        const problem = url === "" ? undefined : avatarUrlProblem(url, avatarHosts);
+        if (problem) throw invalidArgument([{ field: "avatar_url", description: problem }]);
         data.avatarUrl = url;
       }
       const id = callerOf(ctx).userId;
@@ -103,13 +106,4 @@ export function createUserService({ prisma }: UserServiceDeps): ServiceImpl<type
 /** Escapes LIKE wildcards with MySQL's default escape character. */
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
-  } catch {
-    return false;
-  }
 }

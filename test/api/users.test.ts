@@ -18,6 +18,8 @@ let users: ReturnType<typeof authed<typeof UserService>>;
 
 beforeAll(async () => {
   env = await createTestEnv();
+  // Avatars only from hosts the operator lists (server/services/avatar-url.ts).
+  env.deps.avatarHosts = ["example.com", "*.cdn.example.net"];
   transport = inMemoryTransport(env);
   me = await signUp(transport);
   users = authed(UserService, transport, me.token);
@@ -60,7 +62,7 @@ describe("UpdateProfile", () => {
     expect((await client.getMe({})).user?.displayName).toBe("Ann");
   });
 
-  it("rejects avatar URLs that are not http(s) and changes nothing", async () => {
+  it("rejects avatar URLs that are not https on an allowed host, and changes nothing", async () => {
     const a = await signUp(transport);
     const client = authed(UserService, transport, a.token);
     await client.updateProfile({ displayName: "Before", avatarUrl: "https://example.com/ok.png" });
@@ -69,6 +71,13 @@ describe("UpdateProfile", () => {
       "data:image/png;base64,AAAA",
       "/relative.png",
       "ftp://x/y",
+      "http://example.com/plain-http.png",
+      "https://evil.example.org/track.png",
+      "https://example.com.evil.org/x.png",
+      "https://cdn.example.net/bare-suffix.png",
+      "https://user:pw@example.com/x.png",
+      "https://example.com:8443/x.png",
+      "https://127.0.0.1/x.png",
     ]) {
       const err = await expectCode(
         client.updateProfile({ displayName: "After", avatarUrl }),
@@ -79,6 +88,21 @@ describe("UpdateProfile", () => {
     const row = await env.prisma.user.findUniqueOrThrow({ where: { id: a.user.id } });
     expect(row.displayName).toBe("Before");
     expect(row.avatarUrl).toBe("https://example.com/ok.png");
+    // A subdomain of a `*.` entry is fine.
+    const sub = await client.updateProfile({ avatarUrl: "https://img.cdn.example.net/a.png" });
+    expect(sub.user?.avatarUrl).toBe("https://img.cdn.example.net/a.png");
+  });
+
+  it("accepts no avatar URL at all when the operator allows no host (the default)", async () => {
+    const closed = inMemoryTransport({ ...env, deps: { ...env.deps, avatarHosts: undefined } });
+    const a = await signUp(closed);
+    const client = authed(UserService, closed, a.token);
+    const err = await expectCode(
+      client.updateProfile({ avatarUrl: "https://example.com/a.png" }),
+      Code.InvalidArgument,
+    );
+    expect(badFields(err)).toEqual(["avatar_url"]);
+    expect((await client.updateProfile({ avatarUrl: "" })).user?.avatarUrl).toBe("");
   });
 });
 

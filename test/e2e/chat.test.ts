@@ -38,6 +38,9 @@ async function startServer(onPort = 0): Promise<void> {
   url = `http://127.0.0.1:${port}`;
 }
 
+/** Content-Security-Policy violations the pages reported (there must be none). */
+const cspViolations: string[] = [];
+
 /** Most feed streams a page had open at once, by page. */
 const maxFeeds = new Map<Page, number>();
 
@@ -63,6 +66,11 @@ async function newUserPage(viewport = DESKTOP): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to (load|execute|apply|connect|frame)/i.test(msg.text())) {
+      cspViolations.push(msg.text());
+    }
+  });
   watchFeeds(page);
   return page;
 }
@@ -74,6 +82,14 @@ async function register(page: Page, username: string, displayName: string): Prom
   await page.getByLabel("Display name (optional)").fill(displayName);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+}
+
+/** Logs in on the login screen (a new tab: the token is kept per tab). */
+async function logIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
@@ -185,7 +201,8 @@ describe("web client in Chromium", () => {
     await alice.locator(".tombstone").waitFor();
     await screenshot(alice, "03-conversation-desktop");
 
-    // Presence: Bob goes away and comes back (same session after a reload).
+    // Presence: Bob closes his tab and comes back in a new one, where he logs
+    // in again (the token lives in the tab's sessionStorage, not on disk).
     await alice.getByRole("button", { name: "Members" }).click();
     const bobMember = alice.locator("[data-testid=member][data-username=bob]");
     await bobMember
@@ -203,7 +220,7 @@ describe("web client in Chromium", () => {
     bob2.setDefaultTimeout(15_000);
     watchFeeds(bob2);
     await bob2.goto(`${url}/#/`);
-    await bob2.getByRole("button", { name: "Log out" }).waitFor();
+    await logIn(bob2, "bob");
     await bobMember
       .getByTestId("presence")
       .filter({ hasText: /^online$/ })
@@ -328,5 +345,15 @@ describe("web client in Chromium", () => {
     await phone.goto(url);
     await phone.getByRole("button", { name: "Log in" }).waitFor();
     await screenshot(phone, "10-login-phone");
+
+    // All of the above ran under the page's strict Content-Security-Policy.
+    const page = await phone.goto(url);
+    const csp = (await page?.allHeaders())?.["content-security-policy"] ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(cspViolations).toEqual([]);
+    // The token is kept per tab (sessionStorage), not on disk (localStorage).
+    expect(await bob2.evaluate(() => Object.keys(localStorage))).toEqual([]);
+    expect(await bob2.evaluate(() => Object.keys(sessionStorage))).toContain("protochat.token");
   });
 });

@@ -47,7 +47,8 @@ export type User = Message<"chat.v1.User"> & {
   displayName: string;
 
   /**
-   * http(s) URL of the avatar image; empty when none is set.
+   * https URL of the avatar image, on a host the server's operator allows;
+   * empty when none is set.
    *
    * @generated from field: string avatar_url = 4;
    */
@@ -184,8 +185,9 @@ export type UpdateProfileRequest = Message<"chat.v1.UpdateProfileRequest"> & {
   displayName?: string | undefined;
 
   /**
-   * New avatar URL: an absolute `http` or `https` URL of at most 2048
-   * characters. Empty clears it.
+   * New avatar URL: an absolute `https` URL of at most 2048 characters on a
+   * host the server's operator allows (none by default: then only empty is
+   * accepted), without user name, password or port. Empty clears it.
    *
    * @generated from field: optional string avatar_url = 2;
    */

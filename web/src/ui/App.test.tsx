@@ -13,7 +13,7 @@ import { App } from "./App.js";
 let fake: FakeChat;
 
 beforeEach(() => {
-  localStorage.clear();
+  sessionStorage.clear();
   location.hash = "";
   fake = new FakeChat();
 });
@@ -36,7 +36,7 @@ async function logIn(password = "correct horse battery") {
 
 function signedIn(): void {
   const alice = fake.addUser("alice", "correct horse battery", "Alice");
-  localStorage.setItem("protochat.token", fake.tokenFor(alice));
+  sessionStorage.setItem("protochat.token", fake.tokenFor(alice));
 }
 
 describe("login", () => {
@@ -52,7 +52,7 @@ describe("login", () => {
     await userEvent.click(screen.getByRole("button", { name: "Log in" }));
     await screen.findByRole("button", { name: "Log out" });
     await screen.findByRole("link", { name: "general" });
-    expect(localStorage.getItem("protochat.token")).toMatch(/^token-alice/);
+    expect(sessionStorage.getItem("protochat.token")).toMatch(/^token-alice/);
     await fake.feedOpen();
     first.unmount();
 
@@ -67,7 +67,7 @@ describe("login", () => {
     fake.dropFeed(Code.Unauthenticated);
     await screen.findByText(/Your session has ended/);
     expect(screen.getByLabelText("Password")).toBeTruthy();
-    expect(localStorage.getItem("protochat.token")).toBeNull();
+    expect(sessionStorage.getItem("protochat.token")).toBeNull();
   });
 
   it("registers a new account", async () => {

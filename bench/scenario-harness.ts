@@ -261,8 +261,8 @@ export function makeRecord<O, R>(
   };
 }
 
-/** Appends the record to bench/results/<scenario>.jsonl; returns the file. */
-export function appendResult(record: ScenarioRecord<unknown, unknown>): string {
+/** Appends the record to bench/results/<scenario>.jsonl (`record.bench`); returns the file. */
+export function appendResult(record: { bench: string }): string {
   const file = path.join(repoRoot, "bench", "results", `${record.bench}.jsonl`);
   mkdirSync(path.dirname(file), { recursive: true });
   appendFileSync(

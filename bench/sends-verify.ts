@@ -68,55 +68,8 @@ export async function verifySends(
   };
   try {
     const ids = rooms.map(String);
-    const heads = new Map<bigint, bigint>();
-    for (const r of await conn.query(`SELECT id, last_seq FROM rooms WHERE id IN (?)`, [ids])) {
-      heads.set(big(r.id), big(r.last_seq));
-    }
-    const ranges = async (table: string) => {
-      const m = new Map<bigint, { count: bigint; lo: bigint; hi: bigint }>();
-      const rows = await conn.query(
-        `SELECT room_id, COUNT(*) AS c, MIN(seq) AS lo, MAX(seq) AS hi FROM ${table} WHERE room_id IN (?) GROUP BY room_id`,
-        [ids],
-      );
-      for (const r of rows)
-        m.set(big(r.room_id), { count: big(r.c), lo: big(r.lo), hi: big(r.hi) });
-      return m;
-    };
-    const eventRanges = await ranges("room_events");
-    const messageRanges = await ranges("messages");
-    let roomsWithHoles = 0;
-    let events = 0;
-    for (const roomId of rooms) {
-      const head = heads.get(roomId);
-      if (head === undefined) {
-        roomsWithHoles += 1;
-        example(`room ${roomId}: missing`);
-        continue;
-      }
-      events += Number(head);
-      let holes = false;
-      for (const [table, m] of [
-        ["room_events", eventRanges],
-        ["messages", messageRanges],
-      ] as const) {
-        const x = m.get(roomId) ?? { count: 0n, lo: 0n, hi: 0n };
-        if (x.count !== head || (head > 0n && (x.lo !== 1n || x.hi !== head))) {
-          holes = true;
-          example(
-            `room ${roomId}: ${table} has ${x.count} rows, seq ${x.lo}..${x.hi}, last_seq ${head}`,
-          );
-        }
-      }
-      if (holes) roomsWithHoles += 1;
-    }
-    const [orphans] = await conn.query(
-      `SELECT COUNT(*) AS c FROM messages m LEFT JOIN room_events e
-         ON e.room_id = m.room_id AND e.seq = m.seq
-       WHERE m.room_id IN (?) AND e.seq IS NULL`,
-      [ids],
-    );
-    const messagesWithoutEvent = n(orphans.c);
-    if (messagesWithoutEvent > 0) example(`${messagesWithoutEvent} message rows without an event`);
+    const dense = await checkDenseRooms(conn, rooms, example);
+    const { roomsWithHoles, events, messagesWithoutEvent } = dense;
 
     // This run's messages, by client_msg_id.
     const rows: {
@@ -212,4 +165,84 @@ export async function verifySends(
   } finally {
     await conn.end();
   }
+}
+
+/** What {@link checkDenseRooms} found. */
+export interface DenseRooms {
+  /** rooms.last_seq of every room found. */
+  heads: Map<bigint, bigint>;
+  /** Sum of last_seq over the rooms. */
+  events: number;
+  /** Rooms whose room_events or messages are not seq 1..last_seq (or that are missing). */
+  roomsWithHoles: number;
+  /** Sequences in 1..last_seq without a room_events row, over all rooms. */
+  missingEvents: number;
+  /** Message rows without an event at their seq. */
+  messagesWithoutEvent: number;
+}
+
+/**
+ * Per room, `room_events` and `messages` hold seq 1..rooms.last_seq
+ * without holes (count = last_seq, min 1, max last_seq; (room_id, seq) is
+ * unique in both), and every message row has its event: what every room
+ * of a run that only creates rooms, invites and sends messages must look
+ * like. Problems go to `example`.
+ */
+export async function checkDenseRooms(
+  conn: mariadb.Connection,
+  rooms: readonly bigint[],
+  example: (problem: string) => void,
+): Promise<DenseRooms> {
+  const ids = rooms.map(String);
+  const heads = new Map<bigint, bigint>();
+  for (const r of await conn.query(`SELECT id, last_seq FROM rooms WHERE id IN (?)`, [ids])) {
+    heads.set(big(r.id), big(r.last_seq));
+  }
+  const ranges = async (table: string) => {
+    const m = new Map<bigint, { count: bigint; lo: bigint; hi: bigint }>();
+    const rows = await conn.query(
+      `SELECT room_id, COUNT(*) AS c, MIN(seq) AS lo, MAX(seq) AS hi FROM ${table} WHERE room_id IN (?) GROUP BY room_id`,
+      [ids],
+    );
+    for (const r of rows) m.set(big(r.room_id), { count: big(r.c), lo: big(r.lo), hi: big(r.hi) });
+    return m;
+  };
+  const eventRanges = await ranges("room_events");
+  const messageRanges = await ranges("messages");
+  let roomsWithHoles = 0;
+  let events = 0;
+  let missingEvents = 0;
+  for (const roomId of rooms) {
+    const head = heads.get(roomId);
+    if (head === undefined) {
+      roomsWithHoles += 1;
+      example(`room ${roomId}: missing`);
+      continue;
+    }
+    events += Number(head);
+    let holes = false;
+    for (const [table, m] of [
+      ["room_events", eventRanges],
+      ["messages", messageRanges],
+    ] as const) {
+      const x = m.get(roomId) ?? { count: 0n, lo: 0n, hi: 0n };
+      if (x.count !== head || (head > 0n && (x.lo !== 1n || x.hi !== head))) {
+        holes = true;
+        example(
+          `room ${roomId}: ${table} has ${x.count} rows, seq ${x.lo}..${x.hi}, last_seq ${head}`,
+        );
+      }
+      if (table === "room_events" && x.count < head) missingEvents += Number(head - x.count);
+    }
+    if (holes) roomsWithHoles += 1;
+  }
+  const [orphans] = await conn.query(
+    `SELECT COUNT(*) AS c FROM messages m LEFT JOIN room_events e
+       ON e.room_id = m.room_id AND e.seq = m.seq
+     WHERE m.room_id IN (?) AND e.seq IS NULL`,
+    [ids],
+  );
+  const messagesWithoutEvent = n(orphans.c);
+  if (messagesWithoutEvent > 0) example(`${messagesWithoutEvent} message rows without an event`);
+  return { heads, events, roomsWithHoles, missingEvents, messagesWithoutEvent };
 }

@@ -24,6 +24,12 @@ export interface ServerSpec {
   nodeOptions?: string[];
   /** Bound on start-up, migrations included. */
   readyTimeoutMs?: number;
+  /** Port to listen on (a restart on the same port); default a free one. */
+  port?: number;
+  /** What counts as started (see {@link ProcessSpec.waitFor}). */
+  waitFor?: "healthy" | "listening";
+  /** Receives every output line (also those past the 1,000 kept). */
+  onLine?: (line: string) => void;
 }
 
 /** The server's memory after a full GC (process.memoryUsage()), bytes. */
@@ -80,6 +86,9 @@ export function startServer(spec: ServerSpec): Promise<ServerProcess> {
     nodeOptions: spec.nodeOptions,
     readyTimeoutMs: spec.readyTimeoutMs ?? 120_000,
     stopGraceMs: 20_000,
+    port: spec.port,
+    waitFor: spec.waitFor,
+    onLine: spec.onLine,
   });
 }
 
@@ -100,6 +109,15 @@ export interface ProcessSpec {
   readyTimeoutMs: number;
   /** Default grace period of `stop()` before SIGKILL. */
   stopGraceMs: number;
+  /** Port to listen on; default a free one. */
+  port?: number;
+  /**
+   * `healthy` (default): `/healthz` answers 200. `listening`: it answers at
+   * all, 200 or not (a server started while a dependency is down).
+   */
+  waitFor?: "healthy" | "listening";
+  /** Receives every output line as it arrives. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -109,7 +127,7 @@ export interface ProcessSpec {
  * start-up for our server and the peers, so their figures compare.
  */
 export async function startProcess(spec: ProcessSpec): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = spec.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -144,6 +162,7 @@ export async function startProcess(spec: ProcessSpec): Promise<ServerProcess> {
       const all = (partial + chunk.toString("utf8")).split("\n");
       partial = all.pop() ?? "";
       for (const line of all) {
+        spec.onLine?.(line);
         if (line.startsWith(memoryMarker)) onMemory?.(JSON.parse(line.slice(memoryMarker.length)));
         else if (line.trim() !== "" && lines.length < 1_000) lines.push(line);
       }
@@ -178,7 +197,13 @@ export async function startProcess(spec: ProcessSpec): Promise<ServerProcess> {
     stop: (graceMs = spec.stopGraceMs) => stop(child, exited, graceMs),
   };
   try {
-    await waitHealthy(spec.name, baseUrl, exited, spec.readyTimeoutMs);
+    await waitHealthy(
+      spec.name,
+      baseUrl,
+      exited,
+      spec.readyTimeoutMs,
+      spec.waitFor === "listening" ? (status) => status > 0 : (status) => status === 200,
+    );
   } catch (err) {
     await server.stop(2_000);
     const tail = lines.slice(-20).join("\n");
@@ -199,12 +224,13 @@ async function stop(
   clearTimeout(timer);
 }
 
-/** Polls `/healthz` until 200; fails if the process exits or time runs out. */
+/** Polls `/healthz` until `done(status)`; fails if the process exits or time runs out. */
 async function waitHealthy(
   name: string,
   baseUrl: string,
   exited: Promise<number | string>,
   timeoutMs: number,
+  done: (status: number) => boolean,
 ): Promise<void> {
   let gone: number | string | undefined;
   void exited.then((code) => {
@@ -213,7 +239,7 @@ async function waitHealthy(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gone !== undefined) throw new Error(`${name} exited during start-up (${gone})`);
-    if ((await healthStatus(`${baseUrl}/healthz`)) === 200) return;
+    if (done(await healthStatus(`${baseUrl}/healthz`))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${name} was not healthy within ${timeoutMs} ms`);

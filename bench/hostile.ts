@@ -152,7 +152,7 @@ async function openSlowBodies(port: number, n: number, bodyKiB: number, held: He
 
 async function openSlowPublic(port: number, n: number, held: Held[]) {
   const sockets: net.Socket[] = [];
-  // Just under the 4 KiB a call without a token may send (server/rpc-gate.ts).
+  // Just under the 4 KiB a call without a token may send (server/rpc/gate.ts).
   const part = Buffer.alloc(3.5 * 1024, 0x0a);
   for (let i = 0; i < n; i++) {
     const h: Held = { opened: Date.now() };

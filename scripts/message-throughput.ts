@@ -19,9 +19,9 @@ import { parseArgs } from "node:util";
 import type { Client, Transport } from "@connectrpc/connect";
 import { MessageService } from "../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../gen/chat/v1/room_pb.js";
-import { systemClock } from "../server/platform/clock.js";
 import { discardEvents } from "../server/domain/event-sink.js";
 import { RoomWriter } from "../server/domain/room-writer.js";
+import { systemClock } from "../server/platform/clock.js";
 import { createSendPool } from "../server/store/tx.js";
 import {
   authed,

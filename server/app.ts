@@ -96,7 +96,7 @@ export interface ChatServerDeps {
   /** Limits against hostile or broken clients; defaults in {@link defaultServerLimits}. */
   limits?: Partial<ServerLimits>;
   /**
-   * Hosts avatar URLs may point at, exact or `*.domain` (server/services/avatar-url.ts);
+   * Hosts avatar URLs may point at, exact or `*.domain` (server/domain/avatar-url.ts);
    * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
    */
   avatarHosts?: readonly string[];

@@ -1,10 +1,12 @@
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 // The API runs on the same origin in production; in development Vite
 // proxies every RPC path (package.Service/Method) to the server.
 export default defineConfig({
   root: __dirname,
   esbuild: { jsx: "automatic" },
+  // The SDK (a workspace package) is bundled from its TypeScript source.
+  resolve: { conditions: ["protochat-source", ...defaultClientConditions] },
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -1,4 +1,4 @@
-/** Unit tests of the avatar URL rule (server/services/avatar-url.ts). */
+/** Unit tests of the avatar URL rule (server/domain/avatar-url.ts). */
 import { describe, expect, it } from "vitest";
 import { avatarHostAllowed, avatarUrlProblem } from "./avatar-url.js";
 

@@ -50,7 +50,7 @@ export interface RouteDeps {
   mask: ErrorMasker;
   /** Throws Unavailable while the database is known down. */
   checkAvailable: () => void;
-  /** Hosts avatar URLs may point at (server/services/avatar-url.ts). */
+  /** Hosts avatar URLs may point at (server/domain/avatar-url.ts). */
   avatarHosts?: readonly string[];
 }
 

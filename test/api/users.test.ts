@@ -18,7 +18,7 @@ let users: ReturnType<typeof authed<typeof UserService>>;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  // Avatars only from hosts the operator lists (server/services/avatar-url.ts).
+  // Avatars only from hosts the operator lists (server/domain/avatar-url.ts).
   env.deps.avatarHosts = ["example.com", "*.cdn.example.net"];
   transport = inMemoryTransport(env);
   me = await signUp(transport);

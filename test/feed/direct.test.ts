@@ -1,5 +1,5 @@
 /**
- * The direct Subscribe path (server/feed/direct-subscribe.ts) on a real
+ * The direct Subscribe path (server/rpc/direct/direct-subscribe.ts) on a real
  * server: every wire format it takes (Connect proto/JSON over HTTP/1.1 and
  * HTTP/2, gRPC proto/JSON, gRPC-Web proto/JSON) delivers `ready` and live
  * events, and fails with the same codes and details as connect-node; the

@@ -1,4 +1,4 @@
-// Group commit of sends (server/rooms/send-batcher.ts): many sends in one
+// Group commit of sends (server/domain/send/send-batcher.ts): many sends in one
 // transaction, each judged and answered on its own. Runs against both
 // transaction runners: the send pool (production) and Prisma (fallback).
 // A gate holds the first transaction so that the calls made meanwhile land

@@ -23,7 +23,7 @@ const contentTypes: Record<string, string> = {
 
 /**
  * Returns true when it answered the request from `root`. Every answer
- * carries `headers` (the security headers of server/security-headers.ts).
+ * carries `headers` (the security headers of server/platform/http/security-headers.ts).
  */
 export async function serveStatic(
   root: string,

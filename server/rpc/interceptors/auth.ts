@@ -53,7 +53,7 @@ export async function authenticate(
 /**
  * Creates the interceptor that authenticates every non-public RPC. A caller
  * already in the context values was authenticated from the same header by
- * the server before the body was read (server/rpc-gate.ts): the token is
+ * the server before the body was read (server/rpc/gate.ts): the token is
  * verified once per call.
  */
 export function authInterceptor(tokens: TokenService): Interceptor {

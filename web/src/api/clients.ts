@@ -1,25 +1,14 @@
-/** Generated clients of every service on one transport. */
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { AuthService } from "../../../gen/chat/v1/auth_pb.js";
-import { FeedService } from "../../../gen/chat/v1/feed_pb.js";
-import { MessageService } from "../../../gen/chat/v1/message_pb.js";
-import { RoomService } from "../../../gen/chat/v1/room_pb.js";
-import { UserService } from "../../../gen/chat/v1/user_pb.js";
+/**
+ * The app's chat client: the SDK's generated clients of every service and
+ * its resumable feed, on the app's transport (which adds the token).
+ */
 
-export interface Clients {
-  auth: Client<typeof AuthService>;
-  users: Client<typeof UserService>;
-  rooms: Client<typeof RoomService>;
-  messages: Client<typeof MessageService>;
-  feed: Client<typeof FeedService>;
-}
+import type { Transport } from "@connectrpc/connect";
+import { type ChatClient, createChatClientFromTransport } from "@protochat/sdk";
+
+/** What the app calls the server with. */
+export type Clients = ChatClient;
 
 export function createClients(transport: Transport): Clients {
-  return {
-    auth: createClient(AuthService, transport),
-    users: createClient(UserService, transport),
-    rooms: createClient(RoomService, transport),
-    messages: createClient(MessageService, transport),
-    feed: createClient(FeedService, transport),
-  };
+  return createChatClientFromTransport({ transport });
 }

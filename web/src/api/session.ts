@@ -9,7 +9,7 @@
  * bearer-token API. Everything else about the session lives on the server.
  */
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { type User, UserSchema } from "../../../gen/chat/v1/user_pb.js";
+import { type User, UserSchema } from "@protochat/sdk";
 
 const TOKEN_KEY = "protochat.token";
 const USER_KEY = "protochat.user";

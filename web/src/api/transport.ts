@@ -5,7 +5,7 @@
  * signed-in calls, which mean the token was revoked or expired.
  */
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { createWebTransport } from "@protochat/sdk/web";
 
 /** Calls that work without a token; their Unauthenticated means bad credentials. */
 const PUBLIC_METHODS = new Set(["chat.v1.AuthService/Register", "chat.v1.AuthService/Login"]);
@@ -48,10 +48,13 @@ export function authInterceptor(hooks: AuthHooks): Interceptor {
   };
 }
 
-/** The transport the app uses in the browser. */
+/**
+ * The transport the app uses in the browser: the SDK's connect-web
+ * transport, which reports lost connections as UNAVAILABLE.
+ */
 export function browserTransport(
   hooks: AuthHooks,
   baseUrl = globalThis.location.origin,
 ): Transport {
-  return createConnectTransport({ baseUrl, interceptors: [authInterceptor(hooks)] });
+  return createWebTransport({ baseUrl, interceptors: [authInterceptor(hooks)] });
 }

@@ -1,14 +1,16 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { describe, expect, it } from "vitest";
 import {
+  type FeedEvent,
+  FeedEventSchema,
+  ListMessagesResponseSchema,
   MemberRemoved_Reason,
+  MemberRole,
+  MessageKind,
   type RoomEvent,
   RoomEventSchema,
-} from "../../../gen/chat/v1/event_pb.js";
-import { type FeedEvent, FeedEventSchema } from "../../../gen/chat/v1/feed_pb.js";
-import { ListMessagesResponseSchema, MessageKind } from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
+} from "@protochat/sdk";
+import { describe, expect, it } from "vitest";
 import { myRoom, t0, textMessage, user } from "../test/fake-server.js";
 import {
   applyFeedEvent,

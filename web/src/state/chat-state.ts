@@ -14,11 +14,11 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { RoomEvent } from "../../../gen/chat/v1/event_pb.js";
-import { MemberRemoved_Reason } from "../../../gen/chat/v1/event_pb.js";
-import type { FeedEvent } from "../../../gen/chat/v1/feed_pb.js";
+import type { FeedEvent, MyRoom, Room, RoomEvent, User } from "@protochat/sdk";
 import {
   type ListMessagesResponse,
+  MemberRemoved_Reason,
+  MemberRole,
   type Message,
   MessageKind,
   MessageSchema,
@@ -26,10 +26,7 @@ import {
   ReactionSchema,
   type ReplyPreview,
   type SystemNoticeSchema,
-} from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import type { MyRoom, Room } from "../../../gen/chat/v1/room_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
+} from "@protochat/sdk";
 
 export type Id = string;
 

@@ -5,12 +5,8 @@
  */
 import type { Code as CodeType, ConnectError } from "@connectrpc/connect";
 import { ConnectError as CE, Code } from "@connectrpc/connect";
-import type { Message } from "../../../gen/chat/v1/message_pb.js";
-import type { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import type { Visibility } from "../../../gen/chat/v1/room_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
+import type { BackoffOptions, MemberRole, Message, User, Visibility } from "@protochat/sdk";
 import type { Clients } from "../api/clients.js";
-import type { BackoffOptions } from "../feed/backoff.js";
 import { FeedClient, type FeedStatus } from "../feed/feed-client.js";
 import {
   applyFeedEvent,
@@ -82,8 +78,7 @@ export class ChatController {
     this.o = o;
     this.store = new Store(initialState(o.me));
     this.feed = new FeedClient({
-      subscribe: (positions, signal) => o.clients.feed.subscribe({ positions }, { signal }),
-      positions: () => feedPositions(this.store.getState()),
+      feed: o.clients.follow({ backoff: o.backoff, random: o.random, now: o.now }),
       onEvent: (ev) => {
         this.dispatch((s) => applyFeedEvent(s, ev, this.now()));
         if (ev.event.case === "roomEvent") {
@@ -101,10 +96,6 @@ export class ChatController {
       },
       onStatus: (status: FeedStatus) => this.dispatch((s) => ({ ...s, connection: status })),
       onUnauthenticated: (err) => o.onUnauthenticated(err),
-      onRoomsStale: () => this.loadRooms(true),
-      backoff: o.backoff,
-      random: o.random,
-      now: o.now,
     });
   }
 
@@ -198,6 +189,9 @@ export class ChatController {
       try {
         const res = await this.o.clients.rooms.listMyRooms({ pageSize: 200 });
         this.dispatch((s) => roomsLoaded(s, res.rooms, prune));
+        // Rooms the feed has not placed yet resume from this snapshot, so
+        // nothing between the snapshot and the stream is missed.
+        this.feed.feed.seed(feedPositions(this.state));
       } finally {
         this.refreshing = undefined;
       }

@@ -13,25 +13,27 @@ import {
   type HandlerContext,
   type Transport,
 } from "@connectrpc/connect";
-import { AuthService } from "../../../gen/chat/v1/auth_pb.js";
-import { type FeedEvent, FeedEventSchema, FeedService } from "../../../gen/chat/v1/feed_pb.js";
 import {
+  AuthService,
+  type FeedEvent,
+  FeedEventSchema,
+  FeedService,
+  MemberRole,
   type Message,
   MessageKind,
   MessageSchema,
   MessageService,
-  type SendMessageRequest,
-} from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import {
   type MyRoom,
   MyRoomSchema,
   RoomKind,
   RoomSchema,
   RoomService,
+  type SendMessageRequest,
+  type User,
+  UserSchema,
+  UserService,
   Visibility,
-} from "../../../gen/chat/v1/room_pb.js";
-import { type User, UserSchema, UserService } from "../../../gen/chat/v1/user_pb.js";
+} from "@protochat/sdk";
 import { authInterceptor } from "../api/transport.js";
 
 /** An async queue a streaming handler reads from. */

@@ -4,8 +4,8 @@
  * to a signed-in call (token revoked or expired) signs out with a message.
  */
 import type { ConnectError, Transport } from "@connectrpc/connect";
+import type { User } from "@protochat/sdk";
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
 import { type Clients, createClients } from "../api/clients.js";
 import { clearSession, loadSession, saveSession } from "../api/session.js";
 import { browserTransport } from "../api/transport.js";

@@ -1,5 +1,5 @@
+import type { User } from "@protochat/sdk";
 import { useState } from "react";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
 import { displayName, hueOf, initials } from "../util/format.js";
 
 /**

@@ -6,10 +6,10 @@
 
 import type { Transport } from "@connectrpc/connect";
 import { createConnectQueryKey, TransportProvider } from "@connectrpc/connect-query";
+import type { User } from "@protochat/sdk";
+import { RoomService } from "@protochat/sdk";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { RoomService } from "../../../gen/chat/v1/room_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
 import type { Clients } from "../api/clients.js";
 import { ChatController } from "../state/controller.js";
 import { ConnectionBanner } from "./ConnectionBanner.js";

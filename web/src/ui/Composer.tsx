@@ -1,5 +1,5 @@
+import type { Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
-import type { Message } from "../../../gen/chat/v1/message_pb.js";
 import { idOf } from "../state/chat-state.js";
 import { displayName } from "../util/format.js";
 import { useChat, useController } from "./hooks.js";

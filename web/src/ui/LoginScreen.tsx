@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { User } from "@protochat/sdk";
 import { type FormEvent, useId, useState } from "react";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
 import type { Clients } from "../api/clients.js";
 
 /** Reads a field violation or the message of an error. */

@@ -1,8 +1,7 @@
 /** Members of a room with presence and roles; moderation for owners and admins. */
 import { useQuery } from "@connectrpc/connect-query";
+import { type Member, MemberRole, RoomService } from "@protochat/sdk";
 import { useEffect, useState } from "react";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import { type Member, RoomService } from "../../../gen/chat/v1/room_pb.js";
 import { idOf } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, roleName } from "../util/format.js";

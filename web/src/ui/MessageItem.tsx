@@ -1,8 +1,7 @@
 /** One message: sender, time, reply quote, text with mentions, reactions, actions. */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Message, ReplyPreview, User } from "@protochat/sdk";
 import { Fragment, type KeyboardEvent, useState } from "react";
-import type { Message, ReplyPreview } from "../../../gen/chat/v1/message_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
 import { type Id, idOf, type PendingMessage } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, splitMentions } from "../util/format.js";

@@ -4,9 +4,8 @@
  * and read markers moved as messages become visible.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { MemberRole, type Message, MessageKind } from "@protochat/sdk";
 import { Fragment, useCallback, useEffect, useLayoutEffect, useRef } from "react";
-import { type Message, MessageKind } from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
 import { dayLabel, sameDay } from "../util/format.js";
 import { useChat, useController, useNow } from "./hooks.js";
 import { MessageItem, PendingItem } from "./MessageItem.js";

@@ -1,7 +1,6 @@
+import type { Message } from "@protochat/sdk";
+import { MemberRole, Visibility } from "@protochat/sdk";
 import { useEffect, useState } from "react";
-import type { Message } from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import { Visibility } from "../../../gen/chat/v1/room_pb.js";
 import { errorText } from "../state/controller.js";
 import { displayName, typingText } from "../util/format.js";
 import { Composer } from "./Composer.js";

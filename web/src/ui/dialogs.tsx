@@ -1,8 +1,7 @@
 /** Dialogs: new room, public directory, new direct message, invite, room settings. */
 import { useQuery } from "@connectrpc/connect-query";
+import { RoomService, type User, UserService, Visibility } from "@protochat/sdk";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import { RoomService, Visibility } from "../../../gen/chat/v1/room_pb.js";
-import { type User, UserService } from "../../../gen/chat/v1/user_pb.js";
 import { idOf } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
 import { displayName } from "../util/format.js";

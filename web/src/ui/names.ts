@@ -1,9 +1,7 @@
 /** Names of rooms and users as the UI shows them. */
 
-import type { Message } from "../../../gen/chat/v1/message_pb.js";
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import { RoomKind } from "../../../gen/chat/v1/room_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
+import type { Message, User } from "@protochat/sdk";
+import { MemberRole, RoomKind } from "@protochat/sdk";
 import type { Id, RoomState } from "../state/chat-state.js";
 import { idOf } from "../state/chat-state.js";
 import { displayName, roleName } from "../util/format.js";

@@ -3,8 +3,8 @@
  * browser's time zone; `now` is passed in so tests are deterministic.
  */
 
-import { MemberRole } from "../../../gen/chat/v1/role_pb.js";
-import type { User } from "../../../gen/chat/v1/user_pb.js";
+import type { User } from "@protochat/sdk";
+import { MemberRole } from "@protochat/sdk";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const LONG_MONTHS = [

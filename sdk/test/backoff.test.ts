@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffCeiling, backoffDelay } from "./backoff.js";
+import { backoffCeiling, backoffDelay } from "../src/backoff.js";
 
 describe("backoff with full jitter", () => {
   it("doubles the ceiling from 0.5 s up to 30 s", () => {

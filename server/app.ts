@@ -1,117 +1,35 @@
 /**
- * Builds the chat server from its dependencies without listening, so tests
- * and the entry point (main.ts) wire it the same way.
+ * The chat server: the parts built by compose.ts behind the one-port
+ * listener, the RPC gate and the direct Subscribe path, plus the static web
+ * client and the health endpoints. createChatServer builds it from its
+ * dependencies (tests and benchmarks give their own); startApp builds it
+ * from a configuration with connections of its own (main.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { Redis } from "ioredis";
-import type { Pool } from "mariadb";
 import type { Logger } from "pino";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import type { Config } from "./config.js";
-import { defaults, tuning } from "./config.js";
-import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
-import { TokenService } from "./domain/auth/tokens.js";
-import { RoomWriter } from "./domain/room-writer.js";
-import { type Clock, systemClock } from "./platform/clock.js";
 import {
-  createOnePortListener,
-  type ListenerLimits,
-  type OnePortHandler,
-} from "./platform/http/one-port-listener.js";
+  type ChatServerDeps,
+  createRpc,
+  defaultServerLimits,
+  type ServerLimits,
+} from "./compose.js";
+import type { Config } from "./config.js";
+import type { TokenService } from "./domain/auth/tokens.js";
+import { createOnePortListener, type OnePortHandler } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
-import {
-  createRedis,
-  defaultRedisTimeouts,
-  RedisGate,
-  type RedisTimeouts,
-} from "./platform/redis.js";
-import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
-import { channels, encodeBus } from "./realtime/bus/bus-format.js";
-import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
-import {
-  defaultPresenceOptions,
-  Presence,
-  type PresenceOptions,
-} from "./realtime/presence/presence.js";
-import {
-  MemoryPresenceStore,
-  type PresenceStore,
-  RedisPresenceStore,
-} from "./realtime/presence/presence-store.js";
-import { TypingTracker } from "./realtime/presence/typing.js";
-import type { SessionOptions } from "./realtime/session/feed-session.js";
-import { FeedStreams } from "./realtime/session/feed-streams.js";
+import { createRedis, defaultRedisTimeouts } from "./platform/redis.js";
 import { DirectSubscribe } from "./rpc/direct/direct-subscribe.js";
 import type { AnyResponse } from "./rpc/direct/stream-writer.js";
 import { RpcGate } from "./rpc/gate.js";
-import { HealthMonitor } from "./rpc/grpc/health.js";
-import { authInterceptor } from "./rpc/interceptors/auth.js";
-import {
-  availabilityInterceptor,
-  type ErrorMasker,
-  errorInterceptor,
-  errorMasker,
-} from "./rpc/interceptors/errors.js";
-import { loggingInterceptor } from "./rpc/interceptors/logging.js";
-import { validationInterceptor } from "./rpc/interceptors/validation.js";
-import { createRoutes } from "./rpc/routes.js";
-import { DbGate, type DbWatcher, mariadbWatcher } from "./store/db-gate.js";
-import type { PrismaClient } from "./store/prisma.js";
+import type { HealthMonitor } from "./rpc/grpc/health.js";
 import { createPrisma } from "./store/prisma.js";
 import { createSendPool } from "./store/tx.js";
 
-/** Everything the server needs from outside. */
-export interface ChatServerDeps {
-  prisma: PrismaClient;
-  /** Absent: one instance with in-process state. */
-  redis?: Redis;
-  logger: Logger;
-  clock?: Clock;
-  tokenTtlSeconds: number;
-  redisPrefix: string;
-  /** Built web client to serve at `/`; skipped when missing. */
-  webDir?: string;
-  /** Live-feed limits; defaults in {@link defaultFeedOptions}. */
-  feed?: Partial<FeedOptions>;
-  /** Presence timing; defaults in {@link defaultPresenceOptions}. */
-  presence?: Partial<PresenceOptions>;
-  /** How often health checks run. */
-  healthIntervalMs?: number;
-  /** Pool for the send hot path (`createSendPool`); its owner ends it. Absent: sends use Prisma. */
-  sendPool?: Pool;
-  /**
-   * The database URL, for the gate's own watcher connection (db-gate.ts).
-   * Absent: the gate probes through Prisma instead.
-   */
-  databaseUrl?: string;
-  /** Bounds of request-path Redis calls; defaults in redis.ts. */
-  redisTimeouts?: Partial<RedisTimeouts>;
-  /** Replaces the bus made from `redis` (fault tests inject failing ones here). */
-  broker?: Broker;
-  /** Replaces the presence store made from `redis` (fault tests inject failing ones here). */
-  presenceStore?: PresenceStore;
-  /** Limits against hostile or broken clients; defaults in {@link defaultServerLimits}. */
-  limits?: Partial<ServerLimits>;
-  /**
-   * Hosts avatar URLs may point at, exact or `*.domain` (server/domain/avatar-url.ts);
-   * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
-   */
-  avatarHosts?: readonly string[];
-}
-
-/** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
-export interface ServerLimits extends ListenerLimits {
-  /** First bytes, HTTP/1.1 headers and an HTTP/2 session's first stream must come within it. */
-  headersTimeoutMs: number;
-  /** Open long-lived calls without a token (Health.Watch, reflection) per process. */
-  maxUnauthenticatedStreams: number;
-}
-
-/** Defaults of {@link ServerLimits}, from config.ts. */
-export const defaultServerLimits: ServerLimits = defaults.limits;
+export type { ChatServerDeps, FeedOptions, RpcParts, ServerLimits } from "./compose.js";
+export { createRpc, defaultFeedOptions } from "./compose.js";
 
 /** A built server; call listen() to serve. */
 export interface ChatServer {
@@ -120,193 +38,6 @@ export interface ChatServer {
   shutdown(timeoutMs: number): Promise<void>;
   readonly health: HealthMonitor;
   readonly tokens: TokenService;
-}
-
-/**
- * Interceptors, outermost first: log, mask internals, refuse while the
- * database is down, authenticate, validate.
- */
-function interceptors(
-  logger: Logger,
-  tokens: TokenService,
-  mask: ErrorMasker,
-  dbGate: DbGate,
-): Interceptor[] {
-  return [
-    loggingInterceptor(logger),
-    errorInterceptor(mask),
-    availabilityInterceptor(dbGate),
-    authInterceptor(tokens),
-    validationInterceptor(),
-  ];
-}
-
-/** Live-feed settings. */
-export interface FeedOptions extends SessionOptions, HubOptions {
-  /** Open Subscribe/Chat streams per user and instance. */
-  maxStreamsPerUser: number;
-}
-
-/** Feed defaults, from config.ts. */
-export const defaultFeedOptions: FeedOptions = defaults.feed;
-
-/** The RPC side of the server, without any network: routes and interceptors. */
-export interface RpcParts {
-  routes: (router: ConnectRouter) => void;
-  interceptors: Interceptor[];
-  health: HealthMonitor;
-  tokens: TokenService;
-  /** Aborting it ends every open stream with Unavailable. */
-  shutdownController: AbortController;
-  /** What a client sees of a failure (interceptors/errors.ts). */
-  mask: ErrorMasker;
-  /** Whether the database answers. */
-  dbGate: DbGate;
-  /** Whether Redis answers (absent without Redis). */
-  redisGate: RedisGate | undefined;
-  feed: FeedHub;
-  streams: FeedStreams;
-  /** Releases the bus and timers (after the listener closed). */
-  close(): Promise<void>;
-}
-
-/**
- * Wires services, interceptors and health from the dependencies. Used by
- * {@link createChatServer} and by tests on an in-memory router transport.
- */
-export function createRpc(deps: ChatServerDeps): RpcParts {
-  const { prisma, redis, logger } = deps;
-  const clock = deps.clock ?? systemClock;
-  const redisGate = redis
-    ? new RedisGate(redis, logger, { ...defaultRedisTimeouts, ...deps.redisTimeouts })
-    : undefined;
-  const dbGate = new DbGate(
-    deps.databaseUrl ? mariadbWatcher(deps.databaseUrl, 2_000) : prismaWatcher(prisma),
-    logger,
-  );
-  dbGate.start();
-  const mask = errorMasker(logger, dbGate);
-  const cache = redisGate
-    ? new RedisSessionCache(redisGate, deps.redisPrefix, logger)
-    : new MemorySessionCache();
-  // Created below; the hooks that need it run only after construction.
-  let feed: FeedHub | undefined;
-  const tokens = new TokenService(prisma, cache, clock, deps.tokenTtlSeconds, (userId, ids) =>
-    feed?.send(
-      channels.user(userId),
-      encodeBus({
-        case: "sessionsRevoked",
-        value: ids === "all" ? { all: true } : { sessionIds: ids },
-      }),
-    ),
-  );
-  // Readiness: the database is required; Redis only degrades the service
-  // (caches, presence and cross-instance fan-out fall back), so a shared
-  // Redis blip never pulls every instance out of a load balancer at once.
-  const health = new HealthMonitor({
-    checks: { mysql: async () => dbGate.check() },
-    advisory: redisGate
-      ? {
-          redis: async () => {
-            if (!redisGate.available) throw new Error("redis unavailable");
-          },
-        }
-      : {},
-    intervalMs: deps.healthIntervalMs ?? tuning.healthIntervalMs,
-    logger,
-  });
-  dbGate.onChange(() => health.recheck());
-  redisGate?.onChange(() => health.recheck());
-  const shutdownController = new AbortController();
-  const feedOptions = { ...defaultFeedOptions, ...deps.feed };
-  const broker =
-    deps.broker ??
-    (redis
-      ? new RedisBroker(redis, `${deps.redisPrefix}bus:`, logger)
-      : new InProcessBroker(logger));
-  const hub = new FeedHub(
-    broker,
-    prisma,
-    logger,
-    feedOptions,
-    feedOptions,
-    (roomId, userId, joined) => {
-      presence.membershipChanged(roomId, userId, joined).catch((err: unknown) => {
-        logger.warn({ err }, "presence membership update failed");
-      });
-    },
-  );
-  feed = hub;
-  const typing = new TypingTracker((channel, payload) => hub.send(channel, payload));
-  const presence: Presence = new Presence(
-    deps.presenceStore ??
-      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
-    prisma,
-    (channel, payload) => hub.send(channel, payload),
-    logger,
-    { ...defaultPresenceOptions, ...deps.presence },
-  );
-  redisGate?.onChange((up) => {
-    if (up) presence.storeRestored();
-  });
-  const streams = new FeedStreams({
-    prisma,
-    feed: hub,
-    presence,
-    maxStreamsPerUser: feedOptions.maxStreamsPerUser,
-    shutdownSignal: shutdownController.signal,
-  });
-  return {
-    routes: createRoutes({
-      prisma,
-      tokens,
-      writer: new RoomWriter(prisma, clock, hub, deps.sendPool),
-      clock,
-      health,
-      feed: hub,
-      streams,
-      typing,
-      shutdownSignal: shutdownController.signal,
-      logger,
-      mask,
-      checkAvailable: () => dbGate.check(),
-      avatarHosts: deps.avatarHosts,
-    }),
-    interceptors: interceptors(logger, tokens, mask, dbGate),
-    health,
-    tokens,
-    shutdownController,
-    mask,
-    dbGate,
-    redisGate,
-    feed: hub,
-    streams,
-    async close() {
-      typing.clear();
-      presence.close();
-      hub.closeRooms();
-      dbGate.close();
-      redisGate?.close();
-      await broker.close();
-    },
-  };
-}
-
-/**
- * A database watcher through Prisma, for servers built without a database
- * URL: no connection of its own, so a dead server is noticed by the ping
- * (or by a failing call), not the moment it dies.
- */
-function prismaWatcher(prisma: PrismaClient): DbWatcher {
-  const ping = async () => {
-    await prisma.$queryRawUnsafe("SELECT 1");
-  };
-  return {
-    async connect() {
-      await ping();
-      return { ping, close: () => {} };
-    },
-  };
 }
 
 /** Creates the server. Nothing listens until `listen`. */

@@ -12,12 +12,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Pool } from "mariadb";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import type { Clock } from "../platform/clock.js";
 import type { Prisma, PrismaClient } from "../store/prisma.js";
 import { advanceRoom, lockRoom } from "../store/sql/rooms.js";
-import { poolTransactions, prismaTransactions, txOptions } from "../store/tx.js";
+import { poolTransactions, prismaTransactions, type SendPool, txOptions } from "../store/tx.js";
 import type { RoomEventSink } from "./event-sink.js";
 import type { RoomChange, Tx } from "./room-change.js";
 import type { SendRequest } from "./send/send-batch.js";
@@ -35,7 +34,7 @@ export class RoomWriter {
     private readonly prisma: PrismaClient,
     private readonly clock: Clock,
     private readonly sink: RoomEventSink,
-    sendPool?: Pool,
+    sendPool?: SendPool,
   ) {
     this.sends = new SendBatcher(
       sendPool ? poolTransactions(sendPool) : prismaTransactions(prisma),

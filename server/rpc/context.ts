@@ -4,16 +4,9 @@
  * {@link callerOf} instead of parsing headers themselves.
  */
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Caller } from "../domain/auth/caller.js";
 
-/** The authenticated account behind an RPC. */
-export interface Caller {
-  /** Id of the user the token belongs to. */
-  userId: bigint;
-  /** Id of the session (token) the call is made with. */
-  sessionId: bigint;
-  /** When the token expires; long-lived streams end then. */
-  expiresAt?: Date;
-}
+export type { Caller } from "../domain/auth/caller.js";
 
 /** Set by the auth interceptor on every RPC that requires a token. */
 export const callerKey = createContextKey<Caller | undefined>(undefined, {

@@ -44,7 +44,10 @@ export type TxRunner = <T>(fn: (tx: SqlTx) => Promise<T>) => Promise<T>;
  * ends the pool on shutdown. One connection per send lane (domain/send/send-batcher.ts);
  * the URL's `connection_limit` sizes Prisma's pool, not this one.
  */
-export function createSendPool(databaseUrl: string, connectionLimit = 4): mariadb.Pool {
+/** The send hot path's pool (see {@link createSendPool}). */
+export type SendPool = mariadb.Pool;
+
+export function createSendPool(databaseUrl: string, connectionLimit = 4): SendPool {
   const db = parseDatabaseUrl(databaseUrl);
   return mariadb.createPool({
     ...connectionConfig(db),

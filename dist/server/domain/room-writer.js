@@ -4,7 +4,7 @@
  * last_seq + 1 (+2, ...) and its event row is inserted in the same
  * transaction, and last_seq is written back before COMMIT. Writers of one
  * room therefore queue on the row lock, and a rolled-back change gives its
- * numbers back: the sequence stays dense (design rule 1).
+ * numbers back: the sequence stays dense.
  *
  * New messages take the batched path, `send`: same lock and rules, many
  * messages per transaction.
@@ -23,7 +23,7 @@ export class RoomWriter {
     sink;
     sends;
     /**
-     * `sendPool` (from createSendPool in sql-tx.ts; the caller ends it) carries
+     * `sendPool` (from createSendPool in store/tx.ts; the caller ends it) carries
      * the send hot path; without it sends run through Prisma, batched alike.
      */
     constructor(prisma, clock, sink, sendPool) {
@@ -35,7 +35,7 @@ export class RoomWriter {
     /**
      * Stores a new message, or returns the original of its idempotency key.
      * Concurrent sends share a transaction, whatever their rooms (group commit,
-     * see send-batcher.ts), under the same rules as {@link change}: the room's lock,
+     * see send/send-batcher.ts), under the same rules as {@link change}: the room's lock,
      * dense sequence numbers, events published after COMMIT.
      */
     send(req) {

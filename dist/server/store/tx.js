@@ -1,6 +1,6 @@
 /**
  * Plain-SQL transactions for the send hot path (group commit, see
- * send-batcher.ts). Two runners share one interface so the batch code is the
+ * domain/send/send-batcher.ts). Two runners share one interface so the batch code is the
  * same whatever carries it:
  * - {@link poolTransactions}: a dedicated `mariadb` pool; the statements of
  *   one step go as text in one multi-statement query (one write, one round
@@ -16,7 +16,7 @@ import { connectionConfig, parseDatabaseUrl } from "./migrate/migrate.js";
  * first failing statement, so a COMMIT sent along never commits half a
  * batch. Sessions run with autocommit off, so nothing after a failure (a
  * deadlock ends the transaction) can commit on its own either. The caller
- * ends the pool on shutdown. One connection per send lane (send-batcher.ts);
+ * ends the pool on shutdown. One connection per send lane (domain/send/send-batcher.ts);
  * the URL's `connection_limit` sizes Prisma's pool, not this one.
  */
 export function createSendPool(databaseUrl, connectionLimit = 4) {

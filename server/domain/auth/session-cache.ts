@@ -16,7 +16,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import { CachedSessionSchema } from "../../../gen/chat/internal/v1/session_pb.js";
 import type { RedisGate } from "../../platform/redis.js";
-import type { Caller } from "../../rpc/context.js";
+import type { Caller } from "./caller.js";
 
 /** A cached session: who the token belongs to and until when. */
 export interface CachedSession extends Caller {

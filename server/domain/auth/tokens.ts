@@ -6,8 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { tuning } from "../../config.js";
 import type { Clock } from "../../platform/clock.js";
-import type { Caller } from "../../rpc/context.js";
 import type { PrismaClient } from "../../store/prisma.js";
+import type { Caller } from "./caller.js";
 import type { SessionCache } from "./session-cache.js";
 
 /** Prefix that makes our tokens recognisable (e.g. by secret scanners). */

@@ -4,28 +4,19 @@
  * user-channel subscription per user with open feeds here, and routes what
  * arrives to the local sessions.
  */
-import { Code } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { BusMessage } from "../../../gen/chat/internal/v1/bus_pb.js";
-import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
 import type { RoomEvent } from "../../../gen/chat/v1/event_pb.js";
 import type { Room } from "../../../gen/chat/v1/room_pb.js";
 import type { RoomEventSink } from "../../domain/event-sink.js";
 import { roomSelect, toRoom } from "../../domain/room-view.js";
-import { chatError } from "../../platform/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
 import type { Broker } from "../bus/broker.js";
-import { channels, decodeBus, encodeBus } from "../bus/bus-format.js";
+import { channels, encodeBus } from "../bus/bus-format.js";
 import { type Frame, frame, type RoomFrame } from "../frames.js";
 import { FeedSession, type SessionHost, type SessionOptions } from "../session/feed-session.js";
 import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
-
-/** Local sessions of one user and their user-channel subscription. */
-interface UserEntry {
-  sessions: Set<FeedSession>;
-  ready: Promise<void>;
-  unsubscribe?: () => void;
-}
+import { UserChannels } from "./user-channels.js";
 
 /** What room hubs keep, and how often the hub checks itself against storage. */
 export interface HubOptions {
@@ -57,7 +48,8 @@ const noHubOptions: HubOptions = {
 /** Live-feed state of this process. */
 export class FeedHub implements SessionHost, RoomEventSink {
   private readonly rooms = new Map<bigint, RoomHub>();
-  private readonly users = new Map<bigint, UserEntry>();
+  /** Users with open feeds here, and their channels. */
+  readonly users: UserChannels;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Each room's last sequence in storage at the previous head check. */
   private lastHeads = new Map<bigint, bigint>();
@@ -75,6 +67,9 @@ export class FeedHub implements SessionHost, RoomEventSink {
       joined: boolean,
     ) => void = () => {},
   ) {
+    this.users = new UserChannels(broker, prisma, logger, (userId, sessionId) => {
+      return new FeedSession(userId, sessionId, this, this.options);
+    });
     broker.onResync(() => this.resync());
     const every = (ms: number, fn: () => Promise<void>) => {
       if (ms <= 0) return;
@@ -83,7 +78,32 @@ export class FeedHub implements SessionHost, RoomEventSink {
       this.timers.push(t);
     };
     every(cache.headCheckMs, () => this.checkHeads());
-    every(cache.sessionCheckMs, () => this.checkSessions());
+    every(cache.sessionCheckMs, () => this.users.checkSessions());
+  }
+
+  // --- sessions: kept per user by UserChannels -----------------------------
+
+  /** Number of open feeds of a user in this process. */
+  localStreams(userId: bigint): number {
+    return this.users.localStreams(userId);
+  }
+
+  /**
+   * Registers a new session and waits until its user channel is live, so
+   * membership changes committed from now on reach it.
+   */
+  open(userId: bigint, sessionId: bigint): Promise<FeedSession> {
+    return this.users.open(userId, sessionId);
+  }
+
+  /** Unregisters a session and releases what only it used. */
+  close(session: FeedSession): void {
+    this.users.close(session);
+  }
+
+  /** Every local session (for shutdown). */
+  sessions(): Iterable<FeedSession> {
+    return this.users.sessions();
   }
 
   // --- healing: what the bus may have lost is read from storage ------------
@@ -100,8 +120,8 @@ export class FeedHub implements SessionHost, RoomEventSink {
         () => {},
       );
     }
-    void this.checkSessions();
-    void this.checkMemberships();
+    void this.users.checkSessions();
+    void this.users.checkMemberships();
   }
 
   /** Compares every hub with storage; see {@link HubOptions.headCheckMs}. */
@@ -133,58 +153,6 @@ export class FeedHub implements SessionHost, RoomEventSink {
       }
     }
     this.lastHeads = observed;
-  }
-
-  /** Ends local feeds whose session was revoked or expired; see {@link HubOptions.sessionCheckMs}. */
-  async checkSessions(): Promise<void> {
-    const bySession = new Map<bigint, FeedSession[]>();
-    for (const entry of this.users.values()) {
-      for (const s of entry.sessions) {
-        const list = bySession.get(s.sessionId);
-        if (list) list.push(s);
-        else bySession.set(s.sessionId, [s]);
-      }
-    }
-    const ids = [...bySession.keys()];
-    try {
-      for (let i = 0; i < ids.length; i += 1_000) {
-        const rows = await this.prisma.session.findMany({
-          where: {
-            id: { in: ids.slice(i, i + 1_000) },
-            OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: new Date() } }],
-          },
-          select: { id: true },
-        });
-        for (const r of rows) for (const s of bySession.get(r.id) ?? []) s.fail(revoked());
-      }
-    } catch (err) {
-      this.logger.debug({ err }, "session check failed");
-    }
-  }
-
-  /**
-   * Rooms the user joined while the notice was lost start on their feeds;
-   * rooms they left end through the room's own stream (FeedSession).
-   */
-  async checkMemberships(): Promise<void> {
-    const userIds = [...this.users.keys()];
-    try {
-      for (let i = 0; i < userIds.length; i += 1_000) {
-        const rows = await this.prisma.membership.findMany({
-          where: { userId: { in: userIds.slice(i, i + 1_000) }, state: "JOINED" },
-          select: { userId: true, roomId: true, joinedSeq: true },
-        });
-        for (const r of rows) {
-          for (const s of this.users.get(r.userId)?.sessions ?? []) {
-            if (s.subscribed && !s.ended && !s.cursors.has(r.roomId)) {
-              s.onMembership(r.roomId, true, r.joinedSeq);
-            }
-          }
-        }
-      }
-    } catch (err) {
-      this.logger.warn({ err }, "membership check after a bus outage failed");
-    }
   }
 
   // --- RoomEventSink: called after COMMIT by the RoomWriter ---------------
@@ -309,92 +277,6 @@ export class FeedHub implements SessionHost, RoomEventSink {
     const row = await this.prisma.room.findUnique({ where: { id: roomId }, select: roomSelect });
     return row ? toRoom(row) : undefined;
   }
-
-  // --- sessions ----------------------------------------------------------------
-
-  /** Number of open feeds of a user in this process. */
-  localStreams(userId: bigint): number {
-    return this.users.get(userId)?.sessions.size ?? 0;
-  }
-
-  /**
-   * Registers a new session and waits until its user channel is live, so
-   * membership changes committed from now on reach it.
-   */
-  async open(userId: bigint, sessionId: bigint): Promise<FeedSession> {
-    const session = new FeedSession(userId, sessionId, this, this.options);
-    let entry = this.users.get(userId);
-    if (!entry) {
-      const created: UserEntry = { sessions: new Set(), ready: Promise.resolve() };
-      created.ready = this.broker
-        .subscribe(channels.user(userId), (bytes) => this.onUserMessage(userId, bytes))
-        .then((unsubscribe) => {
-          created.unsubscribe = unsubscribe;
-          if (created.sessions.size === 0 && this.users.get(userId) !== created) unsubscribe();
-        });
-      entry = created;
-      this.users.set(userId, entry);
-    }
-    entry.sessions.add(session);
-    try {
-      await entry.ready;
-    } catch (err) {
-      // The failed subscription is not kept for the next open: the entry
-      // goes (with every session that waited on it) and the next attempt
-      // subscribes afresh.
-      if (this.users.get(userId) === entry) this.users.delete(userId);
-      entry.sessions.delete(session);
-      session.close();
-      throw err;
-    }
-    return session;
-  }
-
-  /** Unregisters a session and releases what only it used. */
-  close(session: FeedSession): void {
-    session.close();
-    const entry = this.users.get(session.userId);
-    if (!entry?.sessions.delete(session) || entry.sessions.size > 0) return;
-    this.users.delete(session.userId);
-    entry.unsubscribe?.();
-  }
-
-  /** Every local session (for shutdown). */
-  *sessions(): Iterable<FeedSession> {
-    for (const entry of this.users.values()) yield* entry.sessions;
-  }
-
-  private onUserMessage(userId: bigint, bytes: Uint8Array): void {
-    const entry = this.users.get(userId);
-    if (!entry) return;
-    const msg = decodeBus(bytes);
-    const p = msg.payload;
-    for (const session of entry.sessions) {
-      switch (p.case) {
-        case "membership":
-          session.onMembership(p.value.roomId, p.value.joined, p.value.seq);
-          break;
-        case "readMarker":
-          session.push(frame({ case: "readMarker", value: p.value }));
-          break;
-        case "sessionsRevoked":
-          if (p.value.all || p.value.sessionIds.includes(session.sessionId)) {
-            session.fail(revoked());
-          }
-          break;
-        default:
-          break;
-      }
-    }
-  }
-}
-
-function revoked() {
-  return chatError(
-    Code.Unauthenticated,
-    "the access token was revoked: log in again",
-    ErrorReason.TOKEN_INVALID,
-  );
 }
 
 /** The feed frame for a non-sequenced room message. */

@@ -7,145 +7,15 @@
  * resumes by sequence; it never holds up the room.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { BusMessage } from "../../../gen/chat/internal/v1/bus_pb.js";
-import type { ChatResponse } from "../../../gen/chat/v1/feed_pb.js";
 import { Reset_Reason } from "../../../gen/chat/v1/feed_pb.js";
-import type { Room } from "../../../gen/chat/v1/room_pb.js";
-import { type Frame, frame, heartbeatFrame, type RoomFrame } from "../frames.js";
-import type { RoomListener } from "../hub/room-hub.js";
+import { frame, heartbeatFrame } from "../frames.js";
+import { type CursorOwner, RoomCursor } from "./room-cursor.js";
+import type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
-/** What a stream sends: feed frames, and on Chat also command outcomes. */
-export type Outgoing = Frame | ChatResponse;
-
-/** What a session needs from the process-wide hub. */
-export interface SessionHost {
-  /** Stored events of a room in (after, upTo], ascending, at most `limit`. */
-  readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]>;
-  /** Current head of the room's hub (after the hub is ready). */
-  attach(roomId: bigint, listener: RoomListener): Promise<bigint>;
-  detach(roomId: bigint, listener: RoomListener): void;
-  loadRoom(roomId: bigint): Promise<Room | undefined>;
-}
-
-/** Limits of a session. */
-export interface SessionOptions {
-  /** Frames queued before the stream is cut. */
-  queueLimit: number;
-  /** A room further behind than this gets `reset` instead of a replay. */
-  maxReplay: number;
-  heartbeatMs: number;
-}
-
-/** Per-room delivery state of one session. */
-class RoomCursor implements RoomListener {
-  /** Next sequence owed to the client. */
-  next: bigint;
-  /** Deliver up to here, then stop carrying the room (membership ended). */
-  endAt: bigint | undefined;
-  /** The user rejoined at this sequence while endAt was pending. */
-  rejoinAt: bigint | undefined;
-  /** Set when the session stops carrying the room: nothing more is sent. */
-  stopped = false;
-  private catchingUp = false;
-  /**
-   * While catching up, the highest sequence the replay must reach. Live
-   * events that arrive meanwhile only raise it: they are read back (from
-   * the room hub's recent events, usually) in order, so nothing is held
-   * per cursor however long the catch-up takes.
-   */
-  private target = 0n;
-
-  constructor(
-    private readonly session: FeedSession,
-    readonly roomId: bigint,
-    after: bigint,
-  ) {
-    this.next = after + 1n;
-  }
-
-  onRoomEvent(f: RoomFrame): void {
-    // Nothing is owed any more: without this, an ended session would
-    // re-trigger catch-ups from resolved promises forever (a microtask loop
-    // that starves the event loop).
-    if (this.stopped || this.session.ended) return;
-    if (f.seq < this.next) return;
-    if (this.catchingUp) {
-      if (f.seq > this.target) this.target = f.seq;
-      return;
-    }
-    if (f.seq > this.next) {
-      this.catchUp(f.seq);
-      return;
-    }
-    this.deliver(f);
-  }
-
-  onRoomSignal(_msg: BusMessage, f: Frame): void {
-    if (!this.stopped) this.session.push(f);
-  }
-
-  /**
-   * Replays stored events up to `upTo` (and whatever arrives meanwhile)
-   * before going live again. A second request while one runs only extends
-   * the first.
-   */
-  catchUp(upTo: bigint): void {
-    if (upTo > this.target) this.target = upTo;
-    if (this.catchingUp) return;
-    this.catchingUp = true;
-    this.replay().catch((err: unknown) => {
-      this.catchingUp = false;
-      this.session.fail(err);
-    });
-  }
-
-  private async replay(): Promise<void> {
-    // Pages of at most a quarter of the queue, each taken only once the
-    // session reserved room for it within the paced half of the queue:
-    // however many rooms catch up at once, a reader that keeps up is never
-    // cut off by a replay.
-    const page = Math.max(1, Math.min(500, Math.floor(this.session.options.queueLimit / 4)));
-    while (this.next <= this.target) {
-      await this.session.reserve(page);
-      try {
-        if (this.session.ended || this.stopped) return;
-        const upTo = this.target;
-        const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
-        if (this.session.ended || this.stopped) return;
-        for (const f of frames) if (f.seq === this.next) this.deliver(f);
-        if (frames.length === 0 && this.next <= upTo) {
-          // Storage had less than it must: never continue past a hole.
-          throw new Error(`room ${this.roomId}: events ${this.next}..${upTo} missing in storage`);
-        }
-      } finally {
-        this.session.unreserve(page);
-      }
-    }
-    // No await since the loop's last check: no live event slipped in between.
-    this.catchingUp = false;
-  }
-
-  private deliver(f: RoomFrame): void {
-    if (this.session.ended || this.stopped) return;
-    this.next = f.seq + 1n;
-    this.session.push(f.frame);
-    // The room's own stream says the user left: stop here even if the
-    // user-channel notice is late or was lost (bus outage), so nothing after
-    // the removal ever reaches a former member.
-    const change = f.event.change;
-    if (
-      change.case === "memberRemoved" &&
-      change.value.userId === this.session.userId &&
-      (this.endAt === undefined || f.seq < this.endAt)
-    ) {
-      this.endAt = f.seq;
-    }
-    if (this.endAt !== undefined && f.seq >= this.endAt) this.session.endRoom(this);
-  }
-}
+export type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
 /** A Subscribe stream's state. */
-export class FeedSession {
+export class FeedSession implements CursorOwner {
   private queue: Outgoing[] = [];
   /**
    * Called when frames are queued or the stream ended: the generator's

@@ -5,7 +5,8 @@
  * Why not `http2.createServer({ allowHTTP1: true })`: without TLS there is no ALPN, so it never
  * falls back to HTTP/1.1 (curl --http1.1 gets "HTTP/0.9"). Instead we accept raw sockets, sniff
  * the first bytes for the HTTP/2 client connection preface and hand the socket to an inner
- * `http2.Server` or `http.Server` that never listen themselves. See ../shared/NOTES.md.
+ * `http2.Server` or `http.Server` that never listen themselves (checked on Node 20: three
+ * traps, noted where they are handled below).
  */
 import * as http from "node:http";
 import * as http2 from "node:http2";

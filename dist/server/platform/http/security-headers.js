@@ -1,6 +1,6 @@
 /**
  * Headers that make the browser itself enforce what the web client may do
- * (server/static-files.ts and the not-found page send them):
+ * (server/platform/http/static-files.ts and the not-found page send them):
  * - Content-Security-Policy: scripts, styles, fonts and API calls only from
  *   this origin, no inline script, no plugins, no <base> tricks, forms only
  *   to this origin, and no framing by any site (clickjacking). Images: this

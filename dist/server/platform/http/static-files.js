@@ -20,7 +20,7 @@ const contentTypes = {
 };
 /**
  * Returns true when it answered the request from `root`. Every answer
- * carries `headers` (the security headers of server/security-headers.ts).
+ * carries `headers` (the security headers of server/platform/http/security-headers.ts).
  */
 export async function serveStatic(root, req, res, headers = {}) {
     if (req.method !== "GET" && req.method !== "HEAD")

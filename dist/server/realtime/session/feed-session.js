@@ -2,9 +2,9 @@
  * One open feed stream: a bounded queue of frames and, per room, the next
  * sequence the client must get. Per room it delivers exactly the events
  * after the client's position, in order: a hole between what it has and
- * what arrives live is filled from room_events first (design rule 2). A
+ * what arrives live is filled from room_events first: never a silent gap. A
  * client too slow to drain the queue is cut off with ResourceExhausted and
- * resumes by sequence; it never holds up the room (design rule 4).
+ * resumes by sequence; it never holds up the room.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Reset_Reason } from "../../../gen/chat/v1/feed_pb.js";

@@ -1,7 +1,7 @@
 /**
  * Opening and starting feed streams, shared by the two ways a Subscribe
  * arrives: the Connect handler (Chat, in-memory transports, unusual
- * requests) and the direct writer (direct-subscribe.ts). Both get the same
+ * requests) and the direct writer (rpc/direct/direct-subscribe.ts). Both get the same
  * limits, presence, expiry and `ready`-then-rooms start.
  */
 import { timestampNow } from "@bufbuild/protobuf/wkt";

@@ -37,7 +37,7 @@ export async function authenticate(tokens, header) {
 /**
  * Creates the interceptor that authenticates every non-public RPC. A caller
  * already in the context values was authenticated from the same header by
- * the server before the body was read (server/rpc-gate.ts): the token is
+ * the server before the body was read (server/rpc/gate.ts): the token is
  * verified once per call.
  */
 export function authInterceptor(tokens) {

@@ -5,6 +5,7 @@
 // them in `_prisma_migrations` exactly as `prisma migrate deploy` does. Either
 // tool can then take over a database the other one migrated.
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +87,21 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE _prisma_migrations (
     started_at              DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     applied_steps_count     INTEGER UNSIGNED NOT NULL DEFAULT 0
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`;
-const DEFAULT_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../prisma/migrations");
+/**
+ * prisma/migrations of the checkout or image this file runs from: found by
+ * walking up, so the compiled server (dist/server/...) and the sources
+ * (server/...) find the same folder.
+ */
+const DEFAULT_MIGRATIONS_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), "prisma/migrations");
+function findUp(from, relative) {
+    for (let dir = from;; dir = path.dirname(dir)) {
+        const candidate = path.join(dir, relative);
+        if (existsSync(candidate))
+            return candidate;
+        if (path.dirname(dir) === dir)
+            return path.resolve(from, "../../..", relative);
+    }
+}
 // Prisma's own advisory lock name, so this runner and `prisma migrate deploy` also exclude each
 // other. The lock is server-wide (not per database), which only serializes unrelated migrations.
 const LOCK_NAME = "prisma_migrate";

@@ -1,0 +1,359 @@
+/**
+ * The environment variables of the server (config.ts reads them): each
+ * with its default, bounds, where it goes in the Config, and the line the
+ * README's table shows for it.
+ */
+import { type Config, type FeedConfig, type LimitsConfig, logLevels } from "./config-types.js";
+
+export type { Config, FeedConfig, LimitsConfig } from "./config-types.js";
+
+/** One environment variable: where it goes, its default and bounds, and its meaning. */
+export interface Setting {
+  env: string;
+  /** Shown in the README's default column. */
+  shown: string;
+  doc: string;
+  read(r: Reader): void;
+}
+
+/** What a setting's `read` gets: typed accessors that collect problems. */
+export interface Reader {
+  str(name: string, fallback: string): string;
+  int(name: string, fallback: number, min: number, max: number): number;
+  bool(name: string, fallback: boolean): boolean;
+  out: Config;
+  problem(message: string): void;
+}
+
+const seconds = (r: Reader, name: string, fallback: number, max: number) =>
+  r.int(name, fallback, 1, max) * 1000;
+
+/** Every environment variable the server reads, in the README's order. */
+export const settings: readonly Setting[] = [
+  {
+    env: "PORT",
+    shown: "`8080`",
+    doc: "TCP port for every protocol (HTTP/1.1 and h2c)",
+    read: (r) => {
+      r.out.port = r.int("PORT", 8080, 0, 65535);
+    },
+  },
+  {
+    env: "HOST",
+    shown: "`0.0.0.0`",
+    doc: "interface to bind",
+    read: (r) => {
+      r.out.host = r.str("HOST", "0.0.0.0");
+    },
+  },
+  {
+    env: "DATABASE_URL",
+    shown: "`mysql://root@127.0.0.1:3306/chat`",
+    doc: "MySQL/MariaDB; the database is created if missing",
+    read: (r) => {
+      const url = r.str("DATABASE_URL", "mysql://root@127.0.0.1:3306/chat");
+      const db = parseUrl(url);
+      if (!db || !["mysql:", "mariadb:"].includes(db.protocol) || db.pathname.length < 2) {
+        r.problem(
+          `DATABASE_URL="${redact(url)}" must look like mysql://user:password@host:3306/database`,
+        );
+      }
+      r.out.databaseUrl = url;
+    },
+  },
+  {
+    env: "REDIS_URL",
+    shown: "unset",
+    doc: "e.g. `redis://127.0.0.1:6379`; unset runs a single instance with in-process state",
+    read: (r) => {
+      const raw = r.str("REDIS_URL", "") || undefined;
+      if (raw !== undefined) {
+        const u = parseUrl(raw);
+        if (!u || !["redis:", "rediss:"].includes(u.protocol)) {
+          r.problem(`REDIS_URL="${redact(raw)}" must look like redis://host:6379 (or unset it)`);
+        }
+      }
+      r.out.redisUrl = raw;
+    },
+  },
+  {
+    env: "REDIS_PREFIX",
+    shown: "`chat:`",
+    doc: "prefix of every Redis key and channel",
+    read: (r) => {
+      r.out.redisPrefix = r.str("REDIS_PREFIX", "chat:");
+    },
+  },
+  {
+    env: "LOG_LEVEL",
+    shown: "`info`",
+    doc: "`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`",
+    read: (r) => {
+      const level = r.str("LOG_LEVEL", "info") as Config["logLevel"];
+      if (!logLevels.includes(level)) {
+        r.problem(`LOG_LEVEL="${level}" must be one of ${logLevels.join(", ")}`);
+      }
+      r.out.logLevel = level;
+    },
+  },
+  {
+    env: "TOKEN_TTL_SECONDS",
+    shown: "`2592000` (30 days)",
+    doc: "lifetime of an access token",
+    read: (r) => {
+      r.out.tokenTtlSeconds = r.int("TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600);
+    },
+  },
+  {
+    env: "AUTO_MIGRATE",
+    shown: "`true`",
+    doc: "create the database and apply pending migrations on start; `false` for deployments that run `prisma migrate deploy` themselves",
+    read: (r) => {
+      r.out.autoMigrate = r.bool("AUTO_MIGRATE", true);
+    },
+  },
+  {
+    env: "SHUTDOWN_TIMEOUT_MS",
+    shown: "`10000`",
+    doc: "bound on graceful shutdown (SIGTERM/SIGINT)",
+    read: (r) => {
+      r.out.shutdownTimeoutMs = r.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000);
+    },
+  },
+  {
+    env: "WEB_DIR",
+    shown: "`web/dist`",
+    doc: "built web client served at `/`",
+    read: (r) => {
+      r.out.webDir = r.str("WEB_DIR", "web/dist");
+    },
+  },
+  ...feedSettings(),
+  {
+    env: "REDIS_COMMAND_TIMEOUT_MS",
+    shown: "`1000`",
+    doc: "a request-path Redis call slower than this counts as Redis being down (calls then skip Redis until it answers a PING)",
+    read: (r) => {
+      r.out.redisCommandTimeoutMs = r.int("REDIS_COMMAND_TIMEOUT_MS", 1_000, 10, 60_000);
+    },
+  },
+  ...limitSettings(),
+  {
+    env: "AVATAR_HOSTS",
+    shown: "empty",
+    doc: "hosts avatar URLs may point at (`https` only), comma-separated, exact or `*.domain`; empty: no avatar URLs are accepted and clients show initials",
+    read: (r) => {
+      const { hosts, invalid } = parseHostList(r.str("AVATAR_HOSTS", ""));
+      if (invalid.length > 0) {
+        r.problem(
+          `AVATAR_HOSTS has entries that are not host names: ${invalid.join(", ")} (use e.g. "images.example.com,*.cdn.example.com")`,
+        );
+      }
+      r.out.avatarHosts = hosts;
+    },
+  },
+];
+
+function feedSettings(): Setting[] {
+  const feed = (
+    env: string,
+    key: keyof FeedConfig,
+    fallback: number,
+    min: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.feed[key] = r.int(env, fallback, min, max);
+    },
+  });
+  return [
+    feed(
+      "FEED_HEARTBEAT_MS",
+      "heartbeatMs",
+      15_000,
+      1_000,
+      300_000,
+      "heartbeat interval of an idle feed (sent to clients in `ready`; a client may ask for its own)",
+    ),
+    feed(
+      "FEED_QUEUE_LIMIT",
+      "queueLimit",
+      1_000,
+      10,
+      1_000_000,
+      "frames queued per feed before a reader too slow to keep up is cut (`RESOURCE_EXHAUSTED`)",
+    ),
+    feed(
+      "FEED_MAX_REPLAY",
+      "maxReplay",
+      1_000,
+      1,
+      100_000,
+      "a room further behind than this on resume gets `reset` instead of a replay",
+    ),
+    feed(
+      "FEED_MAX_STREAMS_PER_USER",
+      "maxStreamsPerUser",
+      10,
+      1,
+      1_000,
+      "open `Subscribe`/`Chat` streams per user across the cluster",
+    ),
+    feed(
+      "FEED_RECENT_EVENTS",
+      "recentEvents",
+      256,
+      0,
+      100_000,
+      "latest events each room hub keeps in memory for feeds resuming a little behind",
+    ),
+    feed(
+      "FEED_LINGER_MS",
+      "lingerMs",
+      30_000,
+      0,
+      3_600_000,
+      "how long a room hub stays after its last feed left (reconnect storms resume from memory)",
+    ),
+    feed(
+      "FEED_HEAD_CHECK_MS",
+      "headCheckMs",
+      5_000,
+      0,
+      600_000,
+      "how often room hubs compare their head with the database (0: never); heals a lost publish",
+    ),
+    feed(
+      "FEED_SESSION_CHECK_MS",
+      "sessionCheckMs",
+      10_000,
+      0,
+      600_000,
+      "how often open feeds re-check their session for revocation and expiry (0: never)",
+    ),
+  ];
+}
+
+function limitSettings(): Setting[] {
+  const count = (
+    env: string,
+    key: keyof LimitsConfig,
+    fallback: number,
+    min: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.limits[key] = r.int(env, fallback, min, max);
+    },
+  });
+  const secs = (
+    env: string,
+    key: keyof LimitsConfig,
+    fallback: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.limits[key] = seconds(r, env, fallback, max);
+    },
+  });
+  return [
+    count(
+      "MAX_CONNECTIONS",
+      "maxConnections",
+      10_000,
+      1,
+      1_000_000,
+      "open TCP connections per process; beyond, new ones are closed before a byte is read",
+    ),
+    count(
+      "HTTP2_MAX_CONCURRENT_STREAMS",
+      "maxConcurrentStreams",
+      250,
+      1,
+      100_000,
+      "streams per HTTP/2 session (advertised in SETTINGS; more are refused with `REFUSED_STREAM`)",
+    ),
+    secs(
+      "HEADERS_TIMEOUT_SECONDS",
+      "headersTimeoutMs",
+      10,
+      600,
+      "a new connection's first bytes, HTTP/1.1 request headers and an HTTP/2 session's first stream must arrive within it",
+    ),
+    secs(
+      "BODY_TIMEOUT_SECONDS",
+      "bodyIdleTimeoutMs",
+      10,
+      3_600,
+      "longest pause within a request body (408)",
+    ),
+    secs(
+      "REQUEST_TIMEOUT_SECONDS",
+      "requestTimeoutMs",
+      60,
+      3_600,
+      "a whole request (headers and body) must arrive within it (408); never cuts a stream's responses",
+    ),
+    secs(
+      "KEEP_ALIVE_TIMEOUT_SECONDS",
+      "keepAliveTimeoutMs",
+      65,
+      3_600,
+      "idle HTTP/1.1 connection between requests",
+    ),
+    secs(
+      "HTTP2_IDLE_TIMEOUT_SECONDS",
+      "sessionIdleTimeoutMs",
+      300,
+      86_400,
+      "HTTP/2 session without an open stream (`GOAWAY`)",
+    ),
+    count(
+      "MAX_UNAUTHENTICATED_STREAMS",
+      "maxUnauthenticatedStreams",
+      100,
+      0,
+      1_000_000,
+      "open `Health/Watch` and reflection streams without a token, per process (`RESOURCE_EXHAUSTED` beyond)",
+    ),
+  ];
+}
+
+/** Splits a comma-separated host list into valid names (exact or `*.domain`) and the rest. */
+export function parseHostList(raw: string): { hosts: string[]; invalid: string[] } {
+  const hosts: string[] = [];
+  const invalid: string[] = [];
+  const name = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  for (const part of raw.split(",")) {
+    const h = part.trim().toLowerCase();
+    if (h === "") continue;
+    if (name.test(h) && !(h.startsWith("*.") && !h.slice(2).includes("."))) hosts.push(h);
+    else invalid.push(part.trim());
+  }
+  return { hosts, invalid };
+}
+
+function parseUrl(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hides the password of a URL, for logs and error messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

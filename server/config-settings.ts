@@ -3,7 +3,7 @@
  * with its default, bounds, where it goes in the Config, and the line the
  * README's table shows for it.
  */
-import { type Config, type FeedConfig, type LimitsConfig, logLevels } from "./config-types.js";
+import { type Config, logLevels } from "./config-types.js";
 
 export type { Config, FeedConfig, LimitsConfig } from "./config-types.js";
 
@@ -24,9 +24,6 @@ export interface Reader {
   out: Config;
   problem(message: string): void;
 }
-
-const seconds = (r: Reader, name: string, fallback: number, max: number) =>
-  r.int(name, fallback, 1, max) * 1000;
 
 /** Every environment variable the server reads, in the README's order. */
 export const settings: readonly Setting[] = [
@@ -154,178 +151,162 @@ export const settings: readonly Setting[] = [
   },
 ];
 
-function feedSettings(): Setting[] {
-  const feed = (
-    env: string,
-    key: keyof FeedConfig,
-    fallback: number,
-    min: number,
-    max: number,
-    doc: string,
-  ): Setting => ({
+/**
+ * A whole-number setting of a section: read with its bounds, shown with
+ * its default, stored multiplied by `scale` (seconds held as milliseconds).
+ */
+function sectionInt<S extends "feed" | "limits">(
+  section: S,
+  env: string,
+  key: keyof Config[S],
+  fallback: number,
+  bounds: { min: number; max: number; scale?: number },
+  doc: string,
+): Setting {
+  return {
     env,
     shown: `\`${fallback}\``,
     doc,
     read: (r) => {
-      r.out.feed[key] = r.int(env, fallback, min, max);
+      const v = r.int(env, fallback, bounds.min, bounds.max) * (bounds.scale ?? 1);
+      (r.out[section] as Record<keyof Config[S], number>)[key] = v;
     },
-  });
+  };
+}
+
+function feedSettings(): Setting[] {
   return [
-    feed(
+    sectionInt(
+      "feed",
       "FEED_HEARTBEAT_MS",
       "heartbeatMs",
       15_000,
-      1_000,
-      300_000,
+      { min: 1_000, max: 300_000 },
       "heartbeat interval of an idle feed (sent to clients in `ready`; a client may ask for its own)",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_QUEUE_LIMIT",
       "queueLimit",
       1_000,
-      10,
-      1_000_000,
+      { min: 10, max: 1_000_000 },
       "frames queued per feed before a reader too slow to keep up is cut (`RESOURCE_EXHAUSTED`)",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_MAX_REPLAY",
       "maxReplay",
       1_000,
-      1,
-      100_000,
+      { min: 1, max: 100_000 },
       "a room further behind than this on resume gets `reset` instead of a replay",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_MAX_STREAMS_PER_USER",
       "maxStreamsPerUser",
       10,
-      1,
-      1_000,
+      { min: 1, max: 1_000 },
       "open `Subscribe`/`Chat` streams per user across the cluster",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_RECENT_EVENTS",
       "recentEvents",
       256,
-      0,
-      100_000,
+      { min: 0, max: 100_000 },
       "latest events each room hub keeps in memory for feeds resuming a little behind",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_LINGER_MS",
       "lingerMs",
       30_000,
-      0,
-      3_600_000,
+      { min: 0, max: 3_600_000 },
       "how long a room hub stays after its last feed left (reconnect storms resume from memory)",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_HEAD_CHECK_MS",
       "headCheckMs",
       5_000,
-      0,
-      600_000,
+      { min: 0, max: 600_000 },
       "how often room hubs compare their head with the database (0: never); heals a lost publish",
     ),
-    feed(
+    sectionInt(
+      "feed",
       "FEED_SESSION_CHECK_MS",
       "sessionCheckMs",
       10_000,
-      0,
-      600_000,
+      { min: 0, max: 600_000 },
       "how often open feeds re-check their session for revocation and expiry (0: never)",
     ),
   ];
 }
 
 function limitSettings(): Setting[] {
-  const count = (
-    env: string,
-    key: keyof LimitsConfig,
-    fallback: number,
-    min: number,
-    max: number,
-    doc: string,
-  ): Setting => ({
-    env,
-    shown: `\`${fallback}\``,
-    doc,
-    read: (r) => {
-      r.out.limits[key] = r.int(env, fallback, min, max);
-    },
-  });
-  const secs = (
-    env: string,
-    key: keyof LimitsConfig,
-    fallback: number,
-    max: number,
-    doc: string,
-  ): Setting => ({
-    env,
-    shown: `\`${fallback}\``,
-    doc,
-    read: (r) => {
-      r.out.limits[key] = seconds(r, env, fallback, max);
-    },
-  });
   return [
-    count(
+    sectionInt(
+      "limits",
       "MAX_CONNECTIONS",
       "maxConnections",
       10_000,
-      1,
-      1_000_000,
+      { min: 1, max: 1_000_000 },
       "open TCP connections per process; beyond, new ones are closed before a byte is read",
     ),
-    count(
+    sectionInt(
+      "limits",
       "HTTP2_MAX_CONCURRENT_STREAMS",
       "maxConcurrentStreams",
       250,
-      1,
-      100_000,
+      { min: 1, max: 100_000 },
       "streams per HTTP/2 session (advertised in SETTINGS; more are refused with `REFUSED_STREAM`)",
     ),
-    secs(
+    sectionInt(
+      "limits",
       "HEADERS_TIMEOUT_SECONDS",
       "headersTimeoutMs",
       10,
-      600,
+      { min: 1, max: 600, scale: 1000 },
       "a new connection's first bytes, HTTP/1.1 request headers and an HTTP/2 session's first stream must arrive within it",
     ),
-    secs(
+    sectionInt(
+      "limits",
       "BODY_TIMEOUT_SECONDS",
       "bodyIdleTimeoutMs",
       10,
-      3_600,
+      { min: 1, max: 3_600, scale: 1000 },
       "longest pause within a request body (408)",
     ),
-    secs(
+    sectionInt(
+      "limits",
       "REQUEST_TIMEOUT_SECONDS",
       "requestTimeoutMs",
       60,
-      3_600,
+      { min: 1, max: 3_600, scale: 1000 },
       "a whole request (headers and body) must arrive within it (408); never cuts a stream's responses",
     ),
-    secs(
+    sectionInt(
+      "limits",
       "KEEP_ALIVE_TIMEOUT_SECONDS",
       "keepAliveTimeoutMs",
       65,
-      3_600,
+      { min: 1, max: 3_600, scale: 1000 },
       "idle HTTP/1.1 connection between requests",
     ),
-    secs(
+    sectionInt(
+      "limits",
       "HTTP2_IDLE_TIMEOUT_SECONDS",
       "sessionIdleTimeoutMs",
       300,
-      86_400,
+      { min: 1, max: 86_400, scale: 1000 },
       "HTTP/2 session without an open stream (`GOAWAY`)",
     ),
-    count(
+    sectionInt(
+      "limits",
       "MAX_UNAUTHENTICATED_STREAMS",
       "maxUnauthenticatedStreams",
       100,
-      0,
-      1_000_000,
+      { min: 0, max: 1_000_000 },
       "open `Health/Watch` and reflection streams without a token, per process (`RESOURCE_EXHAUSTED` beyond)",
     ),
   ];

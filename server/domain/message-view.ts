@@ -22,6 +22,7 @@ import {
 import type { $Enums, PrismaClient } from "../store/prisma.js";
 import { reactionTallies } from "../store/sql/counts.js";
 import type { ReplyParentRow } from "../store/sql/rows.js";
+import type { NewMessageRow } from "../store/sql/send.js";
 import type { Tx } from "./room-change.js";
 
 /** The message columns a view needs. */
@@ -42,16 +43,8 @@ export const messageSelect = {
 } as const;
 
 /** A message row selected with {@link messageSelect}. */
-export interface MessageRow {
+export interface MessageRow extends NewMessageRow {
   id: bigint;
-  roomId: bigint;
-  seq: bigint;
-  senderId: bigint | null;
-  clientMsgId: string | null;
-  kind: $Enums.MessageKind;
-  text: string;
-  payload: Uint8Array | null;
-  replyToId: bigint | null;
   createdAt: Date;
   editedAt: Date | null;
   deletedAt: Date | null;

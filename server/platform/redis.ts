@@ -9,6 +9,7 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { defaults, tuning } from "../config.js";
+import { Listeners } from "./listeners.js";
 
 /** Bounds of Redis calls. */
 export interface RedisTimeouts {
@@ -71,14 +72,15 @@ export class RedisUnavailableError extends Error {
 export class RedisGate {
   private tripped = false;
   private probe: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(up: boolean) => void>();
   private closed = false;
+  private readonly listeners: Listeners<boolean>;
 
   constructor(
     readonly redis: Redis,
     private readonly logger: Logger,
     private readonly timeouts: RedisTimeouts = defaultRedisTimeouts,
   ) {
+    this.listeners = new Listeners(logger, "redis gate");
     redis.on("close", () => this.trip("connection closed"));
     redis.on("ready", () => {
       // A fresh connection answers: no need to wait for the next probe.
@@ -93,8 +95,7 @@ export class RedisGate {
 
   /** Calls `fn` on every change of {@link available}; returns the unsubscribe function. */
   onChange(fn: (up: boolean) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   /**
@@ -129,7 +130,7 @@ export class RedisGate {
     if (this.closed || this.tripped) return;
     this.tripped = true;
     this.logger.warn({ why }, "redis marked unavailable: falling back to MySQL and local state");
-    this.emit(false);
+    this.listeners.emit(false);
     this.schedule();
   }
 
@@ -139,7 +140,7 @@ export class RedisGate {
     clearTimeout(this.probe);
     this.probe = undefined;
     this.logger.info("redis available again");
-    this.emit(true);
+    this.listeners.emit(true);
   }
 
   private schedule(): void {
@@ -166,16 +167,6 @@ export class RedisGate {
     }
     if (ok) this.untrip();
     else this.schedule();
-  }
-
-  private emit(up: boolean): void {
-    for (const fn of this.listeners) {
-      try {
-        fn(up);
-      } catch (err) {
-        this.logger.error({ err }, "redis gate listener failed");
-      }
-    }
   }
 
   /** Stops probing (shutdown). */

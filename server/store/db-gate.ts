@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
 import { tuning } from "../config.js";
 import { unavailable } from "../platform/errors.js";
+import { Listeners } from "../platform/listeners.js";
 import { isDbUnreachable } from "./errors.js";
 import { connectionConfig, parseDatabaseUrl } from "./migrate/migrate.js";
 
@@ -72,7 +73,7 @@ export class DbGate {
   private conn: { ping(): Promise<void>; close(): void } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly listeners = new Set<(up: boolean) => void>();
+  private readonly listeners: Listeners<boolean>;
   private readonly options: DbGateOptions;
 
   constructor(
@@ -81,6 +82,7 @@ export class DbGate {
     options: Partial<DbGateOptions> = {},
   ) {
     this.options = { ...defaultDbGateOptions, ...options };
+    this.listeners = new Listeners(logger, "database gate");
   }
 
   /** Opens the watcher connection; the gate starts open either way. */
@@ -95,8 +97,7 @@ export class DbGate {
 
   /** Calls `fn` on every change; returns the unsubscribe function. */
   onChange(fn: (up: boolean) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   /** Throws Unavailable with RetryInfo while the database is down. */
@@ -122,7 +123,7 @@ export class DbGate {
         { err: err instanceof Error ? err.message : String(err) },
         "database unreachable: failing writes fast until it answers",
       );
-      this.emit(false);
+      this.listeners.emit(false);
     }
     this.schedule(this.options.probeEveryMs);
   }
@@ -150,7 +151,7 @@ export class DbGate {
       if (this.down) {
         this.down = false;
         this.logger.info("database reachable again");
-        this.emit(true);
+        this.listeners.emit(true);
       }
       this.schedule(this.options.pingEveryMs);
     } catch (err) {
@@ -166,16 +167,6 @@ export class DbGate {
       this.schedule(this.options.pingEveryMs);
     } catch (err) {
       if (this.conn === conn) this.trip(err);
-    }
-  }
-
-  private emit(up: boolean): void {
-    for (const fn of this.listeners) {
-      try {
-        fn(up);
-      } catch (err) {
-        this.logger.error({ err }, "database gate listener failed");
-      }
     }
   }
 

@@ -33,6 +33,8 @@ export const tuning = {
     maxTries: 3,
     /** Calls waiting for a lane beyond which new ones are refused (Unavailable). */
     maxWaiting: 20_000,
+    /** A send waits this long at most for a room whose lock another transaction holds. */
+    maxDeferMs: 5_000,
   },
   /** The database gate (store/db-gate.ts). */
   dbGate: {

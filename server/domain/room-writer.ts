@@ -50,8 +50,8 @@ export class RoomWriter {
    * see send/send-batcher.ts), under the same rules as {@link change}: the room's lock,
    * dense sequence numbers, events published after COMMIT.
    */
-  send(req: SendRequest): Promise<SendResult> {
-    return this.sends.send(req);
+  send(req: SendRequest, signal?: AbortSignal): Promise<SendResult> {
+    return this.sends.send(req, signal);
   }
 
   /**

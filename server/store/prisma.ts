@@ -27,7 +27,14 @@ export function createPrisma(databaseUrl: string): PrismaClient {
   // three round trips where one does. Measured on a storm of 1,000
   // Subscribes: the prepare/close writes were ~15% of the server's CPU.
   const adapter = new PrismaMariaDb(
-    { ...connectionConfig(db), connectionLimit: db.connectionLimit ?? 10 },
+    {
+      ...connectionConfig(db),
+      connectionLimit: db.connectionLimit ?? 10,
+      // A room change waits at most this long for a room's lock (InnoDB's
+      // default is 50 s): a writer that froze holding it (a paused process)
+      // then costs a retryable Unavailable, not a hung call.
+      initSql: "SET SESSION innodb_lock_wait_timeout = 10",
+    },
     { useTextProtocol: true },
   );
   return new PrismaClient({ adapter });

@@ -56,6 +56,9 @@ export function createSendPool(databaseUrl: string, connectionLimit = 4): SendPo
     multipleStatements: true,
     initSql: [
       "SET SESSION autocommit = 0",
+      // Rooms are locked with SKIP LOCKED (store/sql/send.ts); this bounds
+      // any other wait, such as a key lock of a concurrent insert.
+      "SET SESSION innodb_lock_wait_timeout = 10",
       // Reads after the room lock must see what other writers committed.
       "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
     ],

@@ -57,7 +57,9 @@ export type SendOutcome =
   | { kind: "same"; index: number }
   /** The key was used before this batch: the caller views the stored message. */
   | { kind: "stored"; messageId: bigint }
-  | { kind: "failed"; error: ConnectError };
+  | { kind: "failed"; error: ConnectError }
+  /** The room's lock was held elsewhere: nothing was judged; try again later. */
+  | { kind: "deferred" };
 
 /** The events one room got from a batch, in sequence order. */
 export interface RoomEvents {
@@ -115,6 +117,10 @@ export async function writeSendBatch(
   // Accepted requests get their outcome once their message id is known.
   const outcomes: (SendOutcome | undefined)[] = reqs.map(() => undefined);
   for (const part of parts.values()) {
+    if (facts.busy(part.roomId)) {
+      for (const i of part.indexes) outcomes[i] = { kind: "deferred" };
+      continue;
+    }
     const room = facts.room(part.roomId);
     if (!room) {
       for (const i of part.indexes) outcomes[i] = { kind: "failed", error: roomNotFound() };

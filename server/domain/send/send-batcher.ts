@@ -12,9 +12,11 @@
  * are served in the order their calls began waiting.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
 import type { Message } from "../../../gen/chat/v1/message_pb.js";
 import { tuning } from "../../config.js";
 import type { Clock } from "../../platform/clock.js";
+import { unavailable } from "../../platform/errors.js";
 import { isDuplicateKey, isTransientTxError } from "../../store/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
 import type { TxRunner } from "../../store/tx.js";
@@ -40,6 +42,12 @@ export interface BatchLimits {
   maxTries: number;
   /** Calls waiting for a lane beyond which new ones are refused (Unavailable). */
   maxWaiting: number;
+  /**
+   * How long a call may wait for a room whose lock another transaction
+   * holds (another instance's batch, a frozen process) before it is
+   * answered Unavailable.
+   */
+  maxDeferMs: number;
 }
 
 /** From config.ts (tuning.sendBatch). */
@@ -49,7 +57,15 @@ interface Pending {
   req: SendRequest;
   resolve(r: SendResult): void;
   reject(err: unknown): void;
+  /** The call's signal: a call whose client went away is not written. */
+  signal: AbortSignal | undefined;
+  /** `performance.now()` when its room was first found locked elsewhere. */
+  deferredSince?: number;
 }
+
+/** First pause before a room found locked elsewhere is tried again; doubles to {@link maxCooldownMs}. */
+const firstCooldownMs = 2;
+const maxCooldownMs = 100;
 
 /** Queues sends and writes them in batches. */
 export class SendBatcher {
@@ -59,6 +75,9 @@ export class SendBatcher {
   private waitingCount = 0;
   /** Rooms in a transaction now. */
   private readonly busy = new Set<bigint>();
+  /** Rooms found locked elsewhere: not taken again before `until`. */
+  private readonly cooling = new Map<bigint, { until: number; delayMs: number }>();
+  private coolTimer: NodeJS.Timeout | undefined;
   /** Lanes running. */
   private lanes = 0;
   /** Lanes waiting for a connection, about to take a batch: 0 or 1. */
@@ -75,8 +94,12 @@ export class SendBatcher {
     this.limits = { ...defaultBatchLimits, ...limits };
   }
 
-  /** Stores one message (or finds the original of its key) with the next batch. */
-  send(req: SendRequest): Promise<SendResult> {
+  /**
+   * Stores one message (or finds the original of its key) with the next
+   * batch. `signal`: the call's; once aborted, the send is dropped unless a
+   * batch already took it.
+   */
+  send(req: SendRequest, signal?: AbortSignal): Promise<SendResult> {
     if (this.waitingCount >= this.limits.maxWaiting) {
       // The database is not keeping up: shed load rather than queue without
       // bound. Retrying is safe, sends are idempotent.
@@ -87,7 +110,7 @@ export class SendBatcher {
     this.waitingCount++;
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(req.roomId);
-      const pending = { req, resolve, reject };
+      const pending: Pending = { req, resolve, reject, signal };
       if (queue) queue.push(pending);
       else this.waiting.set(req.roomId, [pending]);
       this.wake();
@@ -103,8 +126,16 @@ export class SendBatcher {
   }
 
   private ready(): boolean {
-    for (const roomId of this.waiting.keys()) if (!this.busy.has(roomId)) return true;
+    const now = performance.now();
+    for (const roomId of this.waiting.keys()) if (this.free(roomId, now)) return true;
     return false;
+  }
+
+  /** Not in a lane, and not cooling down after it was found locked elsewhere. */
+  private free(roomId: bigint, now: number): boolean {
+    if (this.busy.has(roomId)) return false;
+    const c = this.cooling.get(roomId);
+    return c === undefined || c.until <= now;
   }
 
   /** Commits batches until nothing is left for it; settles every call it takes. */
@@ -201,8 +232,24 @@ export class SendBatcher {
   private take(): Pending[] {
     const batch: Pending[] = [];
     let bytes = 0;
+    const now = performance.now();
     for (const [roomId, queue] of this.waiting) {
-      if (this.busy.has(roomId)) continue;
+      if (!this.free(roomId, now)) continue;
+      // Calls whose client went away (a backlog after a pause) are not written.
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const p = queue[i] as Pending;
+        if (p.signal?.aborted) {
+          queue.splice(i, 1);
+          this.waitingCount--;
+          p.reject(
+            new ConnectError("the client went away before the message was stored", Code.Canceled),
+          );
+        }
+      }
+      if (queue.length === 0) {
+        this.waiting.delete(roomId);
+        continue;
+      }
       let n = 0;
       for (const p of queue) {
         if (batch.length + n >= this.limits.maxItems) break;
@@ -233,6 +280,7 @@ export class SendBatcher {
       }
     }
     const stored = new Map<bigint, Promise<Message>>();
+    const deferred: Pending[] = [];
     result.outcomes.forEach((o, i) => {
       const p = batch[i] as Pending;
       switch (o.kind) {
@@ -260,8 +308,70 @@ export class SendBatcher {
         case "failed":
           p.reject(o.error satisfies ConnectError);
           break;
+        case "deferred":
+          deferred.push(p);
+          break;
       }
     });
+    for (const room of result.rooms) this.cooling.delete(room.roomId);
+    if (deferred.length > 0) this.defer(deferred);
+  }
+
+  /**
+   * Calls whose room another transaction held: back to the front of their
+   * room's queue (their order kept), the room paused a little longer each
+   * time; a call that waited longer than maxDeferMs is answered Unavailable.
+   */
+  private defer(calls: Pending[]): void {
+    const now = performance.now();
+    const byRoom = new Map<bigint, Pending[]>();
+    for (const p of calls) {
+      p.deferredSince ??= now;
+      if (now - p.deferredSince > this.limits.maxDeferMs) {
+        p.reject(
+          unavailable(
+            "the room is locked by another writer that does not answer; retry shortly",
+            1_000,
+            ErrorReason.DEPENDENCY_UNAVAILABLE,
+          ),
+        );
+        continue;
+      }
+      const list = byRoom.get(p.req.roomId);
+      if (list) list.push(p);
+      else byRoom.set(p.req.roomId, [p]);
+    }
+    for (const [roomId, list] of byRoom) {
+      const queue = this.waiting.get(roomId);
+      if (queue) queue.unshift(...list);
+      else this.waiting.set(roomId, list);
+      this.waitingCount += list.length;
+      const before = this.cooling.get(roomId);
+      const delayMs = Math.min(maxCooldownMs, before ? before.delayMs * 2 : firstCooldownMs);
+      this.cooling.set(roomId, { until: now + delayMs, delayMs });
+    }
+    this.scheduleCooled();
+  }
+
+  /** Wakes a lane when the first cooling room may be tried again. */
+  private scheduleCooled(): void {
+    if (this.coolTimer) return;
+    let first = Number.POSITIVE_INFINITY;
+    for (const c of this.cooling.values()) first = Math.min(first, c.until);
+    if (first === Number.POSITIVE_INFINITY) return;
+    this.coolTimer = setTimeout(
+      () => {
+        this.coolTimer = undefined;
+        const now = performance.now();
+        for (const [roomId, c] of this.cooling) {
+          if (c.until <= now && !this.waiting.has(roomId)) this.cooling.delete(roomId);
+        }
+        this.wake();
+        if ([...this.cooling.values()].some((c) => c.until > now)) this.scheduleCooled();
+      },
+      Math.max(0, first - performance.now()),
+    );
+    this.coolTimer.unref();
   }
 
   private async view(messageId: bigint, viewerId: bigint): Promise<Message> {

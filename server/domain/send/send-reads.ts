@@ -29,8 +29,10 @@ export type ReplyParent = ReplyParentRow & { roomId: bigint };
 
 /** Everything read under the locks, as lookups. */
 export interface BatchFacts {
-  /** Undefined: no such room. */
+  /** Undefined: no such room, or {@link busy}. */
   room(roomId: bigint): LockedRoomState | undefined;
+  /** The room exists but another transaction holds its lock: nothing of it was read. */
+  busy(roomId: bigint): boolean;
   /** The sender's membership row (any state), or null. */
   membership(roomId: bigint, userId: bigint): MembershipRow | null;
   /** The message already stored under this idempotency key. */
@@ -63,7 +65,8 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
   const roomIds = [...byRoom.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const replyIds = unique(reqs.flatMap((r) => (r.replyToId === 0n ? [] : [r.replyToId])));
   const stmts = readStatements(byRoom, roomIds, replyIds);
-  const [roomRows = [], memberRows = [], keyRows = [], ...optional] = await tx.run(stmts.list);
+  const [roomRows = [], existingRows = [], memberRows = [], keyRows = [], ...optional] =
+    await tx.run(stmts.list);
   const parentRows = stmts.parents ? (optional.shift() ?? []) : [];
   const mentionRows = stmts.mentions ? (optional.shift() ?? []) : [];
 
@@ -77,6 +80,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
       },
     ]),
   );
+  const busy = new Set(existingRows.map((r) => big(r.id)).filter((id) => !rooms.has(id)));
   const members = new Map(
     memberRows.map((m) => [`${big(m.roomId)}:${big(m.userId)}`, toMembership(m)]),
   );
@@ -92,6 +96,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
   );
   return {
     room: (roomId) => rooms.get(roomId),
+    busy: (roomId) => busy.has(roomId),
     membership: (roomId, userId) => members.get(`${roomId}:${userId}`) ?? null,
     storedId: (roomId, senderId, key) => stored.get(`${roomId}:${sendKey(senderId, key)}`),
     replyParent: (id) => parents.get(id),

@@ -61,8 +61,17 @@ export function readStatements(
   }
   const list: Stmt[] = [
     {
+      // SKIP LOCKED: a room another transaction holds (another instance's
+      // batch, or one of a frozen process) is left out rather than waited
+      // for, so it cannot hold up the batch's other rooms; its sends are
+      // deferred (domain/send/send-batcher.ts).
       sql: `SELECT id, visibility, last_seq AS lastSeq, archived_at AS archivedAt FROM rooms
-            WHERE id IN (${qs(roomIds.length)}) ORDER BY id FOR UPDATE`,
+            WHERE id IN (${qs(roomIds.length)}) ORDER BY id FOR UPDATE SKIP LOCKED`,
+      params: roomIds,
+    },
+    {
+      // Which of them exist: a room missing from the lock is busy, not gone.
+      sql: `SELECT id FROM rooms WHERE id IN (${qs(roomIds.length)})`,
       params: roomIds,
     },
     {

@@ -22,16 +22,19 @@ export function sendMethods({
   return {
     async sendMessage(req, ctx) {
       const text = checkText(req.text);
-      const res = await writer.send({
-        roomId: req.roomId,
-        senderId: me(ctx),
-        clientMsgId: req.clientMsgId,
-        kind: "TEXT",
-        text,
-        payload: null,
-        replyToId: req.replyToId,
-        minRole: "MEMBER",
-      });
+      const res = await writer.send(
+        {
+          roomId: req.roomId,
+          senderId: me(ctx),
+          clientMsgId: req.clientMsgId,
+          kind: "TEXT",
+          text,
+          payload: null,
+          replyToId: req.replyToId,
+          minRole: "MEMBER",
+        },
+        ctx.signal,
+      );
       return create(SendMessageResponseSchema, res);
     },
     async sendCustomEvent(req, ctx) {
@@ -55,16 +58,19 @@ export function sendMethods({
         }
       }
       const payload = create(CustomPayloadSchema, { type: req.type, body });
-      const res = await writer.send({
-        roomId: req.roomId,
-        senderId: userId,
-        clientMsgId: req.clientMsgId,
-        kind: "CUSTOM",
-        text: "",
-        payload: encodeCustomPayload(payload),
-        replyToId: 0n,
-        minRole: "ADMIN",
-      });
+      const res = await writer.send(
+        {
+          roomId: req.roomId,
+          senderId: userId,
+          clientMsgId: req.clientMsgId,
+          kind: "CUSTOM",
+          text: "",
+          payload: encodeCustomPayload(payload),
+          replyToId: 0n,
+          minRole: "ADMIN",
+        },
+        ctx.signal,
+      );
       return create(SendCustomEventResponseSchema, res);
     },
   };

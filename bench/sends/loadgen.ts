@@ -202,6 +202,9 @@ async function warmUp(s: State): Promise<void> {
   logToParent(`warm-up: ${started} sends`);
 }
 
+/** Each phase's part of a client_msg_id, so no two phases send the same one. */
+const phaseKey: Record<SendPhase, string> = { spread: "s", hot: "h", solo: "o" };
+
 function text(phase: string, k: number, size: number): string {
   const head = `sends ${phase} ${k} `;
   return head.length >= size ? head : head + "x".repeat(size - head.length);
@@ -235,7 +238,7 @@ async function runPhase(s: State, phase: SendPhase): Promise<PhaseStats> {
     const account = s.senders[sender];
     const client = s.clients[sender];
     if (!account || !client) throw new Error(`no sender ${sender}`);
-    const clientMsgId = `${s.clientIdPrefix}${phase[0]}${k}`;
+    const clientMsgId = `${s.clientIdPrefix}${phaseKey[phase]}${k}`;
     started += 1;
     roomsUsed.add(roomId);
     try {

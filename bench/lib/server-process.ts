@@ -8,8 +8,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../test/support/private-services.js";
 import { memoryMarker } from "./server-hooks.js";
 
 /** Repository root (the server's working directory). */
@@ -53,19 +53,6 @@ export interface ServerProcess {
   memory(): Promise<ServerMemory>;
   /** SIGTERM (graceful: writes a --cpu-prof profile), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the server and waits until `/healthz` answers 200. */

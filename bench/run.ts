@@ -1,37 +1,44 @@
 /**
- * Benchmarks of the chat server: `npm run bench -- <name> [options]`.
+ * Benchmarks of the chat server: `npm run bench -- <name> [options]`. One
+ * folder per scenario, each an orchestrator on the shared harness
+ * (lib/harness.ts) with its options (options.ts) and, where it has one, a
+ * load generator process (loadgen.ts):
  *
  *   fanout    one room (or a few), many Subscribe streams: deliveries/s,
- *             latency, CPU per delivery, memory per stream (bench/fanout.ts)
- *   sends     persisted messages/s across many rooms and into one hot room,
- *             checked against the database (bench/sends.ts)
- *   storm     many Subscribe calls at once: time to `ready` (bench/storm.ts)
+ *             latency, CPU per delivery, memory per stream; peers alike
+ *   sends     persisted messages/s across many rooms, into one hot room
+ *             and one at a time, checked against the database
+ *   storm     many Subscribe calls at once: time to `ready`
  *   resume    many feeds reconnect at once from their last sequence and
- *             catch up (bench/resume.ts)
+ *             catch up
  *   hold      as many idle feeds as asked: memory per stream, failure
- *             point (bench/hold.ts)
+ *             point
  *   hostile   connections without a token that never finish: server RSS,
- *             time until closed (bench/hostile.ts)
- *   profile   summarize a server .cpuprofile (bench/cpu-profile.ts)
+ *             time until closed
+ *   profile   summarize a server .cpuprofile (lib/cpu-profile.ts)
+ *
+ * `npm run chaos` (chaos/main.ts) is the fault-injection run.
  */
-import { profileCommand } from "./cpu-profile.js";
-import { runFanout } from "./fanout.js";
-import { fanoutUsage, parseFanoutOptions } from "./fanout-options.js";
-import { runHold } from "./hold.js";
-import { holdUsage, parseHoldOptions } from "./hold-options.js";
-import { hostileUsage, parseHostileOptions, runHostile } from "./hostile.js";
-import { runResume } from "./resume.js";
-import { parseResumeOptions, resumeUsage } from "./resume-options.js";
-import { runSends } from "./sends.js";
-import { parseSendsOptions, sendsUsage } from "./sends-options.js";
-import { runStorm } from "./storm.js";
-import { parseStormOptions, stormUsage } from "./storm-options.js";
+
+import { fanoutUsage, parseFanoutOptions } from "./fanout/options.js";
+import { runFanout } from "./fanout/orchestrator.js";
+import { holdUsage, parseHoldOptions } from "./hold/options.js";
+import { runHold } from "./hold/orchestrator.js";
+import { hostileUsage, parseHostileOptions } from "./hostile/options.js";
+import { runHostile } from "./hostile/orchestrator.js";
+import { profileCommand } from "./lib/cpu-profile.js";
+import { parseResumeOptions, resumeUsage } from "./resume/options.js";
+import { runResume } from "./resume/orchestrator.js";
+import { parseSendsOptions, sendsUsage } from "./sends/options.js";
+import { runSends } from "./sends/orchestrator.js";
+import { parseStormOptions, stormUsage } from "./storm/options.js";
+import { runStorm } from "./storm/orchestrator.js";
 
 const usage = `usage: npm run bench -- <benchmark> [options]   (--help after a name for its options)
 
 benchmarks:
-  fanout    fan-out of room messages to many Subscribe streams
-  sends     persisted messages/s, many rooms and one hot room, checked in the database
+  fanout    fan-out of room messages to many Subscribe streams, and the same on peer servers
+  sends     persisted messages/s: many rooms, one hot room, one at a time; checked in the database
   storm     many Subscribe calls at once: success rate, time to ready
   resume    many feeds reconnect at once and catch up: no gap, no duplicate
   hold      many idle feed streams on one server: memory per stream, failure point

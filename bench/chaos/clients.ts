@@ -16,6 +16,21 @@ import {
 } from "@connectrpc/connect-node";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import type { FailureLog } from "./call-errors.js";
+import type { Random } from "./random.js";
+
+/** What every chaos client (subscriber, sender) is made with. */
+export interface ClientSpec {
+  index: number;
+  userId: bigint;
+  token: string;
+  connections: ClientConnections;
+  /** Instances it may use (it moves to another after a failure). */
+  instances: number;
+  /** Its own stream of random numbers (forked from the run's seed). */
+  random: Random;
+  failures: FailureLog;
+}
 
 /** How a client talks to the server. */
 export type ChaosProtocol = "grpc-h2" | "connect-h1" | "connect-h1-json";

@@ -3,7 +3,7 @@
  * (test/support/private-services.ts: real processes on free loopback
  * ports, never the machine's shared services) and two instances of our
  * server, each started as `npm start` starts it (`node --import tsx
- * server/main.ts`, through bench/server-process.ts, with PORT,
+ * server/main.ts`, through lib/server-process.ts, with PORT,
  * DATABASE_URL, REDIS_URL and LOG_LEVEL in its environment). Every
  * instance keeps its port across restarts, as behind a load balancer, and
  * its output goes to a log file per instance.
@@ -17,7 +17,7 @@ import {
   startPrivateMariaDb,
   startPrivateRedis,
 } from "../../test/support/private-services.js";
-import { type ServerProcess, startServer } from "../server-process.js";
+import { type ServerProcess, startServer } from "../lib/server-process.js";
 import { startReaper } from "./reaper.js";
 
 /** One server instance that can be killed, stopped, paused and started again. */

@@ -5,9 +5,9 @@
  * (clients, instances, the private MariaDB and Redis) and exits 130.
  */
 import { rm } from "node:fs/promises";
-import { Cleanup } from "../cleanup.js";
-import { machineInfo } from "../machine.js";
-import { repoRoot } from "../server-process.js";
+import { Cleanup } from "../lib/cleanup.js";
+import { machineInfo } from "../lib/machine.js";
+import { repoRoot } from "../lib/server-process.js";
 import { chaosUsage, parseChaosOptions } from "./options.js";
 import { formatResult, makeChaosRecord, saveChaosRecord } from "./report.js";
 import { runChaos } from "./run-chaos.js";

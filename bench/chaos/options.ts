@@ -2,7 +2,7 @@
  * Options of `npm run chaos` (bench/chaos/main.ts) and of the short run in
  * the test suite (test/chaos/chaos.test.ts).
  */
-import { type OptionSpec, parseScenarioOptions, rejectIf } from "../scenario-options.js";
+import { choice, flag, int, list, parseOptions, text, usage } from "../lib/options.js";
 import { type FaultName, faultNames } from "./faults.js";
 
 /** How a chaos run goes. */
@@ -73,87 +73,89 @@ export const shortDefaults = {
   quietS: 15,
 } as const;
 
-export const chaosUsage = `usage: npm run chaos -- [options]
-
-Starts its own MariaDB and Redis (on free ports; never the machine's), two
+/** The command line; defaults are `--short`'s when `short`. */
+function chaosCommand(short: boolean) {
+  const d = short ? shortDefaults : fullDefaults;
+  /** An integer whose default depends on `--short`; the usage shows both. */
+  const n = (key: keyof typeof fullDefaults, min: number, max: number, help: string, arg = "N") =>
+    int(d[key], min, max, help, {
+      arg,
+      shown: `${fullDefaults[key]}; --short ${shortDefaults[key]}`,
+    });
+  return {
+    name: "chaos --",
+    intro: `Starts its own MariaDB and Redis (on free ports; never the machine's), two
 server instances, subscribers and senders, injects the faults one after the
-other with traffic between, then checks the database and every client.
+other with traffic between, then checks the database and every client.`,
+    options: {
+      duration: n("durationS", 10, 3_600, "seconds of traffic, faults included", "S"),
+      subscribers: n(
+        "subscribers",
+        1,
+        1_000,
+        "Subscribe clients, half gRPC h2c, half Connect HTTP/1.1",
+      ),
+      senders: n("senders", 1, 200, "SendMessage clients"),
+      rate: n("rate", 1, 2_000, "messages per second, all senders", "R"),
+      rooms: n("rooms", 1, 100, "rooms"),
+      "rooms-per-subscriber": n("roomsPerSubscriber", 1, 100, "rooms each subscriber is in"),
+      "max-replay": n("maxReplay", 1, 100_000, "FEED_MAX_REPLAY of the servers"),
+      "queue-limit": n(
+        "queueLimit",
+        0,
+        1_000_000,
+        "FEED_QUEUE_LIMIT of the servers, 0 for the server's default",
+      ),
+      outage: n("outageS", 1, 120, "seconds a killed process stays down", "S"),
+      pause: n("pauseS", 1, 120, "seconds of SIGSTOP", "S"),
+      heartbeat: n(
+        "heartbeatMs",
+        0,
+        300_000,
+        "heartbeat interval subscribers ask for; silent for twice that: reconnect; 0 for the server's default",
+        "MS",
+      ),
+      "drop-every": n(
+        "dropEveryS",
+        0,
+        3_600,
+        "mean seconds between a subscriber's voluntary drops, 0 for none",
+        "S",
+      ),
+      quiet: n("quietS", 5, 600, "bound on the final catch-up", "S"),
+      faults: list(faultNames, faultNames, "faults to inject, in the order given", {
+        shown: "all, in this order",
+        none: true,
+      }),
+      seed: int(-1, -1, 2 ** 31 - 1, "random seed", { shown: "random, printed" }),
+      "log-level": choice(
+        "warn",
+        ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+        "LOG_LEVEL of the servers",
+        { arg: "L" },
+      ),
+      short: flag("the smaller defaults above (about 90 s in all)"),
+      "keep-logs": flag("keep the log folder even when the run is clean"),
+      "no-save": flag("do not append to bench/results/chaos.jsonl"),
+      note: text("", "stored with the result", { arg: "TEXT" }),
+    },
+  };
+}
 
-  --duration S              seconds of traffic, faults included (default ${fullDefaults.durationS}; --short ${shortDefaults.durationS})
-  --subscribers N           Subscribe clients, half gRPC h2c, half Connect HTTP/1.1 (${fullDefaults.subscribers}; ${shortDefaults.subscribers})
-  --senders N               SendMessage clients (${fullDefaults.senders}; ${shortDefaults.senders})
-  --rate R                  messages per second, all senders (${fullDefaults.rate}; ${shortDefaults.rate})
-  --rooms N                 rooms (${fullDefaults.rooms}; ${shortDefaults.rooms})
-  --rooms-per-subscriber N  rooms each subscriber is in (${fullDefaults.roomsPerSubscriber}; ${shortDefaults.roomsPerSubscriber})
-  --max-replay N            FEED_MAX_REPLAY of the servers (${fullDefaults.maxReplay}; ${shortDefaults.maxReplay})
-  --queue-limit N           FEED_QUEUE_LIMIT of the servers, 0 for the server's default (0)
-  --outage S                seconds a killed process stays down (${fullDefaults.outageS}; ${shortDefaults.outageS})
-  --pause S                 seconds of SIGSTOP (${fullDefaults.pauseS}; ${shortDefaults.pauseS})
-  --heartbeat MS            heartbeat interval subscribers ask for; silent for twice that: reconnect; 0 for the server's default (${fullDefaults.heartbeatMs}; ${shortDefaults.heartbeatMs})
-  --drop-every S            mean seconds between a subscriber's voluntary drops, 0 for none (${fullDefaults.dropEveryS}; ${shortDefaults.dropEveryS})
-  --quiet S                 bound on the final catch-up (${fullDefaults.quietS}; ${shortDefaults.quietS})
-  --faults LIST             comma-separated subset of ${faultNames.join(",")} (default all, in this order)
-  --seed N                  random seed (default: random, printed)
-  --log-level L             LOG_LEVEL of the servers (default warn)
-  --short                   the smaller defaults above (about 90 s in all)
-  --keep-logs               keep the log folder even when the run is clean
-  --no-save                 do not append to bench/results/chaos.jsonl
-  --note TEXT               stored with the result`;
+/** Usage text. */
+export const chaosUsage = usage(chaosCommand(false));
 
 /** Parses the command line. */
 export function parseChaosOptions(argv: string[]): ChaosOptions {
   const short = argv.includes("--short");
-  const d = short ? shortDefaults : fullDefaults;
-  const int = (def: number, min: number, max: number) => ({
-    kind: "int" as const,
-    default: def,
-    min,
-    max,
-  });
-  const specs = {
-    duration: int(d.durationS, 10, 3_600),
-    subscribers: int(d.subscribers, 1, 1_000),
-    senders: int(d.senders, 1, 200),
-    rate: int(d.rate, 1, 2_000),
-    rooms: int(d.rooms, 1, 100),
-    "rooms-per-subscriber": int(d.roomsPerSubscriber, 1, 100),
-    "max-replay": int(d.maxReplay, 1, 100_000),
-    "queue-limit": int(d.queueLimit, 0, 1_000_000),
-    outage: int(d.outageS, 1, 120),
-    pause: int(d.pauseS, 1, 120),
-    heartbeat: int(d.heartbeatMs, 0, 300_000),
-    "drop-every": int(d.dropEveryS, 0, 3_600),
-    quiet: int(d.quietS, 5, 600),
-    faults: { kind: "text", default: faultNames.join(",") },
-    seed: { kind: "int", default: -1, min: -1, max: 2 ** 31 - 1 },
-    "log-level": {
-      kind: "choice",
-      default: "warn",
-      choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
-    },
-    short: { kind: "flag" },
-    "keep-logs": { kind: "flag" },
-    "no-save": { kind: "flag" },
-    note: { kind: "text", default: "" },
-  } satisfies Record<string, OptionSpec>;
-  const v = parseScenarioOptions(argv, specs, chaosUsage);
-  const faults = v.faults
-    .split(",")
-    .map((f) => f.trim())
-    .filter(Boolean);
-  const problems: string[] = [];
-  for (const f of faults) {
-    if (!(faultNames as readonly string[]).includes(f)) {
-      problems.push(`--faults: unknown fault "${f}" (known: ${faultNames.join(", ")})`);
-    }
-  }
-  if (v.heartbeat !== 0 && v.heartbeat < 1_000) {
-    problems.push(`--heartbeat ${v.heartbeat}: 0, or 1000 to 300000 (what the server accepts)`);
-  }
-  if (v["rooms-per-subscriber"] > v.rooms) {
-    problems.push(`--rooms-per-subscriber ${v["rooms-per-subscriber"]} exceeds --rooms ${v.rooms}`);
-  }
-  rejectIf(problems, chaosUsage);
+  const v = parseOptions(argv, chaosCommand(short), (v) => [
+    ...(v.heartbeat !== 0 && v.heartbeat < 1_000
+      ? [`--heartbeat ${v.heartbeat}: 0, or 1000 to 300000 (what the server accepts)`]
+      : []),
+    ...(v["rooms-per-subscriber"] > v.rooms
+      ? [`--rooms-per-subscriber ${v["rooms-per-subscriber"]} exceeds --rooms ${v.rooms}`]
+      : []),
+  ]);
   return {
     durationS: v.duration,
     subscribers: v.subscribers,
@@ -168,7 +170,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions {
     heartbeatMs: v.heartbeat,
     dropEveryS: v["drop-every"],
     quietS: v.quiet,
-    faults: faults as FaultName[],
+    faults: v.faults as FaultName[],
     seed: v.seed >= 0 ? v.seed : Math.floor(Math.random() * 2 ** 31),
     logLevel: v["log-level"],
     short,

@@ -5,7 +5,7 @@
  * it is not, kills the run's private MariaDB and Redis, found by the ports
  * in their command lines, and removes MariaDB's data folder (named there
  * too). The server instances
- * need none of this: bench/server-hooks.ts ends them when their parent goes.
+ * need none of this: lib/server-hooks.ts ends them when their parent goes.
  */
 import { spawn } from "node:child_process";
 

@@ -3,8 +3,8 @@
  * line, a short table, and one JSON line appended to
  * bench/results/chaos.jsonl (options, machine, git commit, every figure).
  */
-import { loadAverage, type MachineInfo } from "../machine.js";
-import { appendResult, formatTable } from "../scenario-harness.js";
+import { loadAverage, type MachineInfo } from "../lib/machine.js";
+import { appendResult, formatTable } from "../lib/report.js";
 import type { ChaosOptions } from "./options.js";
 import type { Anomalies, ChaosResult } from "./run-chaos.js";
 

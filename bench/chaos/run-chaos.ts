@@ -11,18 +11,19 @@ import { appendFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Account, addMembers, createAccounts, createRoom } from "../bench-accounts.js";
-import { Cleanup } from "../cleanup.js";
-import { controlTransport } from "../transports.js";
+import { type Account, addMembers, createAccounts, createRoom } from "../clients/accounts.js";
+import { controlTransport } from "../clients/client-pool.js";
+import { Cleanup } from "../lib/cleanup.js";
+import { connect, roomHeads } from "../lib/db-checks.js";
 import { FailureLog } from "./call-errors.js";
-import { ClientConnections, nowMs, protocolOf, sleep } from "./clients.js";
+import { ClientConnections, type ClientSpec, nowMs, protocolOf, sleep } from "./clients.js";
 import { Cluster } from "./cluster.js";
 import { type FaultName, type FaultSteps, runFault } from "./faults.js";
 import type { ChaosOptions } from "./options.js";
 import { Random } from "./random.js";
 import { ChaosSender } from "./sender.js";
 import { ChaosSubscriber, type SubscriberStats } from "./subscriber.js";
-import { connect, roomHeads, type Verification, verifyRun } from "./verify.js";
+import { type Verification, verifyRun } from "./verify.js";
 
 /** Back-to-live figures of one fault, over the subscribers it measured. */
 export interface BackToLive {
@@ -190,10 +191,11 @@ export async function runChaos(
     const onLive = (key: number, ms: number) => {
       samples.get(key)?.push(ms);
     };
-    const subscribers = subAccounts.map((a, i) => {
+    /** Client `i` of `a`: its own connections to every instance, its own random numbers. */
+    const client = (a: Account, i: number): ClientSpec => {
       const c = new ClientConnections(protocolOf(i), baseUrls);
       connections.push(c);
-      return new ChaosSubscriber({
+      return {
         index: i,
         userId: a.userId,
         token: a.token,
@@ -201,30 +203,29 @@ export async function runChaos(
         instances: baseUrls.length,
         random: random.fork(),
         failures,
-        readyTimeoutMs: 5_000,
-        callTimeoutMs: 5_000,
-        heartbeatMs: o.heartbeatMs,
-        onLive,
-        log: quietLog,
-      });
-    });
-    const senders = sendAccounts.map((a, i) => {
-      const c = new ClientConnections(protocolOf(i), baseUrls);
-      connections.push(c);
-      return new ChaosSender({
-        index: i,
-        userId: a.userId,
-        token: a.token,
-        rooms,
-        connections: c,
-        instances: baseUrls.length,
-        rate: o.rate / o.senders,
-        attemptTimeoutMs: 4_000,
-        maxInFlight: 4,
-        random: random.fork(),
-        failures,
-      });
-    });
+      };
+    };
+    const subscribers = subAccounts.map(
+      (a, i) =>
+        new ChaosSubscriber({
+          ...client(a, i),
+          readyTimeoutMs: 5_000,
+          callTimeoutMs: 5_000,
+          heartbeatMs: o.heartbeatMs,
+          onLive,
+          log: quietLog,
+        }),
+    );
+    const senders = sendAccounts.map(
+      (a, i) =>
+        new ChaosSender({
+          ...client(a, i),
+          rooms,
+          rate: o.rate / o.senders,
+          attemptTimeoutMs: 4_000,
+          maxInFlight: 4,
+        }),
+    );
     const stopClients = async () => {
       for (const s of senders) s.abort();
       await Promise.all([...senders.map((s) => s.stop()), ...subscribers.map((s) => s.stop())]);

@@ -8,40 +8,26 @@
  * acknowledgement does not hold the rate down; each is retried on its own.
  */
 import { Code } from "@connectrpc/connect";
-import { type CallFailure, classifyFailure, type FailureLog, retryDelayMs } from "./call-errors.js";
-import { authOptions, type ClientConnections, nowMs, sleep } from "./clients.js";
-import type { Random } from "./random.js";
+import type { Ack } from "../lib/db-checks.js";
+import { type CallFailure, classifyFailure, retryDelayMs } from "./call-errors.js";
+import { authOptions, type ClientSpec, nowMs, sleep } from "./clients.js";
 
 /** One acknowledged message. */
-export interface SentAck {
-  roomId: bigint;
-  seq: bigint;
-  messageId: bigint;
-  senderId: bigint;
-  clientMsgId: string;
-  /** The server said it had it already (an earlier attempt committed). */
-  duplicate: boolean;
+export interface SentAck extends Ack {
   attempts: number;
   /** When the ack arrived (ms, wall clock). */
   ackedAt: number;
 }
 
 /** What a sender needs. */
-export interface SenderSpec {
-  index: number;
-  userId: bigint;
-  token: string;
+export interface SenderSpec extends ClientSpec {
   rooms: readonly bigint[];
-  connections: ClientConnections;
-  instances: number;
   /** Messages per second of this sender. */
   rate: number;
   /** Bound on one attempt. */
   attemptTimeoutMs: number;
   /** Messages in flight at most; the schedule waits when they are. */
   maxInFlight: number;
-  random: Random;
-  failures: FailureLog;
 }
 
 /** A sending client. */

@@ -12,20 +12,12 @@
  */
 import type { RoomEvent } from "../../gen/chat/v1/event_pb.js";
 import type { FeedEvent } from "../../gen/chat/v1/feed_pb.js";
-import { type CallFailure, classifyFailure, type FailureLog, retryDelayMs } from "./call-errors.js";
-import { authOptions, type ClientConnections, nowMs, sleep } from "./clients.js";
-import type { Random } from "./random.js";
+import { type CallFailure, classifyFailure, retryDelayMs } from "./call-errors.js";
+import { authOptions, type ClientSpec, nowMs, sleep } from "./clients.js";
 import { RoomView } from "./room-view.js";
 
 /** What a subscriber needs. */
-export interface SubscriberSpec {
-  index: number;
-  userId: bigint;
-  token: string;
-  connections: ClientConnections;
-  instances: number;
-  random: Random;
-  failures: FailureLog;
+export interface SubscriberSpec extends ClientSpec {
   /** A stream without `ready` after this long is given up and retried elsewhere. */
   readyTimeoutMs: number;
   /** Bound on one ListMessages call. */

@@ -3,18 +3,18 @@
  * (the mariadb driver on the private MariaDB, not through the server):
  *
  * - every room's `room_events` and `messages` hold seq 1..last_seq with no
- *   hole (bench/sends-verify.ts `checkDenseRooms`);
+ *   hole (`checkDenseRooms` in lib/db-checks.ts);
  * - every acknowledged message is stored exactly once: one row per
  *   (sender, client_msg_id), with the acknowledged id, room and seq, and a
- *   `messageCreated` event at that seq; no client_msg_id of a sender twice;
+ *   `messageCreated` event at that seq; no client_msg_id of a sender twice
+ *   (`checkAcks` in lib/db-checks.ts);
  * - every subscriber's view of every room equals the database from the
  *   position it started at: each sequence up to the head present once,
  *   with the stored event's bytes (stream) or the stored message's id
  *   (reloaded after `reset`).
  */
-import * as mariadb from "mariadb";
-import { connectionConfig, parseDatabaseUrl } from "../../server/store/migrate/migrate.js";
-import { checkDenseRooms } from "../sends-verify.js";
+import type * as mariadb from "mariadb";
+import { checkAcks, checkDenseRooms, connect } from "../lib/db-checks.js";
 import { fingerprint, idFingerprint, Source } from "./room-view.js";
 import type { ChaosSender } from "./sender.js";
 import type { ChaosSubscriber } from "./subscriber.js";
@@ -31,7 +31,7 @@ export interface DatabaseCheck {
   acks: number;
   /** Acknowledged, but no row with that client_msg_id. */
   ackedMissing: number;
-  /** Row differs from the ack (id, room, seq), or its event is not messageCreated. */
+  /** Row differs from the ack (id, room, sender, seq), or its event is not messageCreated. */
   ackedMismatch: number;
   /** Two acks naming the same room and seq. */
   acksSharingSeq: number;
@@ -70,25 +70,6 @@ export interface Verification {
 
 const big = (v: unknown) => BigInt(v as bigint | number | string);
 
-/** Opens a connection to the run's database. */
-export function connect(databaseUrl: string): Promise<mariadb.Connection> {
-  return mariadb.createConnection(connectionConfig(parseDatabaseUrl(databaseUrl)));
-}
-
-/** The rooms' last sequences now. */
-export async function roomHeads(
-  conn: mariadb.Connection,
-  rooms: readonly bigint[],
-): Promise<Map<bigint, bigint>> {
-  const heads = new Map<bigint, bigint>();
-  for (const r of await conn.query(`SELECT id, last_seq FROM rooms WHERE id IN (?)`, [
-    rooms.map(String),
-  ])) {
-    heads.set(big(r.id), big(r.last_seq));
-  }
-  return heads;
-}
-
 /** Runs every check. */
 export async function verifyRun(
   databaseUrl: string,
@@ -103,7 +84,12 @@ export async function verifyRun(
   };
   try {
     const dense = await checkDenseRooms(conn, rooms, example);
-    const database = await checkAcks(conn, rooms, senders, example);
+    const acked = await checkAcks(
+      conn,
+      rooms,
+      senders.flatMap((s) => s.acks),
+      example,
+    );
     const views = await checkViews(conn, rooms, dense.heads, subscribers, example);
     return {
       database: {
@@ -112,7 +98,12 @@ export async function verifyRun(
         roomsWithHoles: dense.roomsWithHoles,
         missingEvents: dense.missingEvents,
         messagesWithoutEvent: dense.messagesWithoutEvent,
-        ...database,
+        acks: acked.acks,
+        ackedMissing: acked.ackedMissing,
+        ackedMismatch: acked.ackedMismatch,
+        acksSharingSeq: acked.acksSharingSeq,
+        storedTwice: acked.storedTwice,
+        storedUnacked: acked.storedUnacked.length,
       },
       views,
       problems,
@@ -120,87 +111,6 @@ export async function verifyRun(
   } finally {
     await conn.end();
   }
-}
-
-async function checkAcks(
-  conn: mariadb.Connection,
-  rooms: readonly bigint[],
-  senders: readonly ChaosSender[],
-  example: (p: string) => void,
-): Promise<
-  Omit<
-    DatabaseCheck,
-    "rooms" | "events" | "roomsWithHoles" | "missingEvents" | "messagesWithoutEvent"
-  >
-> {
-  const rows: {
-    id: unknown;
-    room_id: unknown;
-    seq: unknown;
-    sender_id: unknown;
-    client_msg_id: string;
-    type: string | null;
-  }[] = await conn.query(
-    `SELECT m.id, m.room_id, m.seq, m.sender_id, m.client_msg_id, e.type
-     FROM messages m LEFT JOIN room_events e ON e.room_id = m.room_id AND e.seq = m.seq
-     WHERE m.room_id IN (?) AND m.client_msg_id IS NOT NULL`,
-    [rooms.map(String)],
-  );
-  const byKey = new Map<string, (typeof rows)[number][]>();
-  for (const r of rows) {
-    const key = `${r.sender_id}/${r.client_msg_id}`;
-    const list = byKey.get(key);
-    if (list) list.push(r);
-    else byKey.set(key, [r]);
-  }
-  let storedTwice = 0;
-  for (const [key, list] of byKey) {
-    if (list.length > 1) {
-      storedTwice += list.length - 1;
-      example(
-        `${key}: stored ${list.length} times (${list.map((r) => `room ${r.room_id} seq ${r.seq}`).join(", ")})`,
-      );
-    }
-  }
-  let acks = 0;
-  let ackedMissing = 0;
-  let ackedMismatch = 0;
-  let acksSharingSeq = 0;
-  const acked = new Set<string>();
-  const seqs = new Set<string>();
-  for (const s of senders) {
-    for (const a of s.acks) {
-      acks += 1;
-      const key = `${a.senderId}/${a.clientMsgId}`;
-      acked.add(key);
-      const at = `${a.roomId}/${a.seq}`;
-      if (seqs.has(at)) {
-        acksSharingSeq += 1;
-        example(`room ${a.roomId} seq ${a.seq}: acknowledged to two messages`);
-      }
-      seqs.add(at);
-      const r = byKey.get(key)?.[0];
-      if (!r) {
-        ackedMissing += 1;
-        example(`${key}: acknowledged (room ${a.roomId} seq ${a.seq}) but not stored`);
-        continue;
-      }
-      if (
-        big(r.id) !== a.messageId ||
-        big(r.room_id) !== a.roomId ||
-        big(r.seq) !== a.seq ||
-        r.type !== "messageCreated"
-      ) {
-        ackedMismatch += 1;
-        example(
-          `${key}: acknowledged id ${a.messageId} room ${a.roomId} seq ${a.seq}, stored id ${r.id} room ${r.room_id} seq ${r.seq} event ${r.type}`,
-        );
-      }
-    }
-  }
-  let storedUnacked = 0;
-  for (const key of byKey.keys()) if (!acked.has(key)) storedUnacked += 1;
-  return { acks, ackedMissing, ackedMismatch, acksSharingSeq, storedTwice, storedUnacked };
 }
 
 async function checkViews(

@@ -1,16 +1,16 @@
 /**
- * The load generator's side of the peers (bench/peers/peers.ts has the
+ * The fan-out load generator's side of the peers (peers.ts has the
  * protocol): subscribers that check every message arrives once, in order,
- * exactly like our Subscribe streams (bench/subscriber.ts), and a
+ * exactly like our Subscribe streams (clients/subscriber.ts), and a
  * publisher on one connection that waits for each message's
  * acknowledgement, like SendMessage. One WebSocket connection per
  * subscriber, no compression.
  */
 import { io, type Socket } from "socket.io-client";
 import { WebSocket } from "ws";
-import type { LoadgenConfig } from "../fanout-ipc.js";
-import { CheckedSubscriber, type DeliverySink } from "../subscriber.js";
-import { type LoadTarget, subscribersPerRoom } from "../transports.js";
+import { CheckedSubscriber, type DeliverySink } from "../clients/subscriber.js";
+import type { LoadgenConfig } from "../fanout/ipc.js";
+import { type LoadTarget, subscribersPerRoom } from "../fanout/target.js";
 import type { PeerName } from "./peers.js";
 
 /** A broadcast message. */
@@ -23,20 +23,29 @@ interface PeerMessage {
 /** How long the Socket.IO publisher waits for an acknowledgement. */
 const ackTimeoutMs = 60_000;
 
-/** A `ws` subscriber: `/?room=R`, then `{"ready":S}` and the room's messages. */
-class WsSubscriber extends CheckedSubscriber {
+/** A subscriber of a peer server at `url`. */
+abstract class PeerSubscriber extends CheckedSubscriber {
   constructor(
     index: number,
     roomId: bigint,
-    private readonly wsUrl: string,
+    protected readonly url: string,
     sink: DeliverySink,
   ) {
     super(index, roomId, sink);
   }
 
+  /** A broadcast message arrived. */
+  protected onMessage(m: PeerMessage): void {
+    const seq = BigInt(m.seq);
+    if (this.checkSequence(BigInt(m.room), seq)) this.delivered(seq, m.text);
+  }
+}
+
+/** A `ws` subscriber (`url`: ws://…): `/?room=R`, then `{"ready":S}` and the room's messages. */
+class WsSubscriber extends PeerSubscriber {
   override run(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
-      const ws = new WebSocket(`${this.wsUrl}/?room=${this.roomId}`, { perMessageDeflate: false });
+      const ws = new WebSocket(`${this.url}/?room=${this.roomId}`, { perMessageDeflate: false });
       const onAbort = () => ws.terminate();
       signal.addEventListener("abort", onAbort, { once: true });
       ws.on("message", (data: Buffer) => this.onFrame(data));
@@ -54,26 +63,13 @@ class WsSubscriber extends CheckedSubscriber {
 
   private onFrame(data: Buffer): void {
     const m = JSON.parse(data.toString()) as PeerMessage | { ready: number };
-    if ("ready" in m) {
-      this.markReady(BigInt(m.ready));
-      return;
-    }
-    const seq = BigInt(m.seq);
-    if (this.checkSequence(BigInt(m.room), seq)) this.delivered(seq, m.text);
+    if ("ready" in m) this.markReady(BigInt(m.ready));
+    else this.onMessage(m);
   }
 }
 
 /** A Socket.IO subscriber: websocket transport, `join` with acknowledgement, `m` events. */
-class SocketIoSubscriber extends CheckedSubscriber {
-  constructor(
-    index: number,
-    roomId: bigint,
-    private readonly url: string,
-    sink: DeliverySink,
-  ) {
-    super(index, roomId, sink);
-  }
-
+class SocketIoSubscriber extends PeerSubscriber {
   override run(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       const socket = io(this.url, {
@@ -94,10 +90,7 @@ class SocketIoSubscriber extends CheckedSubscriber {
       socket.on("connect", () => {
         socket.emit("join", Number(this.roomId), (seq: number) => this.markReady(BigInt(seq)));
       });
-      socket.on("m", (m: PeerMessage) => {
-        const seq = BigInt(m.seq);
-        if (this.checkSequence(BigInt(m.room), seq)) this.delivered(seq, m.text);
-      });
+      socket.on("m", (m: PeerMessage) => this.onMessage(m));
       socket.on("connect_error", (err) => {
         this.fail(`socket.io: connect error: ${err.message}`);
         socket.disconnect();

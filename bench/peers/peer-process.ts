@@ -1,11 +1,11 @@
 /**
  * A peer server as its own process, started and measured exactly like our
- * server (startProcess in bench/server-process.ts): on a free loopback port,
+ * server (startProcess in bench/lib/server-process.ts): on a free loopback port,
  * in its own process group, so the orchestrator reads its CPU time from
  * /proc and its memory after a full GC (SIGUSR2), and the watchdog in
- * bench/server-hooks.ts ends it if the benchmark dies.
+ * bench/lib/server-hooks.ts ends it if the benchmark dies.
  */
-import { type ServerProcess, startProcess } from "../server-process.js";
+import { type ServerProcess, startProcess } from "../lib/server-process.js";
 import { type PeerName, peers } from "./peers.js";
 
 /**

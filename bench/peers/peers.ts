@@ -59,14 +59,3 @@ export function peerVersion(name: PeerName): string {
     return "unknown";
   }
 }
-
-/** Parses `--peers`: a comma-separated list of peer names, or `none`. */
-export function parsePeerList(raw: string): PeerName[] | string {
-  if (raw.trim() === "none" || raw.trim() === "") return [];
-  const names = raw.split(",").map((s) => s.trim());
-  const bad = names.filter((n) => !(peerNames as readonly string[]).includes(n));
-  if (bad.length > 0)
-    return `--peers ${raw}: unknown ${bad.join(", ")}; use ${peerNames.join(",")} or none`;
-  // Unique, in the fixed order.
-  return peerNames.filter((n) => names.includes(n));
-}

@@ -23,14 +23,10 @@ import { discardEvents } from "../server/domain/event-sink.js";
 import { RoomWriter } from "../server/domain/room-writer.js";
 import { systemClock } from "../server/platform/clock.js";
 import { createSendPool } from "../server/store/tx.js";
-import {
-  authed,
-  createTestEnv,
-  httpTransport,
-  inMemoryTransport,
-  signUp,
-  startServer,
-} from "../test/support/server.js";
+import { authed, httpTransport } from "../test/support/clients.js";
+import { createTestEnv, inMemoryTransport } from "../test/support/env.js";
+import { startServer } from "../test/support/server.js";
+import { signUp } from "../test/support/users.js";
 
 const { values } = parseArgs({
   options: {

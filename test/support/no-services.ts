@@ -30,14 +30,20 @@ function portOf(args: unknown[]): number | undefined {
   return undefined;
 }
 
-const connect = net.Socket.prototype.connect;
-net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-  const port = portOf(args);
-  if (port !== undefined && blocked.has(port)) {
-    throw new Error(
-      `a unit test tried to connect to port ${port} (MariaDB or Redis); ` +
-        "tests that need a service belong in the integration project",
-    );
-  }
-  return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof connect;
+// Setup files run before every test file, and a worker may run several.
+const guarded = Symbol.for("protochat.no-services");
+const proto = net.Socket.prototype as net.Socket & { [guarded]?: true };
+if (!proto[guarded]) {
+  proto[guarded] = true;
+  const connect = proto.connect;
+  proto.connect = function (this: net.Socket, ...args: unknown[]) {
+    const port = portOf(args);
+    if (port !== undefined && blocked.has(port)) {
+      throw new Error(
+        `a unit test tried to connect to port ${port} (MariaDB or Redis); ` +
+          "tests that need a service belong in the integration project",
+      );
+    }
+    return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as typeof connect;
+}

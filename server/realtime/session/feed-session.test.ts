@@ -90,14 +90,11 @@ function byRoom(delivered: string[]): Map<string, number[]> {
 
 const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-function sessionWith(rooms: number, behind: number, queueLimit: number) {
+/** A session over rooms 1..`rooms`, each with `head` events stored. */
+function sessionWith(rooms: number, head: number, queueLimit: number, maxReplay = 10_000) {
   const host = new FakeHost();
-  for (let r = 1; r <= rooms; r++) host.heads.set(BigInt(r), BigInt(behind));
-  const session = new FeedSession(1n, 1n, host, {
-    queueLimit,
-    maxReplay: 10_000,
-    heartbeatMs: 1_000,
-  });
+  for (let r = 1; r <= rooms; r++) host.heads.set(BigInt(r), BigInt(head));
+  const session = new FeedSession(1n, 1n, host, { queueLimit, maxReplay, heartbeatMs: 1_000 });
   return { host, session };
 }
 
@@ -173,13 +170,7 @@ describe("FeedSession: catch-ups share the paced half of the queue", () => {
 
 describe("FeedSession: where a room starts", () => {
   it("sends reset instead of a replay when the room is further behind than maxReplay", async () => {
-    const host = new FakeHost();
-    host.heads.set(1n, 500n);
-    const session = new FeedSession(1n, 1n, host, {
-      queueLimit: 40,
-      maxReplay: 100,
-      heartbeatMs: 1_000,
-    });
+    const { host, session } = sessionWith(1, 500, 40, 100);
     await session.addRoom(1n, 399n);
     await settle();
     const [reset, ...rest] = session.takeAll().map((f) => (f as Frame).message.event?.event);
@@ -196,13 +187,7 @@ describe("FeedSession: where a room starts", () => {
   });
 
   it("fills a hole between its position and a live event from storage first", async () => {
-    const host = new FakeHost();
-    host.heads.set(1n, 3n);
-    const session = new FeedSession(1n, 1n, host, {
-      queueLimit: 40,
-      maxReplay: 100,
-      heartbeatMs: 1_000,
-    });
+    const { host, session } = sessionWith(1, 3, 40);
     await session.addRoom(1n, 3n); // up to date
     host.heads.set(1n, 6n); // 4..6 committed, their publishes lost
     host.live(1n); // 7 arrives live

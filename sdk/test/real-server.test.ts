@@ -22,31 +22,11 @@ import {
 } from "@protochat/sdk/node";
 import { createChatClient as createWebChatClient } from "@protochat/sdk/web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChatServer, createChatServer } from "../../server/app.js";
-import { createTestEnv, type TestEnv, uniqueName } from "../../test/support/server.js";
+import { createTestEnv, type TestEnv } from "../../test/support/env.js";
+import { TestServer } from "../../test/support/server.js";
+import { uniqueName } from "../../test/support/users.js";
 
 const password = "correct horse battery";
-
-/** A server instance of the env on a port (0: any), restartable on the same port. */
-class Instance {
-  server: ChatServer | undefined;
-  port = 0;
-  constructor(
-    private readonly env: TestEnv,
-    private readonly feed: { maxReplay?: number } = {},
-  ) {}
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.server = createChatServer({ ...this.env.deps, feed: this.feed });
-    this.port = (await this.server.listen(this.port, "127.0.0.1")).port;
-  }
-  async stop(): Promise<void> {
-    await this.server?.shutdown(2_000);
-    this.server = undefined;
-  }
-}
 
 /** A load balancer in miniature: calls go to whichever instance is current. */
 function balancer(targets: Transport[]): { transport: Transport; use(i: number): void } {
@@ -108,8 +88,8 @@ function expectDense(seqs: bigint[]): void {
 }
 
 let env: TestEnv;
-let a: Instance;
-let b: Instance;
+let a: TestServer;
+let b: TestServer;
 
 async function account(url: string, name = uniqueName("sdk")) {
   const client = createChatClient({ baseUrl: url, httpVersion: "1.1" });
@@ -129,8 +109,8 @@ async function roomOf(owner: ChatClient, members: bigint[]): Promise<bigint> {
 
 beforeAll(async () => {
   env = await createTestEnv({ redis: true });
-  a = new Instance(env);
-  b = new Instance(env);
+  a = new TestServer(env);
+  b = new TestServer(env);
   await a.start();
   await b.start();
 });
@@ -211,8 +191,8 @@ describe("the feed across instances", () => {
       } finally {
         feed.close();
         await f.done;
-        if (!a.server) await a.start();
-        if (!b.server) await b.start();
+        if (!a.running) await a.start();
+        if (!b.running) await b.start();
       }
     },
   );
@@ -220,7 +200,7 @@ describe("the feed across instances", () => {
 
 describe("the feed with the real server's answers", () => {
   it("hands over a reset with the history up to it when the service was away too long", async () => {
-    const small = new Instance(env, { maxReplay: 3 });
+    const small = new TestServer(env, { feed: { maxReplay: 3 } });
     await small.start();
     try {
       const alice = await account(small.url);
@@ -401,7 +381,7 @@ describe("the browser entry point", () => {
     } finally {
       feed.close();
       await f.done;
-      if (!a.server) await a.start();
+      if (!a.running) await a.start();
     }
   });
 });

@@ -1,27 +1,19 @@
-import { Code, createClient, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, createClient } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
+import { authed } from "../support/clients.js";
+import { inMemoryTransport } from "../support/env.js";
 import { badFields, expectCode, reasonOf } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-  uniqueName,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser, uniqueName } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
+const { env, transport } = setupTestEnv();
 let auth: ReturnType<typeof createClient<typeof AuthService>>;
 
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
+beforeAll(() => {
   auth = createClient(AuthService, transport);
 });
-afterAll(() => env.close());
 
 const userCount = () => env.prisma.user.count();
 
@@ -108,7 +100,7 @@ describe("Login", () => {
   });
 
   it("gives the same error for an unknown user and a wrong password", async () => {
-    const { username } = await signUp(transport);
+    const { username } = await newUser(transport);
     const wrong = await expectCode(
       auth.login({ username, password: "not-the-password" }),
       Code.Unauthenticated,
@@ -136,7 +128,7 @@ describe("tokens", () => {
   });
 
   it("Logout revokes only the token it is called with", async () => {
-    const a = await signUp(transport);
+    const a = await newUser(transport);
     const second = await auth.login({ username: a.username, password: a.password });
     await authed(AuthService, transport, a.token).logout({});
     await expectCode(authed(UserService, transport, a.token).getMe({}), Code.Unauthenticated);
@@ -145,8 +137,8 @@ describe("tokens", () => {
   });
 
   it("LogoutAll revokes every token of the user and counts them", async () => {
-    const a = await signUp(transport);
-    const other = await signUp(transport);
+    const a = await newUser(transport);
+    const other = await newUser(transport);
     const second = await auth.login({ username: a.username, password: a.password });
     const res = await authed(AuthService, transport, a.token).logoutAll({});
     expect(res.revokedSessions).toBe(2);
@@ -161,16 +153,10 @@ describe("tokens", () => {
 
   it("expires tokens after their lifetime", async () => {
     let now = Date.now();
-    const clocked = await createTestEnv();
-    try {
-      clocked.deps.clock = { now: () => new Date(now) };
-      const t = inMemoryTransport(clocked);
-      const a = await signUp(t);
-      await authed(UserService, t, a.token).getMe({});
-      now += 3601 * 1000;
-      await expectCode(authed(UserService, t, a.token).getMe({}), Code.Unauthenticated);
-    } finally {
-      await clocked.close();
-    }
+    const t = inMemoryTransport(env, { clock: { now: () => new Date(now) } });
+    const a = await newUser(t);
+    await authed(UserService, t, a.token).getMe({});
+    now += 3601 * 1000;
+    await expectCode(authed(UserService, t, a.token).getMe({}), Code.Unauthenticated);
   });
 });

@@ -2,23 +2,17 @@
  * TokenService.verify against the real database: concurrent cache misses of
  * one token share one read, and a revoked token stops verifying at once.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { MemorySessionCache } from "../../server/domain/auth/session-cache.js";
 import { TokenService } from "../../server/domain/auth/tokens.js";
 import { systemClock } from "../../server/platform/clock.js";
-import { createTestEnv, inMemoryTransport, signUp, type TestEnv } from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser } from "../support/users.js";
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
+const { env, transport } = setupTestEnv();
 
 it("verifies 50 concurrent uses of an uncached token with one session read", async () => {
-  const { token, user } = await signUp(inMemoryTransport(env));
+  const { token, user } = await newUser(transport);
   let reads = 0;
   const counted = env.prisma.$extends({
     query: {

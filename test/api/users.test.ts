@@ -1,34 +1,26 @@
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
+import { authed } from "../support/clients.js";
+import { createTestEnv, inMemoryTransport } from "../support/env.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser, signUp } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
-let me: Awaited<ReturnType<typeof signUp>>;
+const { env, transport } = setupTestEnv({
+  // Avatars only from hosts the operator lists (server/domain/avatar-url.ts).
+  deps: { avatarHosts: ["example.com", "*.cdn.example.net"] },
+});
 let users: ReturnType<typeof authed<typeof UserService>>;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  // Avatars only from hosts the operator lists (server/domain/avatar-url.ts).
-  env.deps.avatarHosts = ["example.com", "*.cdn.example.net"];
-  transport = inMemoryTransport(env);
-  me = await signUp(transport);
-  users = authed(UserService, transport, me.token);
+  users = (await newUser(transport)).users;
 });
-afterAll(() => env.close());
 
 describe("GetUser", () => {
   it("finds users by id and by username in any case", async () => {
-    const other = await signUp(transport);
+    const other = await newUser(transport);
     expect(
       (await users.getUser({ lookup: { case: "id", value: other.user.id } })).user?.username,
     ).toBe(other.username);
@@ -50,7 +42,7 @@ describe("GetUser", () => {
 
 describe("UpdateProfile", () => {
   it("changes only the fields that are set, trimming the display name", async () => {
-    const a = await signUp(transport);
+    const a = await newUser(transport);
     const client = authed(UserService, transport, a.token);
     let res = await client.updateProfile({ displayName: "  Ann  " });
     expect(res.user?.displayName).toBe("Ann");
@@ -63,7 +55,7 @@ describe("UpdateProfile", () => {
   });
 
   it("rejects avatar URLs that are not https on an allowed host, and changes nothing", async () => {
-    const a = await signUp(transport);
+    const a = await newUser(transport);
     const client = authed(UserService, transport, a.token);
     await client.updateProfile({ displayName: "Before", avatarUrl: "https://example.com/ok.png" });
     for (const avatarUrl of [
@@ -94,8 +86,8 @@ describe("UpdateProfile", () => {
   });
 
   it("accepts no avatar URL at all when the operator allows no host (the default)", async () => {
-    const closed = inMemoryTransport({ ...env, deps: { ...env.deps, avatarHosts: undefined } });
-    const a = await signUp(closed);
+    const closed = inMemoryTransport(env, { avatarHosts: undefined });
+    const a = await newUser(closed);
     const client = authed(UserService, closed, a.token);
     const err = await expectCode(
       client.updateProfile({ avatarUrl: "https://example.com/a.png" }),
@@ -111,7 +103,7 @@ describe("SearchUsers", () => {
     const tag = `srch${Date.now().toString(36)}`;
     const names = [`${tag}_a`, `${tag}_b`, `${tag}_c`, `${tag}_d`, `${tag}_e`];
     for (const n of names) await signUp(transport, n);
-    const byDisplay = await signUp(transport);
+    const byDisplay = await newUser(transport);
     await authed(UserService, transport, byDisplay.token).updateProfile({
       displayName: `${tag.toUpperCase()} Zed`,
     });
@@ -161,7 +153,7 @@ describe("with Redis", () => {
     try {
       const a = inMemoryTransport(shared); // instance A
       const b = inMemoryTransport(shared); // instance B, same DB and Redis prefix
-      const u = await signUp(a);
+      const u = await newUser(a);
       await authed(UserService, b, u.token).getMe({}); // B caches the session
       const keys = await shared.redis?.keys(`${shared.redisPrefix}session:*`);
       expect(keys).toHaveLength(1);

@@ -7,8 +7,10 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
-import { type ChatServer, createChatServer } from "../../server/app.js";
-import { authed, createTestEnv, httpTransport, signUp, type TestEnv } from "../support/server.js";
+import { authed, httpTransport } from "../support/clients.js";
+import { createTestEnv, type TestEnv } from "../support/env.js";
+import { startServer, type TestServer } from "../support/server.js";
+import { signUp } from "../support/users.js";
 import {
   buildWeb,
   composer,
@@ -25,18 +27,9 @@ import {
 } from "./browser.js";
 
 let env: TestEnv;
-let server: ChatServer;
-let port: number;
-let url: string;
+let server: TestServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
-
-async function startServer(onPort = 0): Promise<void> {
-  server = createChatServer(env.deps);
-  const address = await server.listen(onPort, "127.0.0.1");
-  port = address.port;
-  url = `http://127.0.0.1:${port}`;
-}
 
 /** Content-Security-Policy violations the pages reported (there must be none). */
 const cspViolations: string[] = [];
@@ -76,7 +69,7 @@ async function newUserPage(viewport = DESKTOP): Promise<Page> {
 }
 
 async function register(page: Page, username: string, displayName: string): Promise<void> {
-  await page.goto(url);
+  await page.goto(server.url);
   await page.getByRole("tab", { name: "Register" }).click();
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Display name (optional)").fill(displayName);
@@ -113,23 +106,23 @@ describe("web client in Chromium", () => {
   beforeAll(async () => {
     buildWeb();
     env = await createTestEnv({ redis: true });
-    env.deps.webDir = webDist;
-    // Offline is announced soon after the last feed closes (default 10 s).
-    env.deps.presence = { graceMs: 300 };
-    await startServer();
+    server = await startServer(env, {
+      webDir: webDist,
+      // Offline is announced soon after the last feed closes (default 10 s).
+      presence: { graceMs: 300 },
+    });
     browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
-    await server?.shutdown(2_000);
     await env?.close();
   });
 
   it("two users chat live, then across a server restart", { timeout: 240_000 }, async () => {
     const alice = await newUserPage();
-    await alice.goto(url);
+    await alice.goto(server.url);
     await alice.getByRole("button", { name: "Log in" }).waitFor();
     await screenshot(alice, "01-login-desktop");
     await register(alice, "alice", "Alice");
@@ -219,7 +212,7 @@ describe("web client in Chromium", () => {
     const bob2 = await bobContext.newPage();
     bob2.setDefaultTimeout(15_000);
     watchFeeds(bob2);
-    await bob2.goto(`${url}/#/`);
+    await bob2.goto(`${server.url}/#/`);
     await logIn(bob2, "bob");
     await bobMember
       .getByTestId("presence")
@@ -257,7 +250,7 @@ describe("web client in Chromium", () => {
     await openRoom(bob2, "general");
 
     // A third user, through the API, to talk while the browsers reconnect.
-    const api = httpTransport(url);
+    const api = httpTransport(server.url);
     const carol = await signUp(api, "carol");
     const rooms = authed(RoomService, api, carol.token);
     const general = (await rooms.listPublicRooms({ query: "general" })).rooms[0];
@@ -276,7 +269,7 @@ describe("web client in Chromium", () => {
     expect(await eventually(() => messageTexts(bob2), before)).toEqual(before);
 
     // The server goes away: banners, and a send that fails.
-    await server.shutdown(5_000);
+    await server.stop(5_000);
     await alice.locator("[data-testid=connection-banner]").waitFor();
     await bob2.locator("[data-testid=connection-banner]").waitFor();
     await send(alice, "sent while offline");
@@ -284,8 +277,8 @@ describe("web client in Chromium", () => {
     await screenshot(alice, "06-disconnected-desktop");
 
     // Same port, same database and Redis. Carol talks before the browsers are back.
-    await startServer(port);
-    const carolApi = authed(MessageService, httpTransport(url), carol.token);
+    await server.start();
+    const carolApi = authed(MessageService, httpTransport(server.url), carol.token);
     await carolApi.sendMessage({
       roomId: general.id,
       text: "carol during reconnect",
@@ -320,7 +313,11 @@ describe("web client in Chromium", () => {
     await bob2.reload();
     await message(bob2, "alice after restart").waitFor();
     expect(await eventually(() => messageTexts(bob2), after)).toEqual(after);
-    const history = await authed(MessageService, httpTransport(url), carol.token).listMessages({
+    const history = await authed(
+      MessageService,
+      httpTransport(server.url),
+      carol.token,
+    ).listMessages({
       roomId: general.id,
       limit: 100,
     });
@@ -342,12 +339,12 @@ describe("web client in Chromium", () => {
     await bob2.locator("[data-testid=member][data-username=alice]").waitFor();
     await screenshot(bob2, "09-members-phone");
     const phone = await newUserPage(PHONE);
-    await phone.goto(url);
+    await phone.goto(server.url);
     await phone.getByRole("button", { name: "Log in" }).waitFor();
     await screenshot(phone, "10-login-phone");
 
     // All of the above ran under the page's strict Content-Security-Policy.
-    const page = await phone.goto(url);
+    const page = await phone.goto(server.url);
     const csp = (await page?.allHeaders())?.["content-security-policy"] ?? "";
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");

@@ -5,25 +5,14 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChatServer } from "../../server/app.js";
-import { createTestEnv, startServer, type TestEnv, uniqueName } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { setupTestEnv } from "../support/fixture.js";
+import { uniqueName } from "../support/users.js";
 
 const run = promisify(execFile);
 const buf = resolve("node_modules/.bin/buf");
 
-let env: TestEnv;
-let server: ChatServer;
-let url: string;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ server, url } = await startServer(env));
-});
-afterAll(async () => {
-  await server.shutdown(2_000);
-  await env.close();
-});
+const { server } = setupTestEnv({ instances: 0, server: true });
 
 async function curl(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
@@ -42,7 +31,7 @@ describe("reflection", () => {
       "--reflect-protocol",
       protocol,
       "--list-services",
-      url,
+      server.url,
     ]);
     expect(services.stderr).toBe("");
     const names = services.stdout.trim().split("\n").sort();
@@ -58,7 +47,7 @@ describe("reflection", () => {
       "--reflect-protocol",
       protocol,
       "--list-methods",
-      url,
+      server.url,
     ]);
     expect(methods.stdout).toContain("chat.v1.AuthService/Register");
     expect(methods.stdout).toContain("chat.v1.UserService/SearchUsers");
@@ -75,10 +64,10 @@ describe.each([
     const h1 = flags;
     const username = uniqueName("bufcurl");
     const creds = JSON.stringify({ username, password: "password-123" });
-    const reg = await curl([...h1, "-d", creds, `${url}/chat.v1.AuthService/Register`]);
+    const reg = await curl([...h1, "-d", creds, `${server.url}/chat.v1.AuthService/Register`]);
     expect(reg.stderr).toBe("");
     expect(JSON.parse(reg.stdout).user.username).toBe(username);
-    const login = await curl([...h1, "-d", creds, `${url}/chat.v1.AuthService/Login`]);
+    const login = await curl([...h1, "-d", creds, `${server.url}/chat.v1.AuthService/Login`]);
     const token = JSON.parse(login.stdout).accessToken as string;
     expect(token).toMatch(/^ct_/);
     const me = await curl([
@@ -87,10 +76,10 @@ describe.each([
       `Authorization: Bearer ${token}`,
       "-d",
       "{}",
-      `${url}/chat.v1.UserService/GetMe`,
+      `${server.url}/chat.v1.UserService/GetMe`,
     ]);
     expect(JSON.parse(me.stdout).user.username).toBe(username);
-    const denied = await curl([...h1, "-d", "{}", `${url}/chat.v1.UserService/GetMe`]);
+    const denied = await curl([...h1, "-d", "{}", `${server.url}/chat.v1.UserService/GetMe`]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain("unauthenticated");
   });
@@ -104,7 +93,7 @@ describe("health", () => {
       "grpc",
       "-d",
       "{}",
-      `${url}/grpc.health.v1.Health/Check`,
+      `${server.url}/grpc.health.v1.Health/Check`,
     ]);
     expect(JSON.parse(res.stdout)).toEqual({ status: "SERVING" });
   });

@@ -11,7 +11,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AuthService,
   LoginRequestSchema,
@@ -20,35 +20,20 @@ import {
   RegisterResponseSchema,
 } from "../../gen/chat/v1/auth_pb.js";
 import { GetMeRequestSchema, GetMeResponseSchema, UserService } from "../../gen/chat/v1/user_pb.js";
-import type { ChatServer } from "../../server/app.js";
+import { withToken } from "../support/clients.js";
 import { expectCode } from "../support/errors.js";
-import {
-  createTestEnv,
-  startServer,
-  type TestEnv,
-  uniqueName,
-  withToken,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { uniqueName } from "../support/users.js";
 
-let env: TestEnv;
-let server: ChatServer;
-let url: string;
-let port: number;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  ({ server, url, port } = await startServer(env));
-});
-afterAll(async () => {
-  await server.shutdown(2_000);
-  await env.close();
-});
+const { server } = setupTestEnv({ redis: true, instances: 0, server: true });
 
 const transports: Record<string, () => Transport> = {
-  "Connect over HTTP/1.1": () => createConnectTransport({ baseUrl: url, httpVersion: "1.1" }),
-  "Connect over h2c": () => createConnectTransport({ baseUrl: url, httpVersion: "2" }),
-  "gRPC over h2c": () => createGrpcTransport({ baseUrl: url }),
-  "gRPC-Web over HTTP/1.1": () => createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1" }),
+  "Connect over HTTP/1.1": () =>
+    createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+  "Connect over h2c": () => createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
+  "gRPC over h2c": () => createGrpcTransport({ baseUrl: server.url }),
+  "gRPC-Web over HTTP/1.1": () =>
+    createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
 };
 
 describe.each(Object.entries(transports))("%s", (_name, make) => {
@@ -75,13 +60,13 @@ describe.each(Object.entries(transports))("%s", (_name, make) => {
 
 describe("HTTP endpoints", () => {
   it("answers GET /healthz with 200 while MySQL and Redis answer", async () => {
-    const res = await fetch(`${url}/healthz`);
+    const res = await fetch(`${server.url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "SERVING" });
   });
 
   it("answers a Connect unary call from plain fetch with JSON", async () => {
-    const res = await fetch(`${url}/chat.v1.AuthService/Login`, {
+    const res = await fetch(`${server.url}/chat.v1.AuthService/Login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: "nobody_here", password: "whatever1" }),
@@ -93,7 +78,7 @@ describe("HTTP endpoints", () => {
   });
 
   it("gives 404 for unknown paths", async () => {
-    expect((await fetch(`${url}/no/such/thing`)).status).toBe(404);
+    expect((await fetch(`${server.url}/no/such/thing`)).status).toBe(404);
   });
 });
 
@@ -119,7 +104,7 @@ describe("@grpc/grpc-js over h2c", () => {
   }
 
   it("registers, logs in and calls GetMe with metadata", async () => {
-    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
     try {
       const username = uniqueName("grpcjs");
       await unary(

@@ -7,14 +7,15 @@
  */
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import { FeedReader, newRoom, newUser, type TestUser } from "../feed/helpers.js";
-import { authed, createTestEnv, startServer, type TestEnv } from "../support/server.js";
+import { authed } from "../support/clients.js";
+import { FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let url: string;
+const { env, server } = setupTestEnv({ instances: 0, server: true });
 let owner: TestUser;
 let reader: TestUser;
 /** Rooms with their seq before the messages the reader missed. */
@@ -23,9 +24,7 @@ const ROOMS = 8;
 const BEHIND = 300;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  ({ url } = await startServer(env));
-  const t = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+  const t = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
   owner = await newUser(t, "cu");
   reader = await newUser(t, "cu");
   const msgs = authed(MessageService, t, owner.token);
@@ -47,13 +46,9 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await env?.close();
-});
-
 const transports: [string, () => Transport][] = [
-  ["Connect HTTP/1.1", () => createConnectTransport({ baseUrl: url, httpVersion: "1.1" })],
-  ["gRPC HTTP/2", () => createGrpcTransport({ baseUrl: url })],
+  ["Connect HTTP/1.1", () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" })],
+  ["gRPC HTTP/2", () => createGrpcTransport({ baseUrl: server.url })],
 ];
 
 describe.each(transports)("resuming %s, 300 behind in each of 8 rooms", (_name, transport) => {

@@ -5,33 +5,20 @@
  * starts. Nothing a failed step set up may outlive it, and the next attempt
  * must start fresh.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { type BusHandler, InProcessBroker } from "../../server/realtime/bus/broker.js";
 import { MemoryPresenceStore } from "../../server/realtime/presence/presence-store.js";
-import {
-  eventually,
-  FeedReader,
-  Gate,
-  instanceWith,
-  newRoom,
-  newUser,
-  roomEvents,
-  send,
-  type TestUser,
-} from "../feed/helpers.js";
-import { createTestEnv, type TestEnv } from "../support/server.js";
+import { inMemoryInstance } from "../support/env.js";
+import { expectCode } from "../support/errors.js";
+import { FeedReader, roomEvents } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { Gate } from "../support/gates.js";
+import { eventually } from "../support/timing.js";
+import { newRoom, newUser, send, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-
-afterAll(async () => {
-  await env?.close();
-});
+const { env } = setupTestEnv({ instances: 0 });
 
 /** An in-process broker whose subscribes fail while `failing(channel)` says so. */
 class FlakyBroker extends InProcessBroker {
@@ -66,21 +53,10 @@ function headFailingPrisma(prisma: PrismaClient, fail: { n: number }, gate?: Gat
   }) as unknown as PrismaClient;
 }
 
-async function expectCode(p: Promise<unknown>, code: Code): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    expect(Code[ce.code]).toBe(Code[code]);
-    return ce;
-  }
-  throw new Error(`expected ${Code[code]}, got success`);
-}
-
 describe("a user channel whose subscribe fails", () => {
   it("is not kept: the next Subscribe subscribes afresh and gets membership changes", async () => {
     const broker = new FlakyBroker();
-    const { transport, rpc } = instanceWith(env, { broker });
+    const { transport, rpc } = inMemoryInstance(env, { broker });
     const alice = await newUser(transport, "flaky");
     const bob = await newUser(transport, "flaky");
     broker.failing = (c) => c === `user:${alice.id}`;
@@ -109,7 +85,9 @@ describe("a user channel whose subscribe fails", () => {
 describe("a room hub whose first head read fails", () => {
   it("is dropped: the next Subscribe builds a fresh hub and live events flow", async () => {
     const fail = { n: 0 };
-    const { transport, rpc } = instanceWith(env, { prisma: headFailingPrisma(env.prisma, fail) });
+    const { transport, rpc } = inMemoryInstance(env, {
+      prisma: headFailingPrisma(env.prisma, fail),
+    });
     const alice = await newUser(transport, "hubfail");
     const roomId = await newRoom(alice);
     fail.n = 1;
@@ -128,7 +106,7 @@ describe("a room hub whose first head read fails", () => {
 
   it("reads back from storage what overflowed its inbox while it started", async () => {
     const gate = new Gate();
-    const { transport } = instanceWith(env, {
+    const { transport } = inMemoryInstance(env, {
       prisma: headFailingPrisma(env.prisma, { n: 0 }, gate),
       feed: { maxReplay: 5_000 },
     });
@@ -174,7 +152,7 @@ describe("presence that fails after the feed was counted", () => {
       if (failTransitions) throw new Error("injected: presence store failed");
       return original(userId, online);
     };
-    const { transport } = instanceWith(env, {
+    const { transport } = inMemoryInstance(env, {
       presenceStore: store,
       feed: { maxStreamsPerUser: 2 },
     });

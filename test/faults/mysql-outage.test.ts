@@ -10,9 +10,12 @@ import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { ChatStream, FeedReader, newRoom, newUser, sleep, type TestUser } from "../feed/helpers.js";
+import { createTestEnv, type TestEnv } from "../support/env.js";
+import { ChatStream, FeedReader } from "../support/feed.js";
 import { type PrivateService, startPrivateMariaDb } from "../support/private-services.js";
-import { createTestEnv, startServer, type TestEnv } from "../support/server.js";
+import { startServer } from "../support/server.js";
+import { sleep } from "../support/timing.js";
+import { roomOfTwo, type TestUser } from "../support/users.js";
 
 let db: PrivateService;
 let env: TestEnv;
@@ -25,12 +28,9 @@ let roomId: bigint;
 beforeAll(async () => {
   db = await startPrivateMariaDb();
   env = await createTestEnv({ mysqlUrl: db.url });
-  env.deps = { ...env.deps, feed: { heartbeatMs: 1_000 } };
-  ({ url } = await startServer(env));
+  ({ url } = await startServer(env, { feed: { heartbeatMs: 1_000 } }));
   h1 = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
-  alice = await newUser(h1, "db");
-  bob = await newUser(h1, "db");
-  roomId = await newRoom(alice, [bob]);
+  ({ alice, bob, room: roomId } = await roomOfTwo(h1, "db"));
 }, 120_000);
 
 afterAll(async () => {

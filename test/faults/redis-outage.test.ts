@@ -12,17 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
 import { createLogger } from "../../server/platform/logger.js";
 import { RedisBroker } from "../../server/realtime/bus/broker.js";
-import {
-  FeedReader,
-  instanceWith,
-  newRoom,
-  newUser,
-  roomEvents,
-  send,
-  sleep,
-} from "../feed/helpers.js";
+import { authed } from "../support/clients.js";
+import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/env.js";
+import { FeedReader, roomEvents } from "../support/feed.js";
 import { type PrivateService, startPrivateRedis } from "../support/private-services.js";
-import { authed, createTestEnv, type TestEnv } from "../support/server.js";
+import { sleep } from "../support/timing.js";
+import { newRoom, newUser, send } from "../support/users.js";
 
 let redis: PrivateService;
 let env: TestEnv;
@@ -55,8 +50,8 @@ const until = (text: string) => (e: { case?: string; value?: unknown }) =>
 
 describe("Redis killed", () => {
   it("degrades without stalling, then heals every feed with no restart", async () => {
-    const a = instanceWith(env, { feed: { headCheckMs: 0 } });
-    const b = instanceWith(env, { feed: { headCheckMs: 0 } });
+    const a = inMemoryInstance(env, { feed: { headCheckMs: 0 } });
+    const b = inMemoryInstance(env, { feed: { headCheckMs: 0 } });
     const alice = await newUser(a.transport, "rk");
     const bob = await newUser(b.transport, "rk");
     const roomId = await newRoom(alice, [bob]);
@@ -102,8 +97,8 @@ describe("Redis killed", () => {
 
 describe("Redis paused", () => {
   it("bounds what a call waits, and heals when it answers again", async () => {
-    const a = instanceWith(env, { feed: { headCheckMs: 0 } });
-    const b = instanceWith(env, { feed: { headCheckMs: 0 } });
+    const a = inMemoryInstance(env, { feed: { headCheckMs: 0 } });
+    const b = inMemoryInstance(env, { feed: { headCheckMs: 0 } });
     const alice = await newUser(a.transport, "rp");
     const bob = await newUser(b.transport, "rp");
     const roomId = await newRoom(alice, [bob]);

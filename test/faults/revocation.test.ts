@@ -6,13 +6,17 @@
  */
 import { Code } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import type { PrismaClient } from "../../prisma/generated/client.js";
 import { createLogger } from "../../server/platform/logger.js";
 import { type Broker, RedisBroker } from "../../server/realtime/bus/broker.js";
-import { FeedReader, Gate, instanceWith, newUser } from "../feed/helpers.js";
-import { authed, createTestEnv, type TestEnv } from "../support/server.js";
+import { authed } from "../support/clients.js";
+import { inMemoryInstance } from "../support/env.js";
+import { FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { Gate } from "../support/gates.js";
+import { newUser } from "../support/users.js";
 
 /** Holds a session lookup by token hash after it has read the row. */
 function gatedSessions(prisma: PrismaClient, gate: Gate): PrismaClient {
@@ -33,19 +37,13 @@ describe.each([
   ["in-process cache", false],
   ["Redis cache", true],
 ])("a lookup racing a revocation (%s)", (_name, redis) => {
-  let env: TestEnv;
-  beforeAll(async () => {
-    env = await createTestEnv({ redis });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const { env } = setupTestEnv({ redis, instances: 0 });
 
   it("never caches the revoked session as valid", async () => {
     const gate = new Gate();
-    const plain = instanceWith(env, {});
+    const plain = inMemoryInstance(env, {});
     const alice = await newUser(plain.transport, "race");
-    const { rpc } = instanceWith(env, { prisma: gatedSessions(env.prisma, gate) });
+    const { rpc } = inMemoryInstance(env, { prisma: gatedSessions(env.prisma, gate) });
     const session = await env.prisma.session.findFirstOrThrow({
       where: { userId: alice.id },
       select: { id: true },
@@ -69,13 +67,7 @@ describe.each([
 });
 
 describe("an open feed of a revoked session whose notice is lost", () => {
-  let env: TestEnv;
-  beforeAll(async () => {
-    env = await createTestEnv({ redis: true });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const { env } = setupTestEnv({ redis: true, instances: 0 });
 
   it("ends with Unauthenticated anyway, found by the session check", async () => {
     // Instance `a` loses what it publishes on user channels (revocation
@@ -92,8 +84,8 @@ describe("an open feed of a revoked session whose notice is lost", () => {
       onResync: (fn) => bus.onResync(fn),
       close: () => bus.close(),
     };
-    const a = instanceWith(env, { broker: lossy, feed: { sessionCheckMs: 200 } });
-    const b = instanceWith(env, { feed: { sessionCheckMs: 200 } });
+    const a = inMemoryInstance(env, { broker: lossy, feed: { sessionCheckMs: 200 } });
+    const b = inMemoryInstance(env, { feed: { sessionCheckMs: 200 } });
     const alice = await newUser(a.transport, "lost");
     const feed = FeedReader.open(alice.on(b.transport).feed);
     await feed.ready();

@@ -10,20 +10,15 @@
  * The scenario runs in a child process (scenarios.ts): a server stuck
  * in a loop then fails this test by timeout instead of freezing the runner.
  */
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
-import { createTestEnv, type TestEnv } from "../support/server.js";
-import { runScenario } from "./helpers.js";
+import { expect, describe as group, it } from "vitest";
+import { setupTestEnv } from "../support/fixture.js";
+import { runScenario } from "./run-scenario.js";
 import type { StallReport } from "./scenarios.js";
 
 const QUEUE_LIMIT = 20;
 const COUNT = 100;
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-});
-afterAll(() => env.close());
+const { env } = setupTestEnv({ redis: true, instances: 0 });
 
 const stall = (scenario: string) =>
   runScenario<StallReport>(env, scenario, [String(QUEUE_LIMIT), String(COUNT)], 40_000);

@@ -5,43 +5,21 @@
  */
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { beforeAll, expect, describe as group, it } from "vitest";
 import type { ChatResponse } from "../../gen/chat/v1/feed_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/app.js";
-import { createTestEnv, inMemoryInstance, startServer, type TestEnv } from "../support/server.js";
-import {
-  ChatStream,
-  describe,
-  describeChat,
-  FeedReader,
-  newRoom,
-  newUser,
-  send,
-  type TestUser,
-} from "./helpers.js";
+import { ChatStream, describe, describeChat, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, send, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let memory: Transport;
-let server: ChatServer;
-let url: string;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  memory = inMemoryInstance(env).transport;
-  ({ server, url } = await startServer(env));
-});
-afterAll(async () => {
-  await server.shutdown(2_000);
-  await env.close();
-});
+const { env, transport: memory, server } = setupTestEnv({ redis: true, server: true });
 
 const transports: [string, () => Transport][] = [
   ["in memory", () => memory],
-  ["gRPC over HTTP/2 (real server)", () => createGrpcTransport({ baseUrl: url })],
+  ["gRPC over HTTP/2 (real server)", () => createGrpcTransport({ baseUrl: server.url })],
   [
     "Connect over HTTP/2 (real server)",
-    () => createConnectTransport({ baseUrl: url, httpVersion: "2" }),
+    () => createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
   ],
 ];
 

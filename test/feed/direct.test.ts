@@ -6,7 +6,6 @@
  * requests it must not take (compressed, with a deadline) still work
  * through connect-node. The log line's `path` tells which path served.
  */
-import { Writable } from "node:stream";
 import { type Client, Code, type Transport } from "@connectrpc/connect";
 import {
   compressionGzip,
@@ -14,47 +13,27 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { pino } from "pino";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { beforeAll, expect, describe as group, it } from "vitest";
 import type { ErrorReason } from "../../gen/chat/v1/errors_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
-import { type ChatServer, createChatServer } from "../../server/app.js";
+import { authed, httpTransport } from "../support/clients.js";
 import { badFields, reasonOf } from "../support/errors.js";
-import { authed, createTestEnv, httpTransport, type TestEnv } from "../support/server.js";
-import { describe, FeedReader, newRoom, newUser, send, type TestUser } from "./helpers.js";
+import { describe, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { captureLogs } from "../support/server.js";
+import { newRoom, roomOfTwo, send, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let server: ChatServer;
-let url: string;
+const { logger, lines: logs } = captureLogs();
+const { server } = setupTestEnv({
+  instances: 0,
+  server: { logger, feed: { heartbeatMs: 400 } },
+});
 let alice: TestUser;
 let bob: TestUser;
 let room: bigint;
-const logs: Record<string, unknown>[] = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split("\n")) if (line) logs.push(JSON.parse(line));
-      cb();
-    },
-  });
-  server = createChatServer({
-    ...env.deps,
-    logger: pino({ level: "info" }, sink),
-    feed: { heartbeatMs: 400 },
-  });
-  const address = await server.listen(0, "127.0.0.1");
-  url = `http://127.0.0.1:${address.port}`;
-  const t = httpTransport(url);
-  alice = await newUser(t, "direct");
-  bob = await newUser(t, "direct");
-  room = await newRoom(alice, [bob]);
-});
-afterAll(async () => {
-  await server.shutdown(2_000);
-  await env.close();
-});
+beforeAll(
+  async () => ({ alice, bob, room } = await roomOfTwo(httpTransport(server.url), "direct")),
+);
 
 /** Log lines of Subscribe calls, and which path served each. */
 function subscribeLines(): { path: unknown; protocol: unknown; code: unknown }[] {
@@ -76,34 +55,36 @@ const transports: [string, string, () => Transport][] = [
   [
     "Connect proto, HTTP/1.1",
     "connect",
-    () => createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true }),
+    () =>
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: true }),
   ],
   [
     "Connect JSON, HTTP/1.1",
     "connect",
-    () => createConnectTransport({ baseUrl: url, httpVersion: "1.1" }),
+    () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
   ],
   [
     "Connect proto, HTTP/2",
     "connect",
-    () => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }),
+    () => createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }),
   ],
-  ["gRPC proto", "grpc", () => createGrpcTransport({ baseUrl: url })],
-  ["gRPC JSON", "grpc", () => createGrpcTransport({ baseUrl: url, useBinaryFormat: false })],
+  ["gRPC proto", "grpc", () => createGrpcTransport({ baseUrl: server.url })],
+  ["gRPC JSON", "grpc", () => createGrpcTransport({ baseUrl: server.url, useBinaryFormat: false })],
   [
     "gRPC-Web proto, HTTP/1.1",
     "grpc-web",
-    () => createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1" }),
+    () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
   ],
   [
     "gRPC-Web JSON, HTTP/1.1",
     "grpc-web",
-    () => createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: false }),
+    () =>
+      createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
   ],
   [
     "gRPC-Web proto, HTTP/2",
     "grpc-web",
-    () => createGrpcWebTransport({ baseUrl: url, httpVersion: "2" }),
+    () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" }),
   ],
 ];
 
@@ -155,7 +136,7 @@ group("direct Subscribe", () => {
   });
 
   it("answers a malformed body with InvalidArgument in the Connect end message", async () => {
-    const res = await fetch(`${url}/chat.v1.FeedService/Subscribe`, {
+    const res = await fetch(`${server.url}/chat.v1.FeedService/Subscribe`, {
       method: "POST",
       headers: {
         "content-type": "application/connect+proto",
@@ -173,14 +154,14 @@ group("direct Subscribe", () => {
   it("leaves compressed requests and deadlines to connect-node, which serves them alike", async () => {
     const before = subscribeLines().length;
     const gzip = createConnectTransport({
-      baseUrl: url,
+      baseUrl: server.url,
       httpVersion: "1.1",
       sendCompression: compressionGzip,
     });
     const compressed = FeedReader.open(authed(FeedService, gzip, bob.token));
     const ac = new AbortController();
     const withDeadline = new FeedReader(
-      authed(FeedService, createGrpcTransport({ baseUrl: url }), bob.token).subscribe(
+      authed(FeedService, createGrpcTransport({ baseUrl: server.url }), bob.token).subscribe(
         { positions: [] },
         { timeoutMs: 60_000, signal: ac.signal },
       ),

@@ -4,17 +4,12 @@
  * child process (scenarios.ts, "replay-abort"): a server that spins there
  * fails this test by timeout instead of freezing the runner.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "../support/server.js";
-import { runScenario } from "./helpers.js";
+import { expect, it } from "vitest";
+import { setupTestEnv } from "../support/fixture.js";
+import { runScenario } from "./run-scenario.js";
 import type { ReplayAbortReport } from "./scenarios.js";
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-});
-afterAll(() => env.close());
+const { env } = setupTestEnv({ redis: true, instances: 0 });
 
 it("a disconnect during a replay with a held live event leaves the instance working", async () => {
   const r = await runScenario<ReplayAbortReport>(env, "replay-abort", [], 25_000);

@@ -23,47 +23,18 @@ import {
   type SubscribeResponse,
   SubscribeResponseSchema,
 } from "../../gen/chat/v1/feed_pb.js";
-import type { ChatServer } from "../../server/app.js";
-import {
-  authed,
-  createTestEnv,
-  httpTransport,
-  startServer,
-  type TestEnv,
-} from "../support/server.js";
-import {
-  describe,
-  describeChat,
-  evOf,
-  FeedReader,
-  newRoom,
-  newUser,
-  send,
-  type TestUser,
-} from "./helpers.js";
+import { authed, httpTransport } from "../support/clients.js";
+import { describe, describeChat, evOf, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { roomOfTwo, send, type TestUser } from "../support/users.js";
 
 const buf = resolve("node_modules/.bin/buf");
 
-let env: TestEnv;
-let server: ChatServer;
-let url: string;
-let port: number;
+const { env, server } = setupTestEnv({ redis: true, instances: 0, server: true });
 let alice: TestUser;
 let bob: TestUser;
 let room: bigint;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  ({ server, url, port } = await startServer(env));
-  const t = httpTransport(url);
-  alice = await newUser(t, "ext");
-  bob = await newUser(t, "ext");
-  room = await newRoom(alice, [bob]);
-});
-afterAll(async () => {
-  await server.shutdown(2_000);
-  await env.close();
-});
+beforeAll(async () => ({ alice, bob, room } = await roomOfTwo(httpTransport(server.url), "ext")));
 
 /** Resolves once `check` accepts the output so far (or rejects on timeout/exit). */
 function waitForOutput(
@@ -114,7 +85,7 @@ group("buf curl", () => {
           `Authorization: Bearer ${alice.token}`,
           "-d",
           '{"positions":[]}',
-          `${url}/chat.v1.FeedService/Subscribe`,
+          `${server.url}/chat.v1.FeedService/Subscribe`,
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
@@ -146,7 +117,7 @@ group("buf curl", () => {
 group("@grpc/grpc-js", () => {
   let client: grpc.Client;
   beforeAll(() => {
-    client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   });
   afterAll(() => client.close());
 
@@ -288,8 +259,8 @@ async function roomSeq(): Promise<bigint> {
 
 group("@connectrpc/connect-web on Node's fetch", () => {
   const webTransports: [string, () => Transport][] = [
-    ["Connect", () => createConnectTransport({ baseUrl: url })],
-    ["gRPC-Web", () => createGrpcWebTransport({ baseUrl: url })],
+    ["Connect", () => createConnectTransport({ baseUrl: server.url })],
+    ["gRPC-Web", () => createGrpcWebTransport({ baseUrl: server.url })],
   ];
   it.each(webTransports)("%s: subscribes and receives a live message", async (name, make) => {
     const feed = FeedReader.open(authed(FeedService, make(), alice.token));

@@ -5,34 +5,22 @@
  */
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  startServer,
-  type TestEnv,
-} from "../support/server.js";
-import { FeedReader, newUser } from "./helpers.js";
+import { authed } from "../support/clients.js";
+import { inMemoryTransport } from "../support/env.js";
+import { FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser } from "../support/users.js";
 
-let env: TestEnv;
-let url: string;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ url } = await startServer(env));
-});
-afterAll(async () => {
-  await env?.close();
-});
+const { env, server } = setupTestEnv({ instances: 0, server: true });
 
 const transports: [string, () => Transport][] = [
   [
     "direct path (Connect HTTP/1.1)",
-    () => createConnectTransport({ baseUrl: url, httpVersion: "1.1" }),
+    () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
   ],
-  ["direct path (gRPC)", () => createGrpcTransport({ baseUrl: url })],
+  ["direct path (gRPC)", () => createGrpcTransport({ baseUrl: server.url })],
   ["connect-node (in memory)", () => inMemoryTransport(env)],
 ];
 

@@ -5,30 +5,18 @@
  */
 import { Code, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { expect, describe as group, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
+import { authed, withToken } from "../support/clients.js";
+import { inMemoryInstance } from "../support/env.js";
 import { reasonOf } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryInstance,
-  startServer,
-  type TestEnv,
-  withToken,
-} from "../support/server.js";
-import { ChatStream, describe, FeedReader, newRoom, newUser, send } from "./helpers.js";
+import { ChatStream, describe, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { TestServer } from "../support/server.js";
+import { newRoom, newUser, send } from "../support/users.js";
 
-let env: TestEnv;
-let a: Transport;
-let b: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  a = inMemoryInstance(env).transport;
-  b = inMemoryInstance(env).transport;
-});
-afterAll(() => env.close());
+const { env, a, b } = setupTestEnv({ redis: true, instances: 2 });
 
 /** A second token of the same user. */
 async function login(t: Transport, username: string, password: string): Promise<string> {
@@ -153,7 +141,8 @@ group("shutdown", () => {
   });
 
   it("real server: shutdown() ends open streams (Connect HTTP/1.1, gRPC h2c, Chat) with Unavailable", async () => {
-    const { server, url } = await startServer(env);
+    // Shut down by the test itself.
+    const { server, url } = await new TestServer(env).start();
     let stopped = false;
     try {
       const alice = await newUser(a);

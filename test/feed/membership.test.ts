@@ -6,34 +6,18 @@
  * the start of the stream or with the room being added.
  */
 import type { Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { expect, describe as group, it } from "vitest";
 import { MemberRemoved_Reason } from "../../gen/chat/v1/event_pb.js";
 import { Reset_Reason } from "../../gen/chat/v1/feed_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
-import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/server.js";
-import {
-  describe,
-  FeedReader,
-  Gate,
-  gatedPrisma,
-  instanceWith,
-  lastSeqOf,
-  newRoom,
-  newUser,
-  send,
-  type TestUser,
-} from "./helpers.js";
+import { inMemoryInstance } from "../support/env.js";
+import { describe, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { Gate, gatedPrisma } from "../support/gates.js";
+import { lastSeqOf } from "../support/rows.js";
+import { newRoom, newUser, send, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let a: Transport;
-let b: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  a = inMemoryInstance(env).transport;
-  b = inMemoryInstance(env).transport;
-});
-afterAll(() => env.close());
+const { env, a, b } = setupTestEnv({ redis: true, instances: 2 });
 
 const KICKED = MemberRemoved_Reason.KICKED;
 const BANNED = MemberRemoved_Reason.BANNED;
@@ -236,7 +220,7 @@ group("authorization", () => {
 group("races with membership changes", () => {
   it("a removal while the added room is being loaded still ends the room", async () => {
     const roomLoad = new Gate();
-    const slow = instanceWith(env, { prisma: gatedPrisma(env.prisma, { roomLoad }) });
+    const slow = inMemoryInstance(env, { prisma: gatedPrisma(env.prisma, { roomLoad }) });
     const alice = await newUser(a);
     const carol = await newUser(a);
     const room = await newRoom(alice, [], Visibility.PRIVATE);
@@ -265,7 +249,7 @@ group("races with membership changes", () => {
 
   it("a removal while Subscribe reads the memberships still ends the room", async () => {
     const snapshot = new Gate();
-    const slow = instanceWith(env, { prisma: gatedPrisma(env.prisma, { snapshot }) });
+    const slow = inMemoryInstance(env, { prisma: gatedPrisma(env.prisma, { snapshot }) });
     const alice = await newUser(a);
     const carol = await newUser(a);
     const room = await newRoom(alice, [carol]);
@@ -292,7 +276,7 @@ group("races with membership changes", () => {
 
   it("an invite while Subscribe reads the memberships still comes after ready", async () => {
     const snapshot = new Gate();
-    const slow = instanceWith(env, { prisma: gatedPrisma(env.prisma, { snapshot }) });
+    const slow = inMemoryInstance(env, { prisma: gatedPrisma(env.prisma, { snapshot }) });
     const alice = await newUser(a);
     const carol = await newUser(a);
     const room = await newRoom(alice, [], Visibility.PRIVATE);
@@ -321,7 +305,7 @@ group("races with membership changes", () => {
 group("removal racing with a reset", () => {
   it("a removal while a far-behind room is attached ends the room (no events after it)", async () => {
     const hubHead = new Gate();
-    const slow = instanceWith(env, {
+    const slow = inMemoryInstance(env, {
       prisma: gatedPrisma(env.prisma, { hubHead }),
       feed: { maxReplay: 2 },
     });

@@ -4,22 +4,17 @@
  * looks away briefly during a long replay, while a single live event
  * arrives, is not "too slow".
  */
-import type { Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/server.js";
-import { FeedReader, instanceWith, newRoom, newUser, roomEvents, send, sleep } from "./helpers.js";
+import { expect, it } from "vitest";
+import { inMemoryInstance } from "../support/env.js";
+import { FeedReader, roomEvents } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { sleep } from "../support/timing.js";
+import { newRoom, newUser, send } from "../support/users.js";
 
-let env: TestEnv;
-let a: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  a = inMemoryInstance(env).transport;
-});
-afterAll(() => env.close());
+const { env, a } = setupTestEnv({ redis: true });
 
 it("keeps room in the queue for live events while a long replay waits for the reader", async () => {
-  const inst = instanceWith(env, { feed: { queueLimit: 6 } });
+  const inst = inMemoryInstance(env, { feed: { queueLimit: 6 } });
   const alice = await newUser(a);
   const bob = await newUser(a);
   const old = await newRoom(alice, [bob]);

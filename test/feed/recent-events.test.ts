@@ -4,19 +4,14 @@
  * room_events read), one further behind still gets every event from
  * storage, in order.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { PrismaClient } from "../../prisma/generated/client.js";
-import { createTestEnv, type TestEnv } from "../support/server.js";
-import { describe, FeedReader, instanceWith, newRoom, newUser, send } from "./helpers.js";
+import { inMemoryInstance } from "../support/env.js";
+import { describe, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, send } from "../support/users.js";
 
-let env: TestEnv;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-});
-afterAll(async () => {
-  await env.close();
-});
+const { env } = setupTestEnv({ instances: 0 });
 
 it("resumes from the hub's recent events without reading storage, and from storage beyond them", async () => {
   let reads = 0;
@@ -30,7 +25,7 @@ it("resumes from the hub's recent events without reading storage, and from stora
       },
     },
   }) as unknown as PrismaClient;
-  const inst = instanceWith(env, {
+  const inst = inMemoryInstance(env, {
     prisma: counting,
     feed: { recentEvents: 8, lingerMs: 60_000 },
   });

@@ -25,21 +25,12 @@ import {
   SubscribeResponseSchema,
 } from "../../gen/chat/v1/feed_pb.js";
 import { type ChatServerDeps, createChatServer, createRpc } from "../../server/app.js";
-import { createLogger } from "../../server/platform/logger.js";
 import { createPrisma } from "../../server/store/prisma.js";
-import { authed } from "../support/server.js";
-import {
-  describe,
-  evOf,
-  FeedReader,
-  Gate,
-  gatedPrisma,
-  newRoom,
-  newUser,
-  roomEvents,
-  send,
-  type TestUser,
-} from "./helpers.js";
+import { authed } from "../support/clients.js";
+import { testDeps, testRedisUrl } from "../support/env.js";
+import { describe, evOf, FeedReader, roomEvents } from "../support/feed.js";
+import { Gate, gatedPrisma } from "../support/gates.js";
+import { newRoom, newUser, send, type TestUser } from "../support/users.js";
 
 /** What the scenario reports. */
 export interface StallReport {
@@ -64,15 +55,8 @@ async function main(): Promise<void> {
     throw new Error("usage: scenarios.ts <scenario> <database-url> <redis-prefix> [args...]");
   }
   const prisma = createPrisma(databaseUrl);
-  const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-  const deps: ChatServerDeps = {
-    prisma,
-    redis,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
-    tokenTtlSeconds: 3600,
-    redisPrefix,
-    healthIntervalMs: 200,
-  };
+  const redis = new Redis(testRedisUrl);
+  const deps = testDeps({ prisma, redis, redisPrefix });
   try {
     let report: unknown;
     if (scenario === "stall-memory" || scenario === "stall-grpc") {

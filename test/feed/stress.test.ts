@@ -1,6 +1,6 @@
 /**
- * The big one: two real servers (port 0, each in its own process) sharing
- * the database and Redis.
+ * The big one: two real servers (each in its own process, started as
+ * production starts it, on a free port) sharing the database and Redis.
  * Senders on both instances write concurrently into three rooms; subscribers
  * keep disconnecting at random points and resume from the last sequence
  * they saw per room, on a random instance and protocol. At the end every
@@ -20,18 +20,12 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
-import { authed, createTestEnv, type TestEnv } from "../support/server.js";
-import {
-  lastSeqOf,
-  newRoom,
-  newUser,
-  prng,
-  type ServerProcess,
-  sleep,
-  startServerProcess,
-  storedEvents,
-  type TestUser,
-} from "./helpers.js";
+import { authed } from "../support/clients.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { envServerProcess, type ServerProcess } from "../support/processes.js";
+import { lastSeqOf, storedEvents } from "../support/rows.js";
+import { prng, sleep } from "../support/timing.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
 const SEED = Number(process.env.FEED_STRESS_SEED ?? 20_261_122);
 const MAX_MESSAGES = Number(process.env.FEED_STRESS_MESSAGES ?? 3_000);
@@ -41,18 +35,16 @@ const SUBSCRIBERS = 6;
 /** Rooms (indexes into the three rooms) of each subscriber. */
 const SUBSCRIBER_ROOMS = [[0, 1, 2], [0, 1], [1, 2], [2], [0, 2], [1]];
 
-let env: TestEnv;
+const { env } = setupTestEnv({ redis: true, instances: 0 });
 let servers: ServerProcess[] = [];
 
 beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  // Resumes are short; a reset would make the bookkeeping meaningless.
-  servers = await Promise.all([0, 1].map(() => startServerProcess(env, { maxReplay: 1_000_000 })));
+  // Resumes are short; a reset would make the bookkeeping meaningless (the
+  // most a test run sends is far below this limit).
+  const vars = { FEED_MAX_REPLAY: "100000" };
+  servers = await Promise.all([0, 1].map(() => envServerProcess(env, vars)));
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-  await env.close();
-});
+afterAll(() => Promise.all(servers.map((s) => s.stop())));
 
 type Kind = "grpc" | "connect-h1" | "connect-h2";
 const kinds: Kind[] = ["grpc", "connect-h1", "connect-h2"];

@@ -3,43 +3,25 @@
  * sequence (also on another instance and while messages keep coming),
  * `reset` past maxReplay, bad positions, and the per-user stream limit.
  */
-import { Code, createClient, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { Code, createClient } from "@connectrpc/connect";
+import { beforeAll, expect, describe as group, it } from "vitest";
 import { FeedService, Reset_Reason } from "../../gen/chat/v1/feed_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
 import type { FeedOptions } from "../../server/app.js";
+import { inMemoryInstance } from "../support/env.js";
 import { badFields } from "../support/errors.js";
-import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/server.js";
-import {
-  ChatStream,
-  describe,
-  FeedReader,
-  instanceWith,
-  lastSeqOf,
-  newRoom,
-  newUser,
-  roomEventLabel,
-  roomEvents,
-  send,
-  sleep,
-  type TestUser,
-} from "./helpers.js";
+import { ChatStream, describe, FeedReader, roomEventLabel, roomEvents } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { lastSeqOf } from "../support/rows.js";
+import { sleep } from "../support/timing.js";
+import { newRoom, newUser, send, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
 /** Two instances with default options sharing the database and Redis. */
-let a: Transport;
-let b: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  a = inMemoryInstance(env).transport;
-  b = inMemoryInstance(env).transport;
-});
-afterAll(() => env.close());
+const { env, a, b } = setupTestEnv({ redis: true, instances: 2 });
 
 /** An instance with its own feed options. */
 function withFeed(feed: Partial<FeedOptions>) {
-  return instanceWith(env, { feed });
+  return inMemoryInstance(env, { feed });
 }
 
 const seqs = (evs: Parameters<typeof roomEvents>[0]) => roomEvents(evs).map((e) => e.seq);

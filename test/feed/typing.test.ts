@@ -3,23 +3,15 @@
  * "stopped" when told or about 6 s after the last call; non-members get
  * NotFound and nobody hears anything.
  */
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, expect, describe as group, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { expect, describe as group, it } from "vitest";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
 import { expectCode } from "../support/errors.js";
-import { createTestEnv, inMemoryInstance, type TestEnv } from "../support/server.js";
-import { describe, type Ev, FeedReader, newRoom, newUser, send } from "./helpers.js";
+import { describe, type Ev, FeedReader } from "../support/feed.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, send } from "../support/users.js";
 
-let env: TestEnv;
-let a: Transport;
-let b: Transport;
-
-beforeAll(async () => {
-  env = await createTestEnv({ redis: true });
-  a = inMemoryInstance(env).transport;
-  b = inMemoryInstance(env).transport;
-});
-afterAll(() => env.close());
+const { a, b } = setupTestEnv({ redis: true, instances: 2 });
 
 const typingOnly = (evs: Ev[]) => evs.filter((e) => e.case === "typing").map(describe);
 

@@ -20,29 +20,21 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { HealthMonitor, registerHealth, ServingStatus } from "../../server/rpc/grpc/health.js";
 import { registerReflection } from "../../server/rpc/grpc/reflection.js";
+import { countSubscriptions } from "../support/health.js";
 
 const run = promisify(execFile);
 const buf = resolve("node_modules/.bin/buf");
 
 const shutdown = new AbortController();
 const monitor = new HealthMonitor({ checks: {} });
-const subscriptions = { active: 0 };
+// Counts Watch subscriptions to see handlers release them over a real stream.
+const subscriptions = countSubscriptions(monitor);
 const sessions = new Set<http2.ServerHttp2Session>();
 let server: http2.Http2Server;
 let base: string;
 let client: grpc.Client;
 
 beforeAll(async () => {
-  // Count Watch subscriptions to see handlers release them over a real stream.
-  const subscribe = monitor.subscribe.bind(monitor);
-  monitor.subscribe = (listener) => {
-    subscriptions.active++;
-    const off = subscribe(listener);
-    return () => {
-      subscriptions.active--;
-      off();
-    };
-  };
   monitor.start();
   await monitor.ready();
   const routes = connectNodeAdapter({

@@ -13,7 +13,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
@@ -22,7 +21,6 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
@@ -31,24 +29,13 @@ import { UserService } from "../../gen/chat/v1/user_pb.js";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { type ChatServer, createChatServer, type ServerLimits } from "../../server/app.js";
-import {
-  ChatStream,
-  describe as describeEv,
-  FeedReader,
-  newRoom,
-  newUser,
-  send,
-  sleep,
-  type TestUser,
-} from "../feed/helpers.js";
+import { authed, httpTransport } from "../support/clients.js";
+import { createTestEnv, inMemoryTransport, type TestEnv } from "../support/env.js";
 import { expectCode, reasonOf } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  httpTransport,
-  inMemoryTransport,
-  type TestEnv,
-} from "../support/server.js";
+import { ChatStream, describe as describeEv, FeedReader } from "../support/feed.js";
+import { captureLogs, startServer } from "../support/server.js";
+import { sleep } from "../support/timing.js";
+import { roomOfTwo, send, type TestUser } from "../support/users.js";
 import {
   FrameType,
   frame,
@@ -77,7 +64,7 @@ let webDir: string;
 let alice: TestUser;
 let bob: TestUser;
 let room: bigint;
-const logs: Record<string, unknown>[] = [];
+const { logger, lines: logs } = captureLogs();
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -85,28 +72,16 @@ beforeAll(async () => {
   mkdirSync(join(webDir, "assets"));
   writeFileSync(join(webDir, "index.html"), "<!doctype html><title>t</title>");
   writeFileSync(join(webDir, "assets", "app-1234.js"), "console.log(1)");
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split("\n")) if (line) logs.push(JSON.parse(line));
-      cb();
-    },
-  });
-  server = createChatServer({
-    ...env.deps,
-    logger: pino({ level: "info" }, sink),
+  ({ server, url, port } = await startServer(env, {
+    logger,
     feed: { heartbeatMs: 200 },
     limits,
     webDir,
     avatarHosts: ["images.example.com"],
-  });
-  port = (await server.listen(0, "127.0.0.1")).port;
-  url = `http://127.0.0.1:${port}`;
-  alice = await newUser(httpTransport(url), "hostile");
-  bob = await newUser(httpTransport(url), "hostile");
-  room = await newRoom(alice, [bob]);
+  }));
+  ({ alice, bob, room } = await roomOfTwo(httpTransport(url), "hostile"));
 });
 afterAll(async () => {
-  await server.shutdown(2_000);
   await env.close();
   rmSync(webDir, { recursive: true, force: true });
 });
@@ -555,18 +530,10 @@ describe("caps", () => {
   });
 
   it("closes connections beyond the per-process cap at once, with one warning", async () => {
-    const warnings: Record<string, unknown>[] = [];
+    const { logger, lines: warnings } = captureLogs("warn");
     const capped = createChatServer({
       ...env.deps,
-      logger: pino(
-        { level: "warn" },
-        new Writable({
-          write(chunk: Buffer, _e, cb) {
-            for (const l of chunk.toString().split("\n")) if (l) warnings.push(JSON.parse(l));
-            cb();
-          },
-        }),
-      ),
+      logger,
       limits: { maxConnections: 3, headersTimeoutMs: 5_000 },
     });
     const cappedPort = (await capped.listen(0, "127.0.0.1")).port;

@@ -5,10 +5,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
-import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-const fx = messagesFixture("authz");
-const { newUser, newRoom } = fx;
+const { env, transport } = setupTestEnv();
 
 const roles = ["owner", "admin", "author", "member", "outsider", "banned"] as const;
 type Role = (typeof roles)[number];
@@ -21,7 +21,7 @@ interface Fixture {
 
 async function fixture(visibility: Visibility): Promise<Fixture> {
   const users = {} as Record<Role, TestUser>;
-  for (const r of roles) users[r] = await newUser();
+  for (const r of roles) users[r] = await newUser(transport);
   const members = [users.admin, users.author, users.member, users.banned];
   const roomId = await newRoom(users.owner, members, visibility);
   await users.owner.rooms.setMemberRole({ roomId, userId: users.admin.id, role: MemberRole.ADMIN });
@@ -98,10 +98,10 @@ async function outcome(p: Promise<unknown>): Promise<Outcome> {
 
 async function counts(roomId: bigint) {
   const [room, messages, reactions, events] = await Promise.all([
-    fx.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
-    fx.prisma.message.count({ where: { roomId, deletedAt: null } }),
-    fx.prisma.reaction.count({ where: { roomId } }),
-    fx.prisma.roomEvent.count({ where: { roomId } }),
+    env.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
+    env.prisma.message.count({ where: { roomId, deletedAt: null } }),
+    env.prisma.reaction.count({ where: { roomId } }),
+    env.prisma.roomEvent.count({ where: { roomId } }),
   ]);
   return { lastSeq: room.lastSeq, messages, reactions, events };
 }

@@ -3,24 +3,11 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../support/errors.js";
-import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { expectDense } from "../support/rows.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-const fx = messagesFixture("hot");
-const { newUser, newRoom } = fx;
-
-/** Asserts the room's history is exactly 1..last_seq in room_events, no hole, no duplicate. */
-async function expectDense(roomId: bigint) {
-  const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
-  const events = await fx.prisma.roomEvent.findMany({
-    where: { roomId },
-    select: { seq: true },
-    orderBy: { seq: "asc" },
-  });
-  expect(events.map((e) => e.seq)).toEqual(
-    Array.from({ length: Number(room.lastSeq) }, (_, i) => BigInt(i + 1)),
-  );
-  return room.lastSeq;
-}
+const { env, transport } = setupTestEnv();
 
 function rate(n: number, ms: number): string {
   return `${n} messages in ${ms.toFixed(0)} ms = ${((n * 1000) / ms).toFixed(0)} msg/s`;
@@ -28,11 +15,11 @@ function rate(n: number, ms: number): string {
 
 describe("concurrent sends", () => {
   it("60 concurrent senders in one room get seqs N+1..N+60 with no hole or duplicate", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const senders: TestUser[] = [];
-    for (let i = 0; i < 12; i++) senders.push(await newUser());
+    for (let i = 0; i < 12; i++) senders.push(await newUser(transport));
     const roomId = await newRoom(owner, senders);
-    const startSeq = await expectDense(roomId);
+    const startSeq = (await expectDense(env, roomId)).lastSeq;
     const n = 60;
     const started = performance.now();
     const results = await Promise.all(
@@ -47,21 +34,21 @@ describe("concurrent sends", () => {
     expect(seqs).toEqual(expected);
     expect(results.every((r) => !r.duplicate)).toBe(true);
 
-    const rows = await fx.prisma.message.findMany({
+    const rows = await env.prisma.message.findMany({
       where: { roomId, seq: { gt: startSeq } },
       select: { seq: true, text: true },
       orderBy: { seq: "asc" },
     });
     expect(rows.map((r) => r.seq)).toEqual(expected);
     expect(new Set(rows.map((r) => r.text)).size).toBe(n);
-    expect(await expectDense(roomId)).toBe(startSeq + BigInt(n));
+    expect((await expectDense(env, roomId)).lastSeq).toBe(startSeq + BigInt(n));
     console.log(`[throughput] one room, ${n} concurrent senders: ${rate(n, elapsed)}`);
   });
 
   it("keeps every room dense when many rooms are written in parallel", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const others: TestUser[] = [];
-    for (let i = 0; i < 4; i++) others.push(await newUser());
+    for (let i = 0; i < 4; i++) others.push(await newUser(transport));
     const roomIds: bigint[] = [];
     for (let i = 0; i < 8; i++) roomIds.push(await newRoom(owner, others));
     const perRoom = 25;
@@ -77,8 +64,8 @@ describe("concurrent sends", () => {
     );
     const elapsed = performance.now() - started;
     for (const roomId of roomIds) {
-      await expectDense(roomId);
-      expect(await fx.prisma.message.count({ where: { roomId, kind: "TEXT" } })).toBe(perRoom);
+      await expectDense(env, roomId);
+      expect(await env.prisma.message.count({ where: { roomId, kind: "TEXT" } })).toBe(perRoom);
     }
     console.log(
       `[throughput] ${roomIds.length} rooms in parallel: ${rate(roomIds.length * perRoom, elapsed)}`,
@@ -86,8 +73,8 @@ describe("concurrent sends", () => {
   });
 
   it("mixes sends, edits, reactions and deletes without holes, and failures give numbers back", async () => {
-    const owner = await newUser();
-    const member = await newUser();
+    const owner = await newUser(transport);
+    const member = await newUser(transport);
     const roomId = await newRoom(owner, [member]);
     const seed = await owner.msgs.sendMessage({ roomId, text: "seed", clientMsgId: "seed" });
     const seedId = seed.message?.id ?? 0n;
@@ -105,8 +92,8 @@ describe("concurrent sends", () => {
       );
     }
     await Promise.all(ops);
-    const last = await expectDense(roomId);
-    const counts = await fx.prisma.roomEvent.groupBy({
+    const last = (await expectDense(env, roomId)).lastSeq;
+    const counts = await env.prisma.roomEvent.groupBy({
       by: ["type"],
       where: { roomId },
       _count: { _all: true },

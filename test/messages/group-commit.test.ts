@@ -4,18 +4,11 @@
 // A gate holds the first transaction so that the calls made meanwhile land
 // in one batch, deterministically.
 import { fromBinary } from "@bufbuild/protobuf";
-import {
-  Code,
-  type ConnectError,
-  createRouterTransport,
-  type Transport,
-} from "@connectrpc/connect";
+import { Code, type ConnectError, type Transport } from "@connectrpc/connect";
 import type { Pool } from "mariadb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type RoomEvent, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import { createRpc } from "../../server/app.js";
+import { Visibility } from "../../gen/chat/v1/room_pb.js";
 import type { RoomEventSink } from "../../server/domain/event-sink.js";
 import type { SendRequest } from "../../server/domain/send/send-batch.js";
 import { type BatchLimits, SendBatcher } from "../../server/domain/send/send-batcher.js";
@@ -26,72 +19,19 @@ import {
   prismaTransactions,
   type TxRunner,
 } from "../../server/store/tx.js";
+import { inMemoryTransport } from "../support/env.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { expectDense, roomSnapshot } from "../support/rows.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
+const { env, transport } = setupTestEnv();
 let pool: Pool;
-let transport: Transport;
 
-beforeAll(async () => {
-  env = await createTestEnv();
+beforeAll(() => {
   pool = createSendPool(env.databaseUrl, 4);
   env.onClose(() => pool.end());
-  transport = inMemoryTransport(env);
 });
-afterAll(() => env.close());
-
-async function newUser(t = transport) {
-  const u = await signUp(t);
-  return {
-    ...u,
-    id: u.user.id,
-    rooms: authed(RoomService, t, u.token),
-    msgs: authed(MessageService, t, u.token),
-  };
-}
-type TestUser = Awaited<ReturnType<typeof newUser>>;
-
-async function newRoom(owner: TestUser, members: TestUser[] = [], visibility = Visibility.PUBLIC) {
-  const res = await owner.rooms.createRoom({
-    name: `gc ${Math.random().toString(36).slice(2, 8)}`,
-    visibility,
-    memberIds: members.map((m) => m.id),
-  });
-  if (!res.room) throw new Error("no room");
-  return res.room.id;
-}
-
-/** Row counts and last_seq of a room, to prove that failed sends wrote nothing. */
-async function snapshot(roomId: bigint) {
-  const [room, messages, events, mentions] = await Promise.all([
-    env.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { lastSeq: true } }),
-    env.prisma.message.count({ where: { roomId } }),
-    env.prisma.roomEvent.count({ where: { roomId } }),
-    env.prisma.mention.count({ where: { roomId } }),
-  ]);
-  return { lastSeq: room.lastSeq, messages, events, mentions };
-}
-
-/** Asserts room_events and messages hold 1..last_seq with no hole (messages: TEXT/CUSTOM ones). */
-async function expectDense(roomId: bigint) {
-  const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
-  const events = await env.prisma.roomEvent.findMany({
-    where: { roomId },
-    select: { seq: true },
-    orderBy: { seq: "asc" },
-  });
-  expect(events.map((e) => e.seq)).toEqual(
-    Array.from({ length: Number(room.lastSeq) }, (_, i) => BigInt(i + 1)),
-  );
-  return room;
-}
 
 /** A sink that records what is published, in order. */
 function recordingSink() {
@@ -165,10 +105,10 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
   };
 
   it("writes concurrent sends of one room in one transaction: dense seqs, each acked once with its own", async () => {
-    const owner = await newUser();
-    const others = [await newUser(), await newUser(), await newUser()];
+    const owner = await newUser(transport);
+    const others = [await newUser(transport), await newUser(transport), await newUser(transport)];
     const roomId = await newRoom(owner, others);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const { gate, published, b } = batcher();
     gate.hold();
     const senders = [owner, ...others];
@@ -192,7 +132,7 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     // One publish, after COMMIT, with every event in order.
     expect(published).toHaveLength(1);
     expect(published[0]?.seqs).toEqual(results.map((r) => r.message.seq));
-    const room = await expectDense(roomId);
+    const room = await expectDense(env, roomId);
     expect(room.lastSeq).toBe(before.lastSeq + 50n);
     expect(room.lastMessageId).toBe(results.at(-1)?.message.id);
     const rows = await env.prisma.message.findMany({
@@ -213,9 +153,9 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
   });
 
   it("fails a bad send alone, with its own code, and writes nothing for it", async () => {
-    const owner = await newUser();
-    const member = await newUser();
-    const outsider = await newUser();
+    const owner = await newUser(transport);
+    const member = await newUser(transport);
+    const outsider = await newUser(transport);
     const roomId = await newRoom(owner, [member]);
     const privateRoom = await newRoom(owner, [], Visibility.PRIVATE);
     const archived = await newRoom(owner, [member]);
@@ -226,9 +166,9 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
       clientMsgId: "f",
     });
     await owner.rooms.archiveRoom({ roomId: archived });
-    const before = await snapshot(roomId);
-    const beforeArchived = await snapshot(archived);
-    const beforePrivate = await snapshot(privateRoom);
+    const before = await roomSnapshot(env, roomId);
+    const beforeArchived = await roomSnapshot(env, archived);
+    const beforePrivate = await roomSnapshot(env, privateRoom);
 
     const { gate, published, b } = batcher();
     gate.hold();
@@ -265,21 +205,21 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     expect(gate.transactions).toBe(1);
     expect(published.map((p) => p.seqs)).toEqual([[a.message.seq, z.message.seq]]);
 
-    expect(await snapshot(roomId)).toEqual({
+    expect(await roomSnapshot(env, roomId)).toEqual({
       ...before,
       lastSeq: before.lastSeq + 2n,
       messages: before.messages + 2,
       events: before.events + 2,
     });
-    expect(await snapshot(archived)).toEqual(beforeArchived);
-    expect(await snapshot(privateRoom)).toEqual(beforePrivate);
-    await expectDense(roomId);
+    expect(await roomSnapshot(env, archived)).toEqual(beforeArchived);
+    expect(await roomSnapshot(env, privateRoom)).toEqual(beforePrivate);
+    await expectDense(env, roomId);
   });
 
   it("answers a key used twice in one batch with one message, and retries later with the original", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const { gate, b } = batcher();
     gate.hold();
     const key = `same-${n}`;
@@ -298,7 +238,7 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     expect(results.map((r) => r.duplicate)).toEqual([false, true, true, true, true, true]);
     expect(results.every((r) => r.message.text === "the one")).toBe(true);
     expect(results[0]?.message.seq).toBe(before.lastSeq + 1n);
-    expect(await snapshot(roomId)).toEqual({
+    expect(await roomSnapshot(env, roomId)).toEqual({
       ...before,
       lastSeq: before.lastSeq + 1n,
       messages: before.messages + 1,
@@ -307,7 +247,7 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
 
     // Later batches: the original in its current state, nothing written.
     await owner.msgs.editMessage({ messageId: results[0]?.message.id ?? 0n, text: "edited" });
-    const mid = await snapshot(roomId);
+    const mid = await roomSnapshot(env, roomId);
     gate.hold();
     const retries = [
       b.send(text(owner, roomId, { clientMsgId: key })),
@@ -320,13 +260,13 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
       expect(r.message.text).toBe("edited");
       expect(r.message.editTime).toBeDefined();
     }
-    expect(await snapshot(roomId)).toEqual(mid);
+    expect(await roomSnapshot(env, roomId)).toEqual(mid);
   });
 
   it("writes many rooms in one transaction, each dense, mentions and replies resolved per room", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
-    const bob = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
+    const bob = await newUser(transport);
     const roomA = await newRoom(owner, [ann, bob]);
     const roomB = await newRoom(owner, [bob]); // ann is not a member here
     const parentA = await owner.msgs.sendMessage({
@@ -334,7 +274,7 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
       text: "parent",
       clientMsgId: "p",
     });
-    const before = [await snapshot(roomA), await snapshot(roomB)];
+    const before = [await roomSnapshot(env, roomA), await roomSnapshot(env, roomB)];
     const { gate, published, b } = batcher();
     gate.hold();
     const mention = `hi @${ann.username} and @${bob.username.toUpperCase()}`;
@@ -377,14 +317,14 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     });
     expect(stored).toHaveLength(3);
     expect(stored.every((m) => m.seq === (m.roomId === roomA ? inA : inB)?.message.seq)).toBe(true);
-    await expectDense(roomA);
-    await expectDense(roomB);
+    await expectDense(env, roomA);
+    await expectDense(env, roomB);
   });
 
   it("retries a batch that the database broke with each send alone, so only the culprit fails", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const { gate, published, b } = batcher();
     gate.hold();
     const ok1 = b.send(text(owner, roomId));
@@ -401,11 +341,11 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     // The batch, then each of its three sends alone.
     expect(gate.transactions).toBe(4);
     expect(published.map((p) => p.seqs)).toEqual([[a.message.seq], [z.message.seq]]);
-    await expectDense(roomId);
+    await expectDense(env, roomId);
   });
 
   it("refuses sends beyond the waiting limit with Unavailable, and serves the rest", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
     const { gate, b } = batcher({ maxWaiting: 3 });
     gate.hold();
@@ -416,11 +356,11 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     expect(new Set(results.map((r) => r.message.seq)).size).toBe(3);
     // Accepted again once the queue has drained.
     expect((await b.send(text(owner, roomId))).duplicate).toBe(false);
-    await expectDense(roomId);
+    await expectDense(env, roomId);
   });
 
   it("tries a transaction again after a deadlock", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
     const inner = makeRunner();
     let calls = 0;
@@ -444,28 +384,26 @@ describe.each(runners)("group commit over the %s", (_name, makeRunner) => {
     };
     const { sink, published } = recordingSink();
     const b = new SendBatcher(flaky, env.prisma, systemClock, sink, { lanes: 1 });
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const r = await b.send(text(owner, roomId));
     expect(calls).toBe(2);
     expect(r.duplicate).toBe(false);
     expect(r.message.seq).toBe(before.lastSeq + 1n);
     expect(published).toHaveLength(1);
-    await expectDense(roomId);
+    await expectDense(env, roomId);
   });
 });
 
 describe("SendMessage through the send pool (RPC)", () => {
   let pooled: Transport;
   beforeAll(() => {
-    const rpc = createRpc({ ...env.deps, sendPool: pool });
-    env.onClose(() => rpc.close());
-    pooled = createRouterTransport(rpc.routes, { router: { interceptors: rpc.interceptors } });
+    pooled = inMemoryTransport(env, { sendPool: pool });
   });
 
   it("stores one message for 20 concurrent identical sends", async () => {
     const owner = await newUser(pooled);
     const roomId = await newRoom(owner);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         owner.msgs.sendMessage({ roomId, text: "racing", clientMsgId: "race" }),
@@ -473,7 +411,7 @@ describe("SendMessage through the send pool (RPC)", () => {
     );
     expect(new Set(results.map((r) => r.message?.id)).size).toBe(1);
     expect(results.filter((r) => r.duplicate)).toHaveLength(19);
-    expect(await snapshot(roomId)).toEqual({
+    expect(await roomSnapshot(env, roomId)).toEqual({
       ...before,
       lastSeq: before.lastSeq + 1n,
       messages: before.messages + 1,
@@ -496,7 +434,7 @@ describe("SendMessage through the send pool (RPC)", () => {
     );
     expect(results.every((r) => !r.duplicate)).toBe(true);
     for (const roomId of rooms) {
-      const room = await expectDense(roomId);
+      const room = await expectDense(env, roomId);
       const mine = results.filter((r) => r.message?.roomId === roomId).map((r) => r.message?.seq);
       expect(new Set(mine).size).toBe(40);
       expect(await env.prisma.message.count({ where: { roomId, kind: "TEXT" } })).toBe(40);

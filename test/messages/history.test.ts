@@ -6,10 +6,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Message, MessageKind } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { eventAt, roomSnapshot } from "../support/rows.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-const fx = messagesFixture("history");
-const { newUser, newRoom, snapshot, eventAt } = fx;
+const { env, transport } = setupTestEnv();
 
 let n = 0;
 const cid = () => `h-${++n}`;
@@ -22,9 +23,9 @@ async function send(u: TestUser, roomId: bigint, text: string): Promise<Message>
 
 describe("EditMessage", () => {
   it("replaces text and mentions at a new seq, keeping the message's seq", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
-    const bob = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
+    const bob = await newUser(transport);
     const roomId = await newRoom(owner, [ann, bob]);
     const m = await send(owner, roomId, `hi @${ann.username}`);
     const res = await owner.msgs.editMessage({ messageId: m.id, text: `  now @${bob.username}  ` });
@@ -33,9 +34,9 @@ describe("EditMessage", () => {
     expect(res.message?.text).toBe(`now @${bob.username}`);
     expect(res.message?.editTime).toBeDefined();
     expect(res.message?.mentionIds).toEqual([bob.id]);
-    const mentions = await fx.prisma.mention.findMany({ where: { messageId: m.id } });
+    const mentions = await env.prisma.mention.findMany({ where: { messageId: m.id } });
     expect(mentions.map((x) => [x.userId, x.seq])).toEqual([[bob.id, m.seq]]);
-    const { event } = await eventAt(roomId, res.seq);
+    const { event } = await eventAt(env, roomId, res.seq);
     expect(event.change.case).toBe("messageEdited");
     if (event.change.case === "messageEdited") {
       expect(event.change.value.messageId).toBe(m.id);
@@ -44,16 +45,16 @@ describe("EditMessage", () => {
       expect(event.change.value.editTime).toBeDefined();
     }
     // Same text again: nothing changes, seq 0.
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const same = await owner.msgs.editMessage({ messageId: m.id, text: `now @${bob.username}` });
     expect(same.seq).toBe(0n);
     expect(same.message?.text).toBe(`now @${bob.username}`);
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
   });
 
   it("refuses others, non-text and deleted messages and bad text, writing nothing", async () => {
-    const owner = await newUser();
-    const member = await newUser();
+    const owner = await newUser(transport);
+    const member = await newUser(transport);
     const roomId = await newRoom(owner, [member]);
     const mine = await send(member, roomId, "mine");
     const custom = await owner.msgs.sendCustomEvent({
@@ -70,7 +71,7 @@ describe("EditMessage", () => {
     });
     const system = history.messages.find((m) => m.kind === MessageKind.SYSTEM);
     expect(system).toBeDefined();
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     await expectCode(
       owner.msgs.editMessage({ messageId: mine.id, text: "x" }),
       Code.PermissionDenied,
@@ -96,17 +97,17 @@ describe("EditMessage", () => {
       Code.InvalidArgument,
     );
     expect(badFields(err)).toEqual(["text"]);
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
     expect((await member.msgs.getMessage({ messageId: mine.id })).message?.text).toBe("mine");
   });
 });
 
 describe("DeleteMessage", () => {
   it("leaves a tombstone at the same seq; author and moderators only; twice gives seq 0", async () => {
-    const owner = await newUser();
-    const admin = await newUser();
-    const member = await newUser();
-    const other = await newUser();
+    const owner = await newUser(transport);
+    const admin = await newUser(transport);
+    const member = await newUser(transport);
+    const other = await newUser(transport);
     const roomId = await newRoom(owner, [admin, member, other]);
     await owner.rooms.setMemberRole({ roomId, userId: admin.id, role: MemberRole.ADMIN });
     const m = await send(member, roomId, `hello @${other.username}`);
@@ -123,22 +124,22 @@ describe("DeleteMessage", () => {
     expect(t?.deleteTime).toBeDefined();
     expect(t?.reactions).toEqual([]);
     expect(t?.mentionIds).toEqual([]);
-    const row = await fx.prisma.message.findUniqueOrThrow({ where: { id: m.id } });
+    const row = await env.prisma.message.findUniqueOrThrow({ where: { id: m.id } });
     expect(row.text).toBe("");
     expect(row.payload).toBeNull();
-    expect(await fx.prisma.mention.count({ where: { messageId: m.id } })).toBe(0);
-    expect(await fx.prisma.reaction.count({ where: { messageId: m.id } })).toBe(0);
-    const { event } = await eventAt(roomId, res.seq);
+    expect(await env.prisma.mention.count({ where: { messageId: m.id } })).toBe(0);
+    expect(await env.prisma.reaction.count({ where: { messageId: m.id } })).toBe(0);
+    const { event } = await eventAt(env, roomId, res.seq);
     expect(event.change.case).toBe("messageDeleted");
     if (event.change.case === "messageDeleted") {
       expect(event.change.value).toMatchObject({ messageId: m.id, deletedBy: admin.id });
     }
 
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const again = await member.msgs.deleteMessage({ messageId: m.id });
     expect(again.seq).toBe(0n);
     expect(again.message?.deleted).toBe(true);
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
 
     // Author deletes own; owner deletes a CUSTOM event (payload gone).
     const own = await send(member, roomId, "own");
@@ -157,7 +158,7 @@ describe("DeleteMessage", () => {
   });
 
   it("refuses SYSTEM messages and reactions on tombstones", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
     const history = await owner.msgs.listMessages({ roomId });
     const system = history.messages.find((m) => m.kind === MessageKind.SYSTEM);
@@ -180,16 +181,16 @@ describe("DeleteMessage", () => {
 
 describe("reactions", () => {
   it("counts per emoji in first-reaction order with `me`, once per user, with events", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
-    const bob = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
+    const bob = await newUser(transport);
     const roomId = await newRoom(owner, [ann, bob]);
     const m = await send(owner, roomId, "react to me");
 
     const a1 = await ann.msgs.addReaction({ messageId: m.id, emoji: "🎉" });
     expect(a1.seq).toBeGreaterThan(0n);
     expect(a1.reactions.map((r) => [r.emoji, r.count, r.me])).toEqual([["🎉", 1, true]]);
-    const { event } = await eventAt(roomId, a1.seq);
+    const { event } = await eventAt(env, roomId, a1.seq);
     expect(event.change.case).toBe("reactionAdded");
     if (event.change.case === "reactionAdded") {
       expect(event.change.value).toMatchObject({
@@ -206,10 +207,10 @@ describe("reactions", () => {
       [":+1:", 1, true],
     ]);
     // Adding again changes nothing.
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const dup = await ann.msgs.addReaction({ messageId: m.id, emoji: "🎉" });
     expect(dup.seq).toBe(0n);
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
     // Emoji differing only by variation selector / case are different reactions.
     await ann.msgs.addReaction({ messageId: m.id, emoji: "❤" });
     await ann.msgs.addReaction({ messageId: m.id, emoji: "❤️" });
@@ -229,7 +230,7 @@ describe("reactions", () => {
     const removed = await bob.msgs.removeReaction({ messageId: m.id, emoji: "🎉" });
     expect(removed.seq).toBeGreaterThan(0n);
     expect(removed.reactions.find((r) => r.emoji === "🎉")).toMatchObject({ count: 1, me: false });
-    const { event: rEvent } = await eventAt(roomId, removed.seq);
+    const { event: rEvent } = await eventAt(env, roomId, removed.seq);
     expect(rEvent.change.case).toBe("reactionRemoved");
     if (rEvent.change.case === "reactionRemoved") {
       expect(rEvent.change.value).toMatchObject({ emoji: "🎉", userId: bob.id, count: 1 });
@@ -251,9 +252,9 @@ describe("ListMessages", () => {
   let all: { id: bigint; seq: bigint; text: string; deleted: boolean; reactions: number }[];
 
   beforeAll(async () => {
-    owner = await newUser();
-    const member = await newUser();
-    reader = await newUser(); // not a member: public rooms are readable
+    owner = await newUser(transport);
+    const member = await newUser(transport);
+    reader = await newUser(transport); // not a member: public rooms are readable
     roomId = await newRoom(owner, [member]);
     const sent: Message[] = [];
     for (let i = 0; i < 41; i++) {
@@ -267,12 +268,12 @@ describe("ListMessages", () => {
     await owner.msgs.editMessage({ messageId: byIndex(4).id, text: "msg 4 edited" });
     await member.msgs.deleteMessage({ messageId: byIndex(9).id });
     await owner.msgs.deleteMessage({ messageId: byIndex(10).id });
-    const listed = await fx.prisma.message.findMany({
+    const listed = await env.prisma.message.findMany({
       where: { roomId },
       orderBy: { seq: "asc" },
       select: { id: true, seq: true, text: true, deletedAt: true },
     });
-    const reactionCounts = await fx.prisma.reaction.groupBy({
+    const reactionCounts = await env.prisma.reaction.groupBy({
       by: ["messageId"],
       where: { roomId },
       _count: { _all: true },
@@ -306,7 +307,7 @@ describe("ListMessages", () => {
   it("pages backward from the latest, covering everything once", async () => {
     const got: Message[] = [];
     let page = await reader.msgs.listMessages({ roomId, limit: 7 });
-    const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
+    const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
     expect(page.lastSeq).toBe(room.lastSeq);
     expect(page.hasMoreAfter).toBe(false);
     for (;;) {

@@ -3,42 +3,25 @@
 // JSON can carry (unpaired surrogates).
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/app.js";
+import { authed, withToken } from "../support/clients.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  signUp,
-  startServer,
-  type TestEnv,
-  withToken,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser } from "../support/users.js";
 
-let env: TestEnv;
-let server: ChatServer;
-let url: string;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ server, url } = await startServer(env));
-});
-afterAll(async () => {
-  await server.shutdown(1000);
-  await env.close();
-});
+const { env, server } = setupTestEnv({ instances: 0, server: true });
 
 describe("MessageService over Connect HTTP/1.1", () => {
   it("sends, reacts, lists, reads and rejects bad input (JSON)", async () => {
     const transport = createConnectTransport({
-      baseUrl: url,
+      baseUrl: server.url,
       httpVersion: "1.1",
       useBinaryFormat: false,
     });
-    const a = await signUp(transport);
-    const b = await signUp(transport);
+    const a = await newUser(transport);
+    const b = await newUser(transport);
     const rooms = authed(RoomService, transport, a.token);
     const msgsA = authed(MessageService, transport, a.token);
     const msgsB = authed(MessageService, transport, b.token);
@@ -103,7 +86,7 @@ describe("MessageService over Connect HTTP/1.1", () => {
     expect(after.lastSeq).toBe(before.lastSeq);
 
     // A stranger can't see the private room at all.
-    const c = await signUp(transport);
+    const c = await newUser(transport);
     await expectCode(
       authed(MessageService, transport, c.token).listMessages({ roomId }),
       Code.NotFound,
@@ -121,11 +104,11 @@ describe("MessageService over Connect HTTP/1.1", () => {
 
   it("works with the binary Connect codec too", async () => {
     const binary = createConnectTransport({
-      baseUrl: url,
+      baseUrl: server.url,
       httpVersion: "1.1",
       useBinaryFormat: true,
     });
-    const a = await signUp(binary);
+    const a = await newUser(binary);
     const rooms = createClient(RoomService, withToken(binary, a.token));
     const msgs = createClient(MessageService, withToken(binary, a.token));
     const room = await rooms.createRoom({ name: "binary", visibility: Visibility.PUBLIC });

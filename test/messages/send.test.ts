@@ -7,19 +7,20 @@ import { describe, expect, it } from "vitest";
 import { CustomPayloadSchema, MessageKind } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import { messagesFixture } from "../support/messages-fixture.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { eventAt, roomSnapshot } from "../support/rows.js";
+import { newRoom, newUser } from "../support/users.js";
 
-const fx = messagesFixture("room");
-const { newUser, newRoom, snapshot, eventAt } = fx;
+const { env, transport } = setupTestEnv();
 
 let seqCounter = 0;
 const cid = () => `c-${Date.now().toString(36)}-${++seqCounter}`;
 
 describe("SendMessage", () => {
   it("stores a trimmed text message at the next seq with its event and room preview", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const res = await owner.msgs.sendMessage({
       roomId,
       text: "  hello world \n",
@@ -33,10 +34,10 @@ describe("SendMessage", () => {
     expect(m?.seq).toBe(before.lastSeq + 1n);
     expect(m?.createTime).toBeDefined();
     expect(m?.deleted).toBe(false);
-    const after = await snapshot(roomId);
+    const after = await roomSnapshot(env, roomId);
     expect(after.lastSeq).toBe(before.lastSeq + 1n);
     expect(after.messages).toBe(before.messages + 1);
-    const { row, event } = await eventAt(roomId, after.lastSeq);
+    const { row, event } = await eventAt(env, roomId, after.lastSeq);
     expect(row.type).toBe("messageCreated");
     expect(row.actorId).toBe(owner.id);
     expect(event.change.case).toBe("messageCreated");
@@ -44,15 +45,15 @@ describe("SendMessage", () => {
       expect(event.change.value.message?.id).toBe(m?.id);
       expect(event.change.value.message?.text).toBe("hello world");
     }
-    const room = await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
+    const room = await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } });
     expect(room.lastMessageId).toBe(m?.id);
   });
 
   it("resolves @mentions of current members only, case-insensitively, once each", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
-    const bob = await newUser();
-    const outsider = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
+    const bob = await newUser(transport);
+    const outsider = await newUser(transport);
     const roomId = await newRoom(owner, [ann, bob]);
     const text =
       `hi @${ann.username.toUpperCase()} and @${bob.username}. also @${ann.username}, ` +
@@ -60,7 +61,7 @@ describe("SendMessage", () => {
     const res = await owner.msgs.sendMessage({ roomId, text, clientMsgId: cid() });
     const expected = [ann.id, bob.id].sort((a, b) => (a < b ? -1 : 1));
     expect(res.message?.mentionIds).toEqual(expected);
-    const rows = await fx.prisma.mention.findMany({ where: { messageId: res.message?.id } });
+    const rows = await env.prisma.mention.findMany({ where: { messageId: res.message?.id } });
     expect(rows.map((r) => r.userId).sort((a, b) => (a < b ? -1 : 1))).toEqual(expected);
     expect(rows.every((r) => r.seq === res.message?.seq && r.roomId === roomId)).toBe(true);
     const got = await ann.msgs.getMessage({ messageId: res.message?.id ?? 0n });
@@ -68,7 +69,7 @@ describe("SendMessage", () => {
   });
 
   it("replies carry a preview of the parent (cut to 200 characters) and must be in the same room", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
     const otherRoom = await newRoom(owner);
     const long = `${"😀".repeat(150)}${"x".repeat(100)}`;
@@ -104,7 +105,7 @@ describe("SendMessage", () => {
       text: "x",
       clientMsgId: cid(),
     });
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     for (const replyToId of [foreign.message?.id ?? 0n, 999_999_999n]) {
       const err = await expectCode(
         owner.msgs.sendMessage({ roomId, text: "bad reply", clientMsgId: cid(), replyToId }),
@@ -112,14 +113,14 @@ describe("SendMessage", () => {
       );
       expect(badFields(err)).toEqual(["reply_to_id"]);
     }
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
   });
 
   it("rejects bad text and writes nothing", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
     await owner.msgs.sendMessage({ roomId, text: "first", clientMsgId: cid() });
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const cases: [string, string][] = [
       ["   \n\t ", "text"],
       ["", "text"],
@@ -150,7 +151,7 @@ describe("SendMessage", () => {
       owner.msgs.sendMessage({ roomId: 999_999_999n, text: "ok", clientMsgId: cid() }),
       Code.NotFound,
     );
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
     // 4000 characters of astral emoji are fine (characters, not UTF-16 units).
     const res = await owner.msgs.sendMessage({
       roomId,
@@ -161,12 +162,12 @@ describe("SendMessage", () => {
   });
 
   it("is idempotent per sender, room and client_msg_id", async () => {
-    const owner = await newUser();
-    const other = await newUser();
+    const owner = await newUser(transport);
+    const other = await newUser(transport);
     const roomId = await newRoom(owner, [other]);
     const key = cid();
     const first = await owner.msgs.sendMessage({ roomId, text: "once", clientMsgId: key });
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const retry = await owner.msgs.sendMessage({
       roomId,
       text: "different body",
@@ -176,7 +177,7 @@ describe("SendMessage", () => {
     expect(retry.message?.id).toBe(first.message?.id);
     expect(retry.message?.seq).toBe(first.message?.seq);
     expect(retry.message?.text).toBe("once");
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
     // The same key from another sender, or in another room, is a new message.
     const theirs = await other.msgs.sendMessage({ roomId, text: "mine", clientMsgId: key });
     expect(theirs.duplicate).toBe(false);
@@ -191,9 +192,9 @@ describe("SendMessage", () => {
   });
 
   it("stores one message for 20 concurrent identical sends", async () => {
-    const owner = await newUser();
+    const owner = await newUser(transport);
     const roomId = await newRoom(owner);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     const key = cid();
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
@@ -205,21 +206,21 @@ describe("SendMessage", () => {
     expect(ids.size).toBe(1);
     expect(seqs.size).toBe(1);
     expect(results.filter((r) => r.duplicate)).toHaveLength(19);
-    const after = await snapshot(roomId);
+    const after = await roomSnapshot(env, roomId);
     expect(after.messages).toBe(before.messages + 1);
     expect(after.events).toBe(before.events + 1);
     expect(after.lastSeq).toBe(before.lastSeq + 1n);
     expect(
-      await fx.prisma.message.count({ where: { roomId, senderId: owner.id, clientMsgId: key } }),
+      await env.prisma.message.count({ where: { roomId, senderId: owner.id, clientMsgId: key } }),
     ).toBe(1);
   });
 });
 
 describe("SendCustomEvent", () => {
   it("lets owners and admins post JSON or bytes, stored as CUSTOM and delivered as message_created", async () => {
-    const owner = await newUser();
-    const admin = await newUser();
-    const member = await newUser();
+    const owner = await newUser(transport);
+    const admin = await newUser(transport);
+    const member = await newUser(transport);
     const roomId = await newRoom(owner, [admin, member]);
     await owner.rooms.setMemberRole({ roomId, userId: admin.id, role: MemberRole.ADMIN });
 
@@ -234,12 +235,12 @@ describe("SendCustomEvent", () => {
     expect(m?.text).toBe("");
     expect(m?.custom?.type).toBe("lucky-money");
     expect(m?.custom?.body).toEqual({ case: "json", value: '{"amount": 8}' });
-    const row = await fx.prisma.message.findUniqueOrThrow({ where: { id: m?.id ?? 0n } });
+    const row = await env.prisma.message.findUniqueOrThrow({ where: { id: m?.id ?? 0n } });
     expect(row.kind).toBe("CUSTOM");
     expect(fromBinary(CustomPayloadSchema, row.payload ?? new Uint8Array()).type).toBe(
       "lucky-money",
     );
-    const { event } = await eventAt(roomId, m?.seq ?? 0n);
+    const { event } = await eventAt(env, roomId, m?.seq ?? 0n);
     expect(event.change.case).toBe("messageCreated");
 
     const bytes = await admin.msgs.sendCustomEvent({
@@ -272,10 +273,10 @@ describe("SendCustomEvent", () => {
   });
 
   it("refuses members, bad JSON and a missing body, writing nothing", async () => {
-    const owner = await newUser();
-    const member = await newUser();
+    const owner = await newUser(transport);
+    const member = await newUser(transport);
     const roomId = await newRoom(owner, [member]);
-    const before = await snapshot(roomId);
+    const before = await roomSnapshot(env, roomId);
     await expectCode(
       member.msgs.sendCustomEvent({
         roomId,
@@ -320,6 +321,6 @@ describe("SendCustomEvent", () => {
       }),
       Code.InvalidArgument,
     );
-    expect(await snapshot(roomId)).toEqual(before);
+    expect(await roomSnapshot(env, roomId)).toEqual(before);
   });
 });

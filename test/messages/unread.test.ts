@@ -6,10 +6,10 @@ import { describe, expect, it } from "vitest";
 import type { Message } from "../../gen/chat/v1/message_pb.js";
 import { unreadCounts } from "../../server/domain/unread.js";
 import { badFields, expectCode } from "../support/errors.js";
-import { messagesFixture, type TestUser } from "../support/messages-fixture.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-const fx = messagesFixture("unread");
-const { newUser, newRoom } = fx;
+const { env, transport } = setupTestEnv();
 
 let n = 0;
 async function send(u: TestUser, roomId: bigint, text: string): Promise<Message> {
@@ -25,14 +25,14 @@ async function counts(u: TestUser, roomId: bigint) {
 }
 
 async function lastSeq(roomId: bigint) {
-  return (await fx.prisma.room.findUniqueOrThrow({ where: { id: roomId } })).lastSeq;
+  return (await env.prisma.room.findUniqueOrThrow({ where: { id: roomId } })).lastSeq;
 }
 
 describe("unread and mention counts", () => {
   it("follow sends, edits, deletions and MarkRead", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
-    const bob = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
+    const bob = await newUser(transport);
     const roomId = await newRoom(owner, [ann, bob]);
     const start = await ann.msgs.markRead({ roomId, seq: await lastSeq(roomId) });
     expect([start.unreadCount, start.mentionCount]).toEqual([0, 0]);
@@ -48,7 +48,7 @@ describe("unread and mention counts", () => {
     expect(await counts(bob, roomId)).toMatchObject({ unread: 5, mentions: 0 });
 
     // SYSTEM messages (membership changes) don't count; CUSTOM events do.
-    const carl = await newUser();
+    const carl = await newUser(transport);
     await owner.rooms.inviteMembers({ roomId, userIds: [carl.id] });
     expect(await counts(ann, roomId)).toMatchObject({ unread: 4, mentions: 2 });
     await owner.msgs.sendCustomEvent({
@@ -73,7 +73,7 @@ describe("unread and mention counts", () => {
     const r = await ann.msgs.markRead({ roomId, seq: b1.seq });
     expect(r.lastReadSeq).toBe(b1.seq);
     expect([r.unreadCount, r.mentionCount]).toEqual([1, 0]);
-    const row = await fx.prisma.membership.findUniqueOrThrow({
+    const row = await env.prisma.membership.findUniqueOrThrow({
       where: { roomId_userId: { roomId, userId: ann.id } },
     });
     expect(row.lastReadSeq).toBe(b1.seq);
@@ -103,8 +103,8 @@ describe("unread and mention counts", () => {
   });
 
   it("are computed for many rooms at once", async () => {
-    const owner = await newUser();
-    const ann = await newUser();
+    const owner = await newUser(transport);
+    const ann = await newUser(transport);
     const rooms: bigint[] = [];
     for (let i = 0; i < 4; i++) rooms.push(await newRoom(owner, [ann]));
     for (const [i, roomId] of rooms.entries()) {
@@ -112,19 +112,19 @@ describe("unread and mention counts", () => {
       for (let k = 0; k < i; k++) await send(owner, roomId, `@${ann.username} ${k}`);
       await send(owner, roomId, "plain");
     }
-    const markers = await fx.prisma.membership.findMany({
+    const markers = await env.prisma.membership.findMany({
       where: { userId: ann.id, roomId: { in: rooms } },
       select: { roomId: true, lastReadSeq: true },
     });
-    const got = await unreadCounts(fx.prisma, ann.id, markers);
+    const got = await unreadCounts(env.prisma, ann.id, markers);
     expect(rooms.map((r) => got.get(r))).toEqual(
       rooms.map((_, i) => ({ unread: i + 1, mentions: i })),
     );
     // A room with nothing unread is present with zeros; no markers, no rooms.
-    const zero = await unreadCounts(fx.prisma, ann.id, [
+    const zero = await unreadCounts(env.prisma, ann.id, [
       { roomId: rooms[0] ?? 0n, lastReadSeq: await lastSeq(rooms[0] ?? 0n) },
     ]);
     expect(zero.get(rooms[0] ?? 0n)).toEqual({ unread: 0, mentions: 0 });
-    expect((await unreadCounts(fx.prisma, ann.id, [])).size).toBe(0);
+    expect((await unreadCounts(env.prisma, ann.id, [])).size).toBe(0);
   });
 });

@@ -2,52 +2,35 @@
 // member, an admin, the owner and a banned user, in a public and a private
 // room. Each cell runs on a fresh room; a rejected call must leave the room's
 // sequence (and so every table written by a change) untouched.
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { type RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import type { authed } from "../support/clients.js";
 import { expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser, type TestUser } from "../support/users.js";
 
 type Rooms = ReturnType<typeof authed<typeof RoomService>>;
-interface Person {
-  id: bigint;
-  rooms: Rooms;
-}
 
-let env: TestEnv;
-let transport: Transport;
+const { env, transport } = setupTestEnv();
 const actors = ["nonMember", "member", "admin", "owner", "banned"] as const;
 type Actor = (typeof actors)[number];
-let people: Record<Actor | "target" | "invitee", Person>;
-
-async function person(): Promise<Person> {
-  const s = await signUp(transport);
-  return { id: s.user.id, rooms: authed(RoomService, transport, s.token) };
-}
+let people: Record<Actor | "target" | "invitee", TestUser>;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-  const list = await Promise.all(Array.from({ length: 7 }, () => person()));
+  const list = await Promise.all(Array.from({ length: 7 }, () => newUser(transport)));
   const [nonMember, member, admin, owner, banned, target, invitee] = list as [
-    Person,
-    Person,
-    Person,
-    Person,
-    Person,
-    Person,
-    Person,
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
   ];
   people = { nonMember, member, admin, owner, banned, target, invitee };
 });
-afterAll(() => env.close());
 
 /** A room: owner, admin, member, target (a MEMBER to act on), banned. */
 async function freshRoom(visibility: Visibility): Promise<bigint> {
@@ -210,7 +193,7 @@ describe("lists", () => {
   it("ListPublicRooms hides rooms the caller is banned from and private rooms", async () => {
     const pub = await freshRoom(Visibility.PUBLIC);
     const priv = await freshRoom(Visibility.PRIVATE);
-    const ids = async (p: Person) =>
+    const ids = async (p: TestUser) =>
       (await p.rooms.listPublicRooms({ pageSize: 100 })).rooms.map((r) => r.id);
     expect(await ids(people.nonMember)).toContain(pub);
     expect(await ids(people.nonMember)).not.toContain(priv);
@@ -220,7 +203,7 @@ describe("lists", () => {
 
   it("ListMyRooms shows only rooms the caller belongs to, with their role", async () => {
     const pub = await freshRoom(Visibility.PUBLIC);
-    const roles = async (p: Person) =>
+    const roles = async (p: TestUser) =>
       new Map(
         (await p.rooms.listMyRooms({ pageSize: 200 })).rooms.map((r) => [r.room?.id, r.role]),
       );

@@ -1,46 +1,24 @@
 // OpenDirect and CreateGroupDirect, including the race between both sides
 // of a direct conversation, and a round over the real server.
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomKind, RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
-import type { ChatServer } from "../../server/app.js";
+import { RoomKind, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { httpTransport } from "../support/clients.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  httpTransport,
-  inMemoryTransport,
-  signUp,
-  startServer,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { startServer } from "../support/server.js";
+import { newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
+const { env, transport } = setupTestEnv();
 
-interface Person {
-  id: bigint;
-  username: string;
-  rooms: ReturnType<typeof authed<typeof RoomService>>;
-}
-
-async function person(t: Transport = transport): Promise<Person> {
-  const s = await signUp(t);
-  return { id: s.user.id, username: s.username, rooms: authed(RoomService, t, s.token) };
-}
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-});
-afterAll(() => env.close());
+beforeAll(async () => {});
 
 describe("OpenDirect", () => {
   it("creates the room once; the other side gets the same room", async () => {
-    const [a, b] = await Promise.all([person(), person()]);
+    const [a, b] = await Promise.all([newUser(transport), newUser(transport)]);
     const first = await a.rooms.openDirect({ userId: b.id });
     expect(first.created).toBe(true);
     const room = first.room;
@@ -62,7 +40,7 @@ describe("OpenDirect", () => {
   });
 
   it("returns one room to 10 concurrent calls from both sides", async () => {
-    const [a, b] = await Promise.all([person(), person()]);
+    const [a, b] = await Promise.all([newUser(transport), newUser(transport)]);
     const calls = Array.from({ length: 10 }, (_, i) =>
       i % 2 === 0 ? a.rooms.openDirect({ userId: b.id }) : b.rooms.openDirect({ userId: a.id }),
     );
@@ -85,7 +63,11 @@ describe("OpenDirect", () => {
   });
 
   it("rejects oneself and unknown users; a direct room cannot be left or moderated", async () => {
-    const [a, b, c] = await Promise.all([person(), person(), person()]);
+    const [a, b, c] = await Promise.all([
+      newUser(transport),
+      newUser(transport),
+      newUser(transport),
+    ]);
     const err = await expectCode(a.rooms.openDirect({ userId: a.id }), Code.InvalidArgument);
     expect(badFields(err)).toEqual(["user_id"]);
     await expectCode(a.rooms.openDirect({ userId: 987_654_321n }), Code.NotFound);
@@ -110,8 +92,8 @@ describe("OpenDirect", () => {
 
 describe("CreateGroupDirect", () => {
   it("creates a nameless private group with the caller as OWNER", async () => {
-    const people = await Promise.all(Array.from({ length: 4 }, () => person()));
-    const [me, x, y, z] = people as [Person, Person, Person, Person];
+    const people = await Promise.all(Array.from({ length: 4 }, () => newUser(transport)));
+    const [me, x, y, z] = people as [TestUser, TestUser, TestUser, TestUser];
     const { room } = await me.rooms.createGroupDirect({ userIds: [x.id, y.id] });
     expect([room?.kind, room?.visibility, room?.name, room?.memberCount, room?.lastSeq]).toEqual([
       RoomKind.GROUP_DIRECT,
@@ -138,8 +120,8 @@ describe("CreateGroupDirect", () => {
   });
 
   it("caps a group at 10 members", async () => {
-    const people = await Promise.all(Array.from({ length: 12 }, () => person()));
-    const [me, ...others] = people as [Person, ...Person[]];
+    const people = await Promise.all(Array.from({ length: 12 }, () => newUser(transport)));
+    const [me, ...others] = people as [TestUser, ...TestUser[]];
     const { room } = await me.rooms.createGroupDirect({
       userIds: others.slice(0, 9).map((p) => p.id),
     });
@@ -160,7 +142,11 @@ describe("CreateGroupDirect", () => {
   });
 
   it("rejects bad participant lists, writing nothing", async () => {
-    const [me, x, y] = await Promise.all([person(), person(), person()]);
+    const [me, x, y] = await Promise.all([
+      newUser(transport),
+      newUser(transport),
+      newUser(transport),
+    ]);
     const before = await env.prisma.room.count();
     const cases: [bigint[], string][] = [
       [[x.id], "user_ids"], // too few
@@ -178,18 +164,15 @@ describe("CreateGroupDirect", () => {
 });
 
 describe("over the real server", () => {
-  let server: ChatServer;
   let url: string;
-
   beforeAll(async () => {
-    ({ server, url } = await startServer(env));
+    ({ url } = await startServer(env));
   });
-  afterAll(() => server.shutdown(1000));
 
   it("creates, joins and lists rooms over HTTP/1.1 Connect", async () => {
     const http = httpTransport(url);
-    const a = await person(http);
-    const b = await person(http);
+    const a = await newUser(http);
+    const b = await newUser(http);
     const { room } = await a.rooms.createRoom({ name: "over http", visibility: Visibility.PUBLIC });
     const roomId = room?.id ?? 0n;
     expect((await b.rooms.joinRoom({ roomId })).room?.memberCount).toBe(2);

@@ -1,38 +1,15 @@
 // ListPublicRooms, ListMyRooms and ListMembers: filters, order, the MyRoom
 // extras, and keyset paging that covers every item exactly once.
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessageKind, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MessageKind } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { Visibility } from "../../gen/chat/v1/room_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-interface Person {
-  id: bigint;
-  username: string;
-  rooms: ReturnType<typeof authed<typeof RoomService>>;
-  messages: ReturnType<typeof authed<typeof MessageService>>;
-}
-
-async function person(): Promise<Person> {
-  const s = await signUp(transport);
-  return {
-    id: s.user.id,
-    username: s.username,
-    rooms: authed(RoomService, transport, s.token),
-    messages: authed(MessageService, transport, s.token),
-  };
-}
+const { env, transport } = setupTestEnv();
 
 /** Calls `page` until the token runs out; returns items and page count. */
 async function drain<T>(
@@ -51,15 +28,12 @@ async function drain<T>(
   return { items, pages };
 }
 
-let ann: Person;
-let ben: Person;
+let ann: TestUser;
+let ben: TestUser;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-  [ann, ben] = await Promise.all([person(), person()]);
+  [ann, ben] = await Promise.all([newUser(transport), newUser(transport)]);
 });
-afterAll(() => env.close());
 
 describe("ListPublicRooms", () => {
   it("pages public, non-archived rooms by name then id, exactly once each", async () => {
@@ -145,7 +119,7 @@ describe("ListPublicRooms", () => {
 
 describe("ListMembers", () => {
   it("pages members by join order, exactly once each", async () => {
-    const others = await Promise.all(Array.from({ length: 6 }, () => person()));
+    const others = await Promise.all(Array.from({ length: 6 }, () => newUser(transport)));
     const { room } = await ann.rooms.createRoom({
       name: "crowd",
       visibility: Visibility.PUBLIC,
@@ -177,9 +151,9 @@ describe("ListMembers", () => {
 
 describe("ListMyRooms", () => {
   it("orders by latest activity, with role, unread and mention counts, preview and peers", async () => {
-    const me = await person();
-    const pal = await person();
-    const third = await person();
+    const me = await newUser(transport);
+    const pal = await newUser(transport);
+    const third = await newUser(transport);
     const { room: quiet } = await me.rooms.createRoom({
       name: "quiet",
       visibility: Visibility.PRIVATE,
@@ -193,14 +167,14 @@ describe("ListMyRooms", () => {
     const group = await third.rooms.createGroupDirect({ userIds: [me.id, pal.id] });
     const busyId = busy?.id ?? 0n;
     const dmId = dm.room?.id ?? 0n;
-    await pal.messages.sendMessage({ roomId: busyId, text: "one", clientMsgId: "b1" });
-    await pal.messages.sendMessage({
+    await pal.msgs.sendMessage({ roomId: busyId, text: "one", clientMsgId: "b1" });
+    await pal.msgs.sendMessage({
       roomId: busyId,
       text: `hey @${me.username}`,
       clientMsgId: "b2",
     });
-    await me.messages.sendMessage({ roomId: busyId, text: "mine", clientMsgId: "b3" });
-    await pal.messages.sendMessage({ roomId: dmId, text: "psst", clientMsgId: "d1" });
+    await me.msgs.sendMessage({ roomId: busyId, text: "mine", clientMsgId: "b3" });
+    await pal.msgs.sendMessage({ roomId: dmId, text: "psst", clientMsgId: "d1" });
 
     const res = await me.rooms.listMyRooms({});
     expect(res.nextPageToken).toBe("");
@@ -229,7 +203,7 @@ describe("ListMyRooms", () => {
       1n,
     ]);
     // Reading clears the counts.
-    await me.messages.markRead({ roomId: busyId, seq: b?.room?.lastSeq ?? 0n });
+    await me.msgs.markRead({ roomId: busyId, seq: b?.room?.lastSeq ?? 0n });
     const after = await me.rooms.listMyRooms({});
     expect(after.rooms.find((r) => r.room?.id === busyId)).toMatchObject({
       unreadCount: 0,
@@ -238,7 +212,7 @@ describe("ListMyRooms", () => {
   });
 
   it("pages by (last activity, id) exactly once each, archived rooms only on request", async () => {
-    const me = await person();
+    const me = await newUser(transport);
     const ids: bigint[] = [];
     for (let i = 0; i < 7; i++) {
       const { room } = await me.rooms.createRoom({

@@ -1,40 +1,17 @@
 // RoomService happy paths, each checked down to the rows, events and SYSTEM
 // messages it leaves behind.
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
 import { MemberRemoved_Reason, RoomEventSchema } from "../../gen/chat/v1/event_pb.js";
-import { MessageService, SystemNoticeSchema } from "../../gen/chat/v1/message_pb.js";
+import { SystemNoticeSchema } from "../../gen/chat/v1/message_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
-import { RoomKind, RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { RoomKind, Visibility } from "../../gen/chat/v1/room_pb.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
-
-interface Person {
-  id: bigint;
-  username: string;
-  rooms: ReturnType<typeof authed<typeof RoomService>>;
-  messages: ReturnType<typeof authed<typeof MessageService>>;
-}
-
-async function person(): Promise<Person> {
-  const s = await signUp(transport);
-  return {
-    id: s.user.id,
-    username: s.username,
-    rooms: authed(RoomService, transport, s.token),
-    messages: authed(MessageService, transport, s.token),
-  };
-}
+const { env, transport } = setupTestEnv();
 
 async function events(roomId: bigint) {
   const rows = await env.prisma.roomEvent.findMany({ where: { roomId }, orderBy: { seq: "asc" } });
@@ -60,17 +37,19 @@ async function membership(roomId: bigint, userId: bigint) {
   return env.prisma.membership.findUniqueOrThrow({ where: { roomId_userId: { roomId, userId } } });
 }
 
-let owner: Person;
-let alice: Person;
-let bob: Person;
-let carol: Person;
+let owner: TestUser;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-  [owner, alice, bob, carol] = await Promise.all([person(), person(), person(), person()]);
+  [owner, alice, bob, carol] = await Promise.all([
+    newUser(transport),
+    newUser(transport),
+    newUser(transport),
+    newUser(transport),
+  ]);
 });
-afterAll(() => env.close());
 
 describe("CreateRoom", () => {
   it("creates the room at seq 1: one members_added event and a room_created notice", async () => {
@@ -540,7 +519,7 @@ describe("ListMembers", () => {
 
 describe("sequence invariants", () => {
   it("keeps room_events dense 1..last_seq and SYSTEM messages at their events' seqs", async () => {
-    const dave = await person();
+    const dave = await newUser(transport);
     const { room } = await owner.rooms.createRoom({
       name: "dense",
       visibility: Visibility.PUBLIC,
@@ -551,8 +530,8 @@ describe("sequence invariants", () => {
       bob.rooms.joinRoom({ roomId: id }),
       carol.rooms.joinRoom({ roomId: id }),
       owner.rooms.updateRoom({ roomId: id, name: "dense2" }),
-      owner.messages.sendMessage({ roomId: id, text: "hi", clientMsgId: "m1" }),
-      alice.messages.sendMessage({ roomId: id, text: "yo", clientMsgId: "m2" }),
+      owner.msgs.sendMessage({ roomId: id, text: "hi", clientMsgId: "m1" }),
+      alice.msgs.sendMessage({ roomId: id, text: "yo", clientMsgId: "m2" }),
       owner.rooms.setMemberRole({ roomId: id, userId: alice.id, role: MemberRole.ADMIN }),
       dave.rooms.joinRoom({ roomId: id }),
     ];

@@ -1,30 +1,23 @@
 // Bad input to every RoomService RPC: InvalidArgument naming the fields, and
 // nothing written anywhere.
-import { Code, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { beforeAll, expect, it } from "vitest";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
+import { authed } from "../support/clients.js";
 import { badFields, expectCode } from "../support/errors.js";
-import {
-  authed,
-  createTestEnv,
-  inMemoryTransport,
-  signUp,
-  type TestEnv,
-} from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newUser } from "../support/users.js";
 
-let env: TestEnv;
-let transport: Transport;
+const { env, transport } = setupTestEnv();
 let rooms: ReturnType<typeof authed<typeof RoomService>>;
 let myId: bigint;
 let otherId: bigint;
 let roomId: bigint;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  transport = inMemoryTransport(env);
-  const me = await signUp(transport);
-  const other = await signUp(transport);
+  const me = await newUser(transport);
+  const other = await newUser(transport);
   myId = me.user.id;
   otherId = other.user.id;
   rooms = authed(RoomService, transport, me.token);
@@ -35,7 +28,6 @@ beforeAll(async () => {
   });
   roomId = res.room?.id ?? 0n;
 });
-afterAll(() => env.close());
 
 async function snapshot() {
   const p = env.prisma;

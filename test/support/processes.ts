@@ -1,15 +1,17 @@
 /**
- * Real processes for end-to-end tests of programs built on the SDK (the
- * bot, the terminal client, a packed SDK in a folder of its own): the chat
- * server started the way production starts it (`node --import tsx
- * server/main.ts`, configured by environment) on a fixed port, so it can be
- * killed and started again where its clients expect it; and any Node
- * program with its output collected line by line.
+ * Real processes: the chat server started the way production starts it
+ * (`node --import tsx server/main.ts`, configured by environment) on a
+ * fixed port, so it can be killed and started again where its clients
+ * expect it (several instances, the bot, the terminal client, a packed
+ * SDK); any Node program with its output collected line by line; and
+ * programs run to their end for a JSON report (a stuck one is killed and
+ * fails the test instead of freezing the runner).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import type { TestEnv } from "./env.js";
+import { freePort } from "./private-services.js";
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -19,19 +21,6 @@ const started = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of started) child.kill("SIGKILL");
 });
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running program and its output. */
 export class NodeProcess {
@@ -132,6 +121,39 @@ export function startNode(
 /** Node options that run a workspace program from its TypeScript source. */
 export const fromSource = ["--conditions=protochat-source", "--import", "tsx"];
 
+/**
+ * Runs `node <args>` in the repository to its end and returns the JSON of
+ * its last output line. One not done within `ms` is killed, and the error
+ * says `stuck` about it.
+ */
+export async function runForJson<T>(
+  name: string,
+  args: string[],
+  ms: number,
+  stuck = "",
+): Promise<T> {
+  const proc = startNode(name, args);
+  // "close": the output is complete (an exit may come before the last data).
+  const closed = new Promise<void>((resolve) => proc.child.once("close", () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  const outcome = await Promise.race([closed, timedOut]);
+  clearTimeout(timer);
+  if (outcome === "timeout") {
+    await proc.stop("SIGKILL");
+    throw new Error(`${name} did not finish within ${ms} ms${stuck}\noutput:\n${proc.tail()}`);
+  }
+  const code = await proc.exited;
+  const line = proc.lines.at(-1) ?? "";
+  if (code === 0 && line.startsWith("{")) return JSON.parse(line) as T;
+  throw new Error(`${name} exited with ${code}\noutput:\n${proc.tail()}`);
+}
+
+/** Preloaded into server processes: they never outlive the test process that started them. */
+const exitWithParent = new URL("./exit-with-parent.ts", import.meta.url).href;
+
 /** The chat server as its own process on a fixed port. */
 export class ServerProcess {
   private proc: NodeProcess | undefined;
@@ -152,7 +174,8 @@ export class ServerProcess {
 
   /** Starts it and waits until /healthz answers 200. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const proc = startNode("the server", ["--import", "tsx", "server/main.ts"], {
+    const args = ["--import", "tsx", "--import", exitWithParent, "server/main.ts"];
+    const proc = startNode("the server", args, {
       env: {
         LOG_LEVEL: "warn",
         AUTO_MIGRATE: "true",
@@ -201,4 +224,13 @@ function healthStatus(url: string): Promise<number> {
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(0));
   });
+}
+
+/** A server process on a free port with the env's database and, if it has Redis, its Redis prefix. */
+export function envServerProcess(
+  env: TestEnv,
+  vars: Record<string, string | undefined> = {},
+): Promise<ServerProcess> {
+  const redis = env.redisUrl ? { REDIS_URL: env.redisUrl, REDIS_PREFIX: env.redisPrefix } : {};
+  return serverProcess(env.databaseUrl, { ...redis, ...vars });
 }

@@ -1,190 +1,80 @@
 /**
- * Test fixtures: a fresh database (and Redis key prefix) per test file, the
- * chat server on a real port 0 or on an in-memory router transport, and
- * generated clients signed in as new users.
+ * The chat server in the test process: built by createChatServer from a
+ * test environment's dependencies, on 127.0.0.1, port 0 the first time and
+ * the same port when started again (a restart clients can find). For the
+ * server as a process of its own, see processes.ts.
  */
-import { randomBytes } from "node:crypto";
-import type { DescService } from "@bufbuild/protobuf";
-import {
-  type Client,
-  createClient,
-  createRouterTransport,
-  type Transport,
-} from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { Redis } from "ioredis";
-import { AuthService } from "../../gen/chat/v1/auth_pb.js";
-import type { User } from "../../gen/chat/v1/user_pb.js";
-import type { PrismaClient } from "../../prisma/generated/client.js";
-import {
-  type ChatServer,
-  type ChatServerDeps,
-  createChatServer,
-  createRpc,
-} from "../../server/app.js";
-import { createLogger } from "../../server/platform/logger.js";
-import { createPrisma } from "../../server/store/prisma.js";
-import { createSendPool } from "../../server/store/tx.js";
-import { createTestDatabase } from "./db.js";
+import { Writable } from "node:stream";
+import pino, { type Logger } from "pino";
+import { type ChatServer, type ChatServerDeps, createChatServer } from "../../server/app.js";
+import type { TestEnv } from "./env.js";
 
-/** A running test environment. */
-export interface TestEnv {
-  prisma: PrismaClient;
-  databaseUrl: string;
-  redis: Redis | undefined;
-  redisPrefix: string;
-  deps: ChatServerDeps;
-  /** Runs `fn` first thing in close(). */
-  onClose(fn: () => Promise<void> | void): void;
-  close(): Promise<void>;
+/** A server of a test environment that can be stopped and started again on its port. */
+export class TestServer {
+  private chat: ChatServer | undefined;
+  private listenPort = 0;
+
+  /** `overrides` go over `env.deps`, read at each start. */
+  constructor(
+    private readonly env: TestEnv,
+    private readonly overrides: Partial<ChatServerDeps> = {},
+  ) {}
+
+  /** The port it listens on (kept while it is stopped). */
+  get port(): number {
+    if (this.listenPort === 0) throw new Error("the test server was never started");
+    return this.listenPort;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.chat !== undefined;
+  }
+
+  /** The running server. */
+  get server(): ChatServer {
+    if (!this.chat) throw new Error("the test server is not running");
+    return this.chat;
+  }
+
+  /** Listens (on its old port after a stop); resolves once it serves. */
+  async start(): Promise<this> {
+    if (this.chat) throw new Error("the test server is running already");
+    const chat = createChatServer({ ...this.env.deps, ...this.overrides });
+    this.listenPort = (await chat.listen(this.listenPort, "127.0.0.1")).port;
+    this.chat = chat;
+    return this;
+  }
+
+  /** Graceful shutdown within `timeoutMs`; nothing when not running. */
+  async stop(timeoutMs = 2_000): Promise<void> {
+    const chat = this.chat;
+    this.chat = undefined;
+    await chat?.shutdown(timeoutMs);
+  }
 }
 
-/**
- * Creates a database (migrated) and, if asked, a Redis prefix. Sends use
- * the mariadb send pool as in production unless `sendPool: false` (then
- * the Prisma fallback of the RoomWriter).
- */
-export async function createTestEnv(
-  opts: {
-    redis?: boolean;
-    sendPool?: boolean;
-    /** Another Redis than the shared one (a private one of a fault test). */
-    redisUrl?: string;
-    /** Another MariaDB server than the shared one (a private one of a fault test). */
-    mysqlUrl?: string;
-  } = {},
-): Promise<TestEnv> {
-  const db = await createTestDatabase({ serverUrl: opts.mysqlUrl });
-  const prisma = createPrisma(db.url);
-  const sendPool = opts.sendPool === false ? undefined : createSendPool(db.url);
-  const redisPrefix = `test:${randomBytes(6).toString("hex")}:`;
-  const redis =
-    opts.redis || opts.redisUrl
-      ? new Redis(opts.redisUrl ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379")
-      : undefined;
-  // Fault tests stop Redis on purpose; the server's own listeners report it.
-  redis?.on("error", () => {});
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
-  const deps: ChatServerDeps = {
-    prisma,
-    redis,
-    sendPool,
-    logger,
-    tokenTtlSeconds: 3600,
-    redisPrefix,
-    healthIntervalMs: 200,
-    databaseUrl: db.url,
-  };
-  const closers: (() => Promise<void> | void)[] = [];
-  return {
-    prisma,
-    databaseUrl: db.url,
-    redis,
-    redisPrefix,
-    deps,
-    onClose: (fn) => closers.push(fn),
-    async close() {
-      for (const fn of closers.splice(0)) await fn();
-      if (redis?.status === "ready") {
-        await deleteKeys(redis, `${redisPrefix}*`);
-        await redis.quit();
-      } else {
-        redis?.disconnect();
-      }
-      await prisma.$disconnect();
-      await sendPool?.end();
-      await db.drop();
-    },
-  };
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-}
-
-/** The server on 127.0.0.1, port 0. */
+/** Starts a server of `env` (with `overrides`); it stops when the env closes. */
 export async function startServer(
   env: TestEnv,
-): Promise<{ server: ChatServer; url: string; port: number }> {
-  const server = createChatServer(env.deps);
-  const address = await server.listen(0, "127.0.0.1");
-  return { server, url: `http://127.0.0.1:${address.port}`, port: address.port };
+  overrides: Partial<ChatServerDeps> = {},
+): Promise<TestServer> {
+  const server = await new TestServer(env, overrides).start();
+  env.onClose(() => server.stop());
+  return server;
 }
 
-/**
- * The same routes and interceptors on an in-memory transport: one "server
- * instance" per call (instances of one env share the database and Redis).
- */
-export function inMemoryTransport(env: TestEnv): Transport {
-  return inMemoryInstance(env).transport;
-}
-
-/** An in-memory instance with access to its parts (feed hub, shutdown). */
-export function inMemoryInstance(env: TestEnv): {
-  transport: Transport;
-  rpc: ReturnType<typeof createRpc>;
-} {
-  const rpc = createRpc(env.deps);
-  env.onClose(() => rpc.close());
-  return {
-    transport: createRouterTransport(rpc.routes, { router: { interceptors: rpc.interceptors } }),
-    rpc,
-  };
-}
-
-/** A Connect-over-HTTP/1.1 transport (what browsers speak), optionally signed in. */
-export function httpTransport(baseUrl: string, token?: string): Transport {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-  return token ? withToken(transport, token) : transport;
-}
-
-let counter = 0;
-
-/** A unique, valid username. */
-export function uniqueName(prefix = "user"): string {
-  counter += 1;
-  return `${prefix}_${randomBytes(3).toString("hex")}${counter}`;
-}
-
-/** Registers and logs in a new user; returns its token and user. */
-export async function signUp(
-  transport: Transport,
-  username = uniqueName(),
-  password = "correct horse battery",
-): Promise<{ token: string; user: User; username: string; password: string }> {
-  const auth = createClient(AuthService, transport);
-  await auth.register({ username, password });
-  const res = await auth.login({ username, password });
-  if (!res.user) throw new Error("login returned no user");
-  return { token: res.accessToken, user: res.user, username, password };
-}
-
-/** A client of `service` that sends `token` on every call. */
-export function authed<T extends DescService>(
-  service: T,
-  transport: Transport,
-  token: string,
-): Client<T> {
-  return createClient(service, withToken(transport, token));
-}
-
-/** Wraps a transport so every call carries the bearer token. */
-export function withToken(transport: Transport, token: string): Transport {
-  return {
-    unary: (method, signal, timeoutMs, header, input, contextValues) => {
-      const h = new Headers(header);
-      h.set("authorization", `Bearer ${token}`);
-      return transport.unary(method, signal, timeoutMs, h, input, contextValues);
+/** A logger at `level` whose JSON lines the test reads in `lines`. */
+export function captureLogs(level = "info"): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
+      cb();
     },
-    stream: (method, signal, timeoutMs, header, input, contextValues) => {
-      const h = new Headers(header);
-      h.set("authorization", `Bearer ${token}`);
-      return transport.stream(method, signal, timeoutMs, h, input, contextValues);
-    },
-  };
+  });
+  return { logger: pino({ level }, sink), lines };
 }

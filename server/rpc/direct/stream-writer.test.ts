@@ -9,11 +9,11 @@ import type { ServerResponse } from "node:http";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { SubscribeResponseSchema } from "../../gen/chat/v1/feed_pb.js";
-import { type Frame, frame } from "../../server/realtime/frames.js";
-import { FeedSession, type SessionHost } from "../../server/realtime/session/feed-session.js";
-import { StreamWriter } from "../../server/rpc/direct/stream-writer.js";
-import type { Wire } from "../../server/rpc/direct/wire-format.js";
+import { SubscribeResponseSchema } from "../../../gen/chat/v1/feed_pb.js";
+import { type Frame, frame } from "../../realtime/frames.js";
+import { FeedSession, type SessionHost } from "../../realtime/session/feed-session.js";
+import { StreamWriter } from "./stream-writer.js";
+import type { Wire } from "./wire-format.js";
 
 /** A response that records writes and can pretend its socket is full. */
 class FakeResponse extends EventEmitter {

@@ -20,12 +20,12 @@ import {
   type HealthCheckResponse,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as Status,
-} from "../../gen/grpc/health/v1/health_pb.js";
+} from "../../../gen/grpc/health/v1/health_pb.js";
 import {
   createOnePortListener,
   type OnePortListener,
   type OnePortListenerOptions,
-} from "../../server/platform/http/one-port-listener.js";
+} from "./one-port-listener.js";
 
 const H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 

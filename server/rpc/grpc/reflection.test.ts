@@ -7,12 +7,12 @@ import {
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createAsyncIterable, createWritableIterable } from "@connectrpc/connect/protocol";
 import { describe, expect, it } from "vitest";
-import { AuthService, file_chat_v1_auth } from "../../gen/chat/v1/auth_pb.js";
-import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
-import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthMonitor, registerHealth } from "../../server/rpc/grpc/health.js";
-import { registerReflection } from "../../server/rpc/grpc/reflection.js";
+import { AuthService, file_chat_v1_auth } from "../../../gen/chat/v1/auth_pb.js";
+import { file_chat_v1_errors } from "../../../gen/chat/v1/errors_pb.js";
+import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { HealthMonitor, registerHealth } from "./health.js";
+import { registerReflection } from "./reflection.js";
 
 const NOT_FOUND = 5;
 

@@ -1,7 +1,8 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { HealthMonitor, registerHealth, ServingStatus } from "../../server/rpc/grpc/health.js";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { countSubscriptions } from "../../../test/support/health.js";
+import { HealthMonitor, registerHealth, ServingStatus } from "./health.js";
 
 const monitors: HealthMonitor[] = [];
 afterEach(() => {
@@ -21,17 +22,7 @@ function setup(opts: { shutdownSignal?: AbortSignal } = {}) {
     timeoutMs: 50,
   });
   monitors.push(monitor);
-  // Count Watch subscriptions so tests can see handlers release them.
-  const subscriptions = { active: 0 };
-  const subscribe = monitor.subscribe.bind(monitor);
-  monitor.subscribe = (listener) => {
-    subscriptions.active++;
-    const off = subscribe(listener);
-    return () => {
-      subscriptions.active--;
-      off();
-    };
-  };
+  const subscriptions = countSubscriptions(monitor);
   const transport = createRouterTransport((router) =>
     registerHealth(router, monitor, { services: ["chat.v1.AuthService"], ...opts }),
   );

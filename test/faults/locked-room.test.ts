@@ -7,27 +7,21 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as mariadb from "mariadb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { connectionConfig, parseDatabaseUrl } from "../../server/store/migrate/migrate.js";
-import { instanceWith, newRoom, newUser, type TestUser } from "../feed/helpers.js";
-import { createTestEnv, type TestEnv } from "../support/server.js";
+import { setupTestEnv } from "../support/fixture.js";
+import { newRoom, newUser, type TestUser } from "../support/users.js";
 
-let env: TestEnv;
+const { env, transport } = setupTestEnv();
 let alice: TestUser;
 let held: bigint;
 let free: bigint;
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  const { transport } = instanceWith(env, {});
   alice = await newUser(transport, "lock");
   held = await newRoom(alice);
   free = await newRoom(alice);
-});
-
-afterAll(async () => {
-  await env?.close();
 });
 
 /** Takes the room's row lock on a connection of its own until `release()`. */

@@ -125,6 +125,10 @@ class FakeStore {
           : [{ id, visibility: "PUBLIC", lastSeq, archivedAt: null }];
       });
     }
+    if (sql.startsWith("SELECT id FROM rooms WHERE id IN")) {
+      // The rooms that exist (the lock above skips none: no other writer here).
+      return p.map(big).flatMap((id) => (this.lastSeq.has(id) ? [{ id }] : []));
+    }
     if (sql.startsWith("SELECT room_id AS roomId, user_id AS userId")) {
       // Every sender is a member: a row per (room, user) asked about.
       const rows: Row[] = [];

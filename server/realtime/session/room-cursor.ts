@@ -100,9 +100,11 @@ export class RoomCursor implements RoomListener {
         const upTo = this.target;
         const frames = await this.session.host.readEvents(this.roomId, this.next - 1n, upTo, page);
         if (this.session.ended || this.stopped) return;
+        const before = this.next;
         for (const f of frames) if (f.seq === this.next) this.deliver(f);
-        if (frames.length === 0 && this.next <= upTo) {
-          // Storage had less than it must: never continue past a hole.
+        if (this.next === before && this.next <= upTo && !this.stopped && !this.session.ended) {
+          // Storage had less than it must (nothing, or not the next one):
+          // never continue past a hole, and never read the same page again.
           throw new Error(`room ${this.roomId}: events ${this.next}..${upTo} missing in storage`);
         }
       } finally {

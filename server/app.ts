@@ -56,6 +56,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     logger,
     mask: rpc.mask,
     maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
+    directUnary: deps.directUnary,
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -202,6 +203,7 @@ export async function startApp(
     redisTimeouts,
     limits: config.limits,
     avatarHosts: config.avatarHosts,
+    directUnary: config.directUnary,
     ...extra,
   });
   try {

@@ -110,6 +110,14 @@ export const settings: readonly Setting[] = [
     },
   },
   {
+    env: "RPC_DIRECT_UNARY",
+    shown: "`true`",
+    doc: "serve authenticated, uncompressed unary calls on the direct path instead of connect-node; `false` only to compare (docs/performance.md)",
+    read: (r) => {
+      r.out.directUnary = r.bool("RPC_DIRECT_UNARY", true);
+    },
+  },
+  {
     env: "SHUTDOWN_TIMEOUT_MS",
     shown: "`10000`",
     doc: "bound on graceful shutdown (SIGTERM/SIGINT)",

@@ -33,6 +33,8 @@ export interface Config {
   limits: LimitsConfig;
   /** Hosts avatar URLs may point at, exact or `*.domain`; none: no avatar URLs. */
   avatarHosts: string[];
+  /** Serve authenticated unary calls of the common shape without connect-node's machinery. */
+  directUnary: boolean;
 }
 
 /** Live-feed settings. */

@@ -37,6 +37,7 @@ import { authenticate } from "../interceptors/auth.js";
 import type { ErrorMasker } from "../interceptors/errors.js";
 import { logRpc } from "../interceptors/logging.js";
 import { validateMessage } from "../interceptors/validation.js";
+import { readBody } from "./request-body.js";
 import { type AnyResponse, abandon, StreamWriter } from "./stream-writer.js";
 import {
   decodeRequest,
@@ -238,21 +239,4 @@ function ignore(): void {}
 function header(req: Req, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** Reads the request body, refusing more than `max` bytes. */
-async function readBody(req: Req, max: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > max) {
-      throw new ConnectError(
-        `request is larger than the limit of ${max} bytes`,
-        Code.ResourceExhausted,
-      );
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }

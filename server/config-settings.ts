@@ -74,6 +74,14 @@ export const settings: readonly Setting[] = [
     },
   },
   {
+    env: "WORKERS",
+    shown: "`1`",
+    doc: "server processes sharing the port (`0`: one per core); more than one needs `REDIS_URL` (docs/performance.md, Several processes)",
+    read: (r) => {
+      r.out.workers = r.int("WORKERS", 1, 0, 256);
+    },
+  },
+  {
     env: "REDIS_PREFIX",
     shown: "`chat:`",
     doc: "prefix of every Redis key and channel",

@@ -33,6 +33,8 @@ export interface Config {
   limits: LimitsConfig;
   /** Hosts avatar URLs may point at, exact or `*.domain`; none: no avatar URLs. */
   avatarHosts: string[];
+  /** Server processes on the port (0: one per core); more than one needs Redis. */
+  workers: number;
   /** Serve authenticated unary calls of the common shape without connect-node's machinery. */
   directUnary: boolean;
 }

@@ -35,6 +35,7 @@ export interface SendsOptions {
   size: number;
   protocol: ClientProtocol;
   via: SendVia;
+  client: "lean" | "sdk";
   save: boolean;
   note: string;
 }
@@ -101,6 +102,12 @@ const command = {
       "unary: one SendMessage call per message; chat: one FeedService.Chat stream per sender (HTTP/2); direct: RoomWriter.send in the load generator, no RPC (the storage path alone)",
       { arg: "V" },
     ),
+    client: choice(
+      "lean",
+      ["lean", "sdk"],
+      "--via unary: lean writes each call with node:http/http2 (clients/lean-unary.ts), so the load generator is not the limit; sdk: the generated client over connect-node's transports",
+      { arg: "C" },
+    ),
     ...recordOptions("sends"),
   },
   notes: serverEnvironment,
@@ -131,6 +138,7 @@ export function parseSendsOptions(argv: string[]): SendsOptions {
     size: v.size,
     protocol: v.protocol as ClientProtocol,
     via: v.via as SendVia,
+    client: v.client as "lean" | "sdk",
     save: !v["no-save"],
     note: v.note,
   };

@@ -72,6 +72,7 @@ export async function runSends(options: SendsOptions): Promise<void> {
             withHotRoom: phases.includes("hot") || phases.includes("solo"),
             protocol: options.protocol,
             via: options.via,
+            client: options.client,
             rate: options.rate,
             concurrency: options.concurrency,
             durationMs: options.durationS * 1000,
@@ -177,7 +178,7 @@ function rows(o: SendsOptions, r: SendsResult): [string, string][] {
     ],
     [
       "senders / rooms",
-      `${o.senders} / ${o.rooms} + hot room (${o.via === "direct" ? "no connections" : `${o.protocol}, ${r.connections} connections`}, ${viaLabel[o.via]})`,
+      `${o.senders} / ${o.rooms} + hot room (${o.via === "direct" ? "no connections" : `${o.protocol}, ${r.connections} connections`}, ${viaLabel[o.via]}${o.via === "unary" ? `, ${o.client} client` : ""})`,
     ],
   ];
   for (const p of r.phases) {

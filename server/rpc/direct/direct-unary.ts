@@ -135,13 +135,13 @@ export class DirectUnary {
       out = await runInterceptors(this.opts.interceptors, entry, call);
     } catch (err) {
       finished = true;
-      call.abort();
+      call.finish();
       if (gone || res.headersSent) return;
       writeRefusal(req, res, wire, ConnectError.from(err, Code.Internal));
       return;
     }
     finished = true;
-    call.abort();
+    call.finish();
     if (gone || res.headersSent) return;
     writeSuccess(res, wire, entry.serialization.getO(wire.binary).serialize(out.message), out);
   }
@@ -311,8 +311,7 @@ class DirectCall {
       const controller = new AbortController();
       this.controller = controller;
       const left = this.timeoutMs();
-      if (this.ended) controller.abort();
-      else if (left !== undefined) {
+      if (!this.ended && left !== undefined) {
         const expire = () =>
           controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
         if (left <= 0) expire();
@@ -342,11 +341,21 @@ class DirectCall {
     return this.due === undefined ? undefined : this.due - performance.now();
   }
 
-  /** Aborts the signal, if anyone asked for it (connect-node aborts it when a call ends, too). */
-  abort(reason?: unknown): void {
+  /** Aborts the signal (the client went away), if anyone asked for it. */
+  abort(reason: unknown): void {
+    this.finish();
+    this.controller?.abort(reason);
+  }
+
+  /**
+   * The call is answered: the deadline no longer runs. connect-node also
+   * aborts the signal here; nothing of ours listens after a call ends, and
+   * an abort without a reason makes a DOMException (2.6% of the server's
+   * CPU in a send benchmark), so the signal is left as it is.
+   */
+  finish(): void {
     this.ended = true;
     clearTimeout(this.deadline);
-    this.controller?.abort(reason);
   }
 }
 

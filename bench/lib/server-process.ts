@@ -38,6 +38,8 @@ export interface ServerMemory {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Event-loop delay since the previous reading (server-hooks.ts). */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 /** A running server process. */

@@ -18,6 +18,7 @@
  * same phases, subscribers, rooms, message size and publishing, the same
  * /proc readings; the table shows each figure of ours next to theirs.
  */
+import { randomBytes } from "node:crypto";
 import { defaultPerSession } from "../clients/client-pool.js";
 import { formatProfile, monotonicUs, summarizeProfile } from "../lib/cpu-profile.js";
 import { type Harness, streamDescriptors, withHarness } from "../lib/harness.js";
@@ -205,11 +206,17 @@ async function measurePeer(
 /** Runs one fan-out benchmark (ours, then the peers), prints and stores its result. */
 export async function runFanout(options: FanoutOptions): Promise<void> {
   const messagesBound = options.rate > 0 ? options.rate * options.durationS : 1_000_000;
-  const serverEnv = {
+  const serverEnv: Record<string, string> = {
     FEED_MAX_STREAMS_PER_USER: String(streamsPerUser),
     // No subscriber may be cut off for lagging: room for every message of the run.
     FEED_QUEUE_LIMIT: String(Math.min(1_000_000, Math.max(10_000, 2 * messagesBound))),
   };
+  if (options.workers > 1) {
+    // Processes share fan-out through Redis; a prefix of this run's own.
+    serverEnv.WORKERS = String(options.workers);
+    serverEnv.REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+    serverEnv.REDIS_PREFIX = `bench:${randomBytes(4).toString("hex")}:`;
+  }
   const fdLimit = streamDescriptors(
     options.subscribers,
     options.protocol !== "grpc-h2-multi",

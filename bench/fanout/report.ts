@@ -123,6 +123,12 @@ export function fanoutRows(r: FanoutRecord): [string, string][] {
   const rows: [string, string][] = [
     ["protocol", o.protocol],
     ["subscriber client", o.client],
+    [
+      "server processes",
+      (o.workers ?? 1) > 1
+        ? `${o.workers} (WORKERS, Redis broker; CPU of all, memory rows of the primary only)`
+        : "1",
+    ],
     ["subscribers / rooms", `${fmtInt(o.subscribers)} / ${o.rooms}`],
     [
       "mode",

@@ -18,13 +18,12 @@
  * same phases, subscribers, rooms, message size and publishing, the same
  * /proc readings; the table shows each figure of ours next to theirs.
  */
-import { randomBytes } from "node:crypto";
 import { defaultPerSession } from "../clients/client-pool.js";
 import { formatProfile, monotonicUs, summarizeProfile } from "../lib/cpu-profile.js";
 import { type Harness, streamDescriptors, withHarness } from "../lib/harness.js";
 import { cpuSeconds, establishedConnections } from "../lib/proc.js";
 import { finish, makeRecord } from "../lib/report.js";
-import type { ServerProcess } from "../lib/server-process.js";
+import { type ServerProcess, workersEnv } from "../lib/server-process.js";
 import { sleep } from "../lib/timers.js";
 import { startPeerServer } from "../peers/peer-process.js";
 import { peers, peerVersion } from "../peers/peers.js";
@@ -211,12 +210,7 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
     // No subscriber may be cut off for lagging: room for every message of the run.
     FEED_QUEUE_LIMIT: String(Math.min(1_000_000, Math.max(10_000, 2 * messagesBound))),
   };
-  if (options.workers > 1) {
-    // Processes share fan-out through Redis; a prefix of this run's own.
-    serverEnv.WORKERS = String(options.workers);
-    serverEnv.REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-    serverEnv.REDIS_PREFIX = `bench:${randomBytes(4).toString("hex")}:`;
-  }
+  Object.assign(serverEnv, workersEnv(options.workers));
   const fdLimit = streamDescriptors(
     options.subscribers,
     options.protocol !== "grpc-h2-multi",

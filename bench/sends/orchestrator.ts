@@ -12,11 +12,13 @@
  * (lib/harness.ts). The server's CPU time is read from /proc around each
  * phase.
  */
+
 import type { Ack } from "../lib/db-checks.js";
 import { withHarness } from "../lib/harness.js";
 import type { LatencySummary } from "../lib/histogram.js";
 import { cpuSeconds } from "../lib/proc.js";
 import { finish, fmtCounts, fmtInt, fmtLatency, fmtMs, makeRecord } from "../lib/report.js";
+import { workersEnv } from "../lib/server-process.js";
 import type { FromSends, PhaseStats, ToSends } from "./ipc.js";
 import { phasesOf, type SendPhase, type SendsOptions } from "./options.js";
 import { type SendsVerification, verifySends } from "./verify.js";
@@ -57,7 +59,11 @@ export interface SendsResult {
 export async function runSends(options: SendsOptions): Promise<void> {
   const phases = phasesOf(options.target);
   await withHarness(
-    { scenario: "sends", serverEnv: {}, fdLimit: 6 * options.senders + 2048 },
+    {
+      scenario: "sends",
+      serverEnv: workersEnv(options.workers),
+      fdLimit: 6 * options.senders + 2048,
+    },
     async (h) => {
       const loadgen = h.loadgen<ToSends, FromSends>(new URL("./loadgen.ts", import.meta.url));
       h.log(`creating ${options.senders} senders and ${options.rooms} rooms`);

@@ -50,8 +50,16 @@ import {
 
 const procedure = `${FeedService.typeName}/${FeedService.method.subscribe.name}`;
 const path = `/${procedure}`;
-/** Streams written per event-loop turn before yielding to other work. */
+/** Streams written per slice at most before yielding to other work. */
 const flushBudget = 1_000;
+/**
+ * Time a slice may take before the rest waits for the next turn: what
+ * else is ready (a send's request, its COMMIT, its ack) waits at most
+ * this long behind a fan-out, whatever one socket write costs.
+ */
+const flushSliceMs = 2;
+/** Streams written between clock reads within a slice. */
+const clockEvery = 32;
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = AnyResponse;
@@ -213,17 +221,21 @@ export class DirectSubscribe {
   }
 
   /**
-   * Writes up to {@link flushBudget} streams, then lets the event loop run
-   * (incoming sends, acks) before the rest: a burst to 10,000 subscribers
-   * never blocks the process for its whole length.
+   * Writes streams for up to {@link flushSliceMs} (at most
+   * {@link flushBudget} of them), then lets the event loop run (incoming
+   * sends, COMMITs, acks) before the rest: a burst to 10,000 subscribers
+   * never blocks the process for its whole length. The slices run from
+   * setImmediate, after the loop's I/O callbacks: pending I/O goes first.
    */
   private flushPending(): void {
     this.flushScheduled = false;
     let budget = flushBudget;
+    const until = performance.now() + flushSliceMs;
     for (const s of this.pending) {
       this.pending.delete(s);
       s.flush();
       if (--budget === 0) break;
+      if (budget % clockEvery === 0 && performance.now() > until) break;
     }
     if (this.pending.size > 0 && !this.flushScheduled) {
       this.flushScheduled = true;

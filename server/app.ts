@@ -17,6 +17,7 @@ import {
 } from "./compose.js";
 import type { Config } from "./config.js";
 import type { TokenService } from "./domain/auth/tokens.js";
+import { TrustedProxies } from "./platform/http/client-address.js";
 import { createOnePortListener, type OnePortHandler } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
@@ -56,6 +57,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     logger,
     mask: rpc.mask,
     maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
+    proxies: new TrustedProxies(rpc.rateLimits.config.trustedProxies),
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -105,6 +107,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     readMaxBytes,
     mask: rpc.mask,
     checkAvailable: () => rpc.dbGate.check(),
+    limits: rpc.rateLimits,
   });
   const handler: OnePortHandler = (req, res) => {
     if (!direct.handle(req, res as AnyResponse)) gate.handle(req, res);
@@ -202,6 +205,7 @@ export async function startApp(
     redisTimeouts,
     limits: config.limits,
     avatarHosts: config.avatarHosts,
+    rateLimits: config.rateLimits,
     ...extra,
   });
   try {

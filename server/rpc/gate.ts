@@ -48,12 +48,13 @@ import {
   type UniversalServerResponse,
 } from "../platform/connect-protocol.js";
 import { rateLimited } from "../platform/errors.js";
+import type { TrustedProxies } from "../platform/http/client-address.js";
 import {
   allowBody,
   releaseBodyTimeout,
   requestBodyReceived,
 } from "../platform/http/one-port-listener.js";
-import { type Caller, callerKey } from "./context.js";
+import { type Caller, callerKey, clientAddressKey } from "./context.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { logRpc, protocolOf } from "./interceptors/logging.js";
@@ -88,6 +89,8 @@ export interface RpcGateOptions {
   maxUnauthenticatedStreams: number;
   /** Requests that are not RPCs (static files, /healthz). */
   fallback: (req: Req, res: Res) => void;
+  /** Whose X-Forwarded-For names the client (the address handed to the handlers). */
+  proxies: TrustedProxies;
 }
 
 /** One call as the gate sees it, shared with its interceptor through the context values. */
@@ -265,6 +268,10 @@ export class RpcGate {
     allowBody(req, res);
     const values = createContextValues().set(gateCallKey, call);
     if (caller) values.set(callerKey, caller);
+    values.set(
+      clientAddressKey,
+      this.opts.proxies.clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"]),
+    );
     let uReq: UniversalServerRequest;
     try {
       uReq = universalRequestFromNodeRequest(req, res, undefined, values);

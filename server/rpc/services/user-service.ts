@@ -9,6 +9,7 @@ import {
   type UserService,
 } from "../../../gen/chat/v1/user_pb.js";
 import { avatarUrlProblem } from "../../domain/avatar-url.js";
+import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { decodePageToken, encodePageToken } from "../../domain/pagination.js";
 import { toUser, userSelect } from "../../domain/user-view.js";
 import { invalidArgument } from "../../platform/errors.js";
@@ -20,6 +21,8 @@ export interface UserServiceDeps {
   prisma: PrismaClient;
   /** Hosts avatar URLs may point at (see avatar-url.ts); none: no avatar URL is accepted. */
   avatarHosts?: readonly string[];
+  /** User searches per user (domain/limits/). */
+  limits: RateLimits;
 }
 
 const defaultPageSize = 20;
@@ -28,6 +31,7 @@ const defaultPageSize = 20;
 export function createUserService({
   prisma,
   avatarHosts = [],
+  limits,
 }: UserServiceDeps): ServiceImpl<typeof UserService> {
   const notFound = () => new ConnectError("user not found", Code.NotFound);
 
@@ -70,11 +74,12 @@ export function createUserService({
       return create(UpdateProfileResponseSchema, { user: toUser(user) });
     },
 
-    async searchUsers(req) {
+    async searchUsers(req, ctx) {
       const prefix = req.prefix.trim();
       if (prefix === "") {
         throw invalidArgument([{ field: "prefix", description: "must not be blank" }]);
       }
+      await limits.check("userSearches", callerOf(ctx).userId);
       const after = decodePageToken(req.pageToken);
       const take = req.pageSize || defaultPageSize;
       // display_name uses a case-insensitive collation; username_key is

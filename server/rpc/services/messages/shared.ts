@@ -1,6 +1,7 @@
 /** What the MessageService parts share: text checks, the message-change helper, dependencies. */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { actingMember } from "../../../domain/access.js";
+import type { RateLimits } from "../../../domain/limits/rate-limits.js";
 import { type MessageRow, messageSelect } from "../../../domain/message-view.js";
 import type { RoomChange } from "../../../domain/room-change.js";
 import type { RoomWriter } from "../../../domain/room-writer.js";
@@ -58,6 +59,8 @@ export interface MessageServiceDeps {
   writer: RoomWriter;
   /** Tells the user's other feeds that a read marker moved. */
   feed: FeedHub;
+  /** Sends and reactions per user (domain/limits/). */
+  limits: RateLimits;
 }
 
 /** The caller's user id. */

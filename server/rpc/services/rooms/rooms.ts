@@ -31,6 +31,7 @@ import { firstChange, visibilityFromProto } from "./shared.js";
 export function roomMethods({
   prisma,
   writer,
+  limits,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "createRoom" | "getRoom" | "updateRoom" | "archiveRoom"
@@ -45,6 +46,8 @@ export function roomMethods({
         throw invalidArgument([{ field: "visibility", description: "must be PUBLIC or PRIVATE" }]);
       }
       const memberIds = uniqueIds(req.memberIds).filter((id) => id !== me);
+      await limits.check("roomCreates", me);
+      if (memberIds.length > 0) await limits.check("invitations", me, memberIds.length);
       const { result } = await writer.create(
         { kind: "CHANNEL", visibility, name, description: req.description.trim(), creatorId: me },
         (c) => firstChange(c, me, "OWNER", memberIds, "member_ids"),

@@ -73,12 +73,20 @@ export function roomMethods({
         rejectDirect(c.room, "be renamed or described");
         requireRole(m, "ADMIN", "update the room");
         const before = await roomAfter(c);
-        const data: { name?: string; description?: string } = {};
+        const data: { name?: string; description?: string; slowModeSeconds?: number } = {};
         if (name !== undefined && name !== before.name) data.name = name;
         if (description !== undefined && description !== before.description) {
           data.description = description;
         }
-        if (data.name === undefined && data.description === undefined) return before;
+        const slow = req.slowModeSeconds;
+        if (slow !== undefined && slow !== before.slowModeSeconds) data.slowModeSeconds = slow;
+        if (
+          data.name === undefined &&
+          data.description === undefined &&
+          data.slowModeSeconds === undefined
+        ) {
+          return before;
+        }
         const seq = c.nextSeq();
         await c.tx.room.update({ where: { id: c.room.id }, data: { ...data, updatedAt: c.now } });
         const after = await roomAfter(c, seq);

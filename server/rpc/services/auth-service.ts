@@ -20,6 +20,7 @@ import type { TokenService } from "../../domain/auth/tokens.js";
 import type { LoginGuard } from "../../domain/limits/login-guard.js";
 import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { toUser, userSelect } from "../../domain/user-view.js";
+import { nameProblem } from "../../domain/visible-text.js";
 import { chatError, invalidArgument } from "../../platform/errors.js";
 import { isUniqueViolation } from "../../store/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
@@ -53,8 +54,11 @@ export function createAuthService({
   return {
     async register(req, ctx) {
       const usernameKey = req.username.toLowerCase();
-      const weak = passwordProblem(req.password, req.username, limits.config.passwordMinLength);
-      if (weak) throw invalidArgument([weak]);
+      const bad = [
+        passwordProblem(req.password, req.username, limits.config.passwordMinLength),
+        nameProblem(req.displayName.trim(), "display_name"),
+      ].filter((v) => v !== undefined);
+      if (bad.length > 0) throw invalidArgument(bad);
       // Counted per address before anything is looked up or hashed.
       await limits.check("registrations", clientAddressOf(ctx));
       // Checked before hashing so a taken name costs no argon2 time; the

@@ -22,10 +22,20 @@ import {
   uniqueIds,
 } from "../../../domain/room-rules.js";
 import { roleToProto, toRoom } from "../../../domain/room-view.js";
+import { nameProblem, textProblem } from "../../../domain/visible-text.js";
 import { invalidArgument } from "../../../platform/errors.js";
 import { callerOf } from "../../context.js";
 import type { RoomServiceDeps } from "./shared.js";
 import { firstChange, visibilityFromProto } from "./shared.js";
+
+/** A room's name and description must show something; the name has no bidi controls. */
+function checkNames(name: string | undefined, description: string | undefined): void {
+  const bad = [
+    name === undefined ? undefined : nameProblem(name, "name"),
+    description === undefined ? undefined : textProblem(description, "description"),
+  ].filter((v) => v !== undefined);
+  if (bad.length > 0) throw invalidArgument(bad);
+}
 
 /** createRoom, getRoom, updateRoom, archiveRoom. */
 export function roomMethods({
@@ -41,6 +51,7 @@ export function roomMethods({
       const me = callerOf(ctx).userId;
       const name = req.name.trim();
       if (name === "") throw invalidArgument([{ field: "name", description: "must not be blank" }]);
+      checkNames(name, req.description.trim());
       const visibility = visibilityFromProto[req.visibility];
       if (!visibility) {
         throw invalidArgument([{ field: "visibility", description: "must be PUBLIC or PRIVATE" }]);
@@ -68,6 +79,7 @@ export function roomMethods({
       const name = req.name?.trim();
       if (name === "") throw invalidArgument([{ field: "name", description: "must not be blank" }]);
       const description = req.description?.trim();
+      checkNames(name, description);
       const room = await writer.change(req.roomId, async (c) => {
         const m = await actingMember(c, me);
         rejectDirect(c.room, "be renamed or described");

@@ -11,7 +11,7 @@ import type { FieldViolation } from "../platform/errors.js";
 
 /** Characters that draw nothing: format (Cf), separators, fillers, marks on nothing. */
 const invisible =
-  /[\p{Cf}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u034F\u180B-\u180F\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+  /[\p{Cf}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800]|\u034F|\p{Variation_Selector}|[\u180B-\u180D\u180F]/gu;
 
 /** Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069). */
 const bidiControl = /[\u202A-\u202E\u2066-\u2069]/;

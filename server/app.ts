@@ -17,6 +17,7 @@ import {
 } from "./compose.js";
 import type { Config } from "./config.js";
 import type { TokenService } from "./domain/auth/tokens.js";
+import { TrustedProxies } from "./platform/http/client-address.js";
 import { createOnePortListener, type OnePortHandler } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
@@ -57,6 +58,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     mask: rpc.mask,
     maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
     directUnary: deps.directUnary,
+    proxies: new TrustedProxies(rpc.rateLimits.config.trustedProxies),
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -106,6 +108,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     readMaxBytes,
     mask: rpc.mask,
     checkAvailable: () => rpc.dbGate.check(),
+    limits: rpc.rateLimits,
   });
   const handler: OnePortHandler = (req, res) => {
     if (!direct.handle(req, res as AnyResponse)) gate.handle(req, res);
@@ -204,6 +207,7 @@ export async function startApp(
     limits: config.limits,
     avatarHosts: config.avatarHosts,
     directUnary: config.directUnary,
+    rateLimits: config.rateLimits,
     ...extra,
   });
   try {

@@ -10,6 +10,8 @@ import type { Logger } from "pino";
 import { defaults, tuning } from "./config.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
+import { LoginGuard } from "./domain/limits/login-guard.js";
+import { type RateLimitConfig, RateLimits } from "./domain/limits/rate-limits.js";
 import { RoomWriter } from "./domain/room-writer.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import type { ListenerLimits } from "./platform/http/one-port-listener.js";
@@ -84,6 +86,8 @@ export interface ChatServerDeps {
    * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
    */
   avatarHosts?: readonly string[];
+  /** Rate limits, login lockout, password policy; defaults in config.ts (docs/limits.md). */
+  rateLimits?: Partial<RateLimitConfig>;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -141,6 +145,8 @@ export interface RpcParts {
   redisGate: RedisGate | undefined;
   feed: FeedHub;
   streams: FeedStreams;
+  /** The rate limits (shared through Redis when there is one). */
+  rateLimits: RateLimits;
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -193,6 +199,11 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   dbGate.onChange(() => health.recheck());
   redisGate?.onChange(() => health.recheck());
   const shutdownController = new AbortController();
+  const rateLimits = new RateLimits(deps.rateLimits ?? {}, {
+    gate: redisGate,
+    prefix: deps.redisPrefix,
+    logger,
+  });
   const feedOptions = { ...defaultFeedOptions, ...deps.feed };
   const broker =
     deps.broker ??
@@ -246,6 +257,8 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       mask,
       checkAvailable: () => dbGate.check(),
       avatarHosts: deps.avatarHosts,
+      limits: rateLimits,
+      loginGuard: new LoginGuard(rateLimits),
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate),
     health,
@@ -256,6 +269,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     redisGate,
     feed: hub,
     streams,
+    rateLimits,
     async close() {
       typing.clear();
       presence.close();

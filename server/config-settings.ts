@@ -3,9 +3,17 @@
  * with its default, bounds, where it goes in the Config, and the line the
  * README's table shows for it.
  */
-import { type Config, logLevels } from "./config-types.js";
+import { isIP } from "node:net";
+import { type Config, logLevels, type RateLimitName } from "./config-types.js";
 
-export type { Config, FeedConfig, LimitsConfig } from "./config-types.js";
+export type {
+  Config,
+  FeedConfig,
+  LimitsConfig,
+  RateLimitConfig,
+  RateLimitName,
+  RateSetting,
+} from "./config-types.js";
 
 /** One environment variable: where it goes, its default and bounds, and its meaning. */
 export interface Setting {
@@ -165,7 +173,192 @@ export const settings: readonly Setting[] = [
       r.out.avatarHosts = hosts;
     },
   },
+  ...rateLimitSettings(),
 ];
+
+/**
+ * A rate setting, `points/seconds` (e.g. `10/5`: 10 in a window of 5 s
+ * that starts at the first one).
+ */
+function rateSetting(env: string, key: RateLimitName, fallback: string, doc: string): Setting {
+  return {
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      const raw = r.str(env, fallback);
+      const m = /^(\d+)\/(\d+)$/.exec(raw);
+      const points = Number(m?.[1]);
+      const seconds = Number(m?.[2]);
+      if (!m || points < 1 || points > 1_000_000 || seconds < 1 || seconds > 604_800) {
+        r.problem(
+          `${env}="${raw}" must be points/seconds, e.g. "${fallback}" (1-1000000 points, 1-604800 seconds)`,
+        );
+        const [p, sec] = fallback.split("/").map(Number);
+        r.out.rateLimits.rates[key] = { points: p ?? 1, seconds: sec ?? 1 };
+        return;
+      }
+      r.out.rateLimits.rates[key] = { points, seconds };
+    },
+  };
+}
+
+/** Limits and moderation (issue 13; docs/limits.md explains each). */
+function rateLimitSettings(): Setting[] {
+  const int = (
+    env: string,
+    key:
+      | "loginLockoutSeconds"
+      | "loginLockoutMaxSeconds"
+      | "knownAddressDays"
+      | "reactionsPerMessage"
+      | "passwordMinLength",
+    fallback: number,
+    min: number,
+    max: number,
+    doc: string,
+  ): Setting => ({
+    env,
+    shown: `\`${fallback}\``,
+    doc,
+    read: (r) => {
+      r.out.rateLimits[key] = r.int(env, fallback, min, max);
+    },
+  });
+  return [
+    {
+      env: "RATE_LIMITS_ENABLED",
+      shown: "`true`",
+      doc: "`false` turns every rate limit off (the password policy stays); see docs/limits.md",
+      read: (r) => {
+        r.out.rateLimits.enabled = r.bool("RATE_LIMITS_ENABLED", true);
+      },
+    },
+    rateSetting(
+      "RATE_SEND_BURST",
+      "sendBurst",
+      "10/5",
+      "messages and custom events per user (points/seconds), short bursts",
+    ),
+    rateSetting(
+      "RATE_SEND_SUSTAINED",
+      "sendSustained",
+      "60/60",
+      "messages and custom events per user (points/seconds), sustained",
+    ),
+    rateSetting("RATE_REACTIONS", "reactions", "30/10", "reactions added or removed per user"),
+    int(
+      "REACTIONS_PER_MESSAGE",
+      "reactionsPerMessage",
+      10,
+      1,
+      1_000,
+      "distinct emoji one user may put on one message",
+    ),
+    rateSetting("RATE_TYPING", "typing", "20/10", "typing changes (`SetTyping`) per user"),
+    rateSetting(
+      "RATE_ROOM_CREATES",
+      "roomCreates",
+      "10/3600",
+      "rooms and group DMs created per user",
+    ),
+    rateSetting(
+      "RATE_INVITATIONS",
+      "invitations",
+      "50/3600",
+      "users invited or added to rooms per user (each user counts)",
+    ),
+    rateSetting(
+      "RATE_SUBSCRIBES",
+      "subscribes",
+      "20/60",
+      "`Subscribe` calls and `Chat` `subscribe` commands per user",
+    ),
+    rateSetting("RATE_USER_SEARCHES", "userSearches", "30/60", "`SearchUsers` calls per user"),
+    rateSetting(
+      "RATE_REGISTRATIONS",
+      "registrations",
+      "10/3600",
+      "registrations per client address",
+    ),
+    rateSetting(
+      "LOGIN_FAILURES_PER_ACCOUNT_ADDRESS",
+      "loginFailuresPerAccountAddress",
+      "5/900",
+      "failed logins to one account from one address before it is locked out there (growing lockout)",
+    ),
+    int(
+      "LOGIN_LOCKOUT_SECONDS",
+      "loginLockoutSeconds",
+      60,
+      1,
+      86_400,
+      "first lockout of an account at one address; each next one doubles",
+    ),
+    int(
+      "LOGIN_LOCKOUT_MAX_SECONDS",
+      "loginLockoutMaxSeconds",
+      3_600,
+      1,
+      604_800,
+      "longest lockout of an account at one address",
+    ),
+    rateSetting(
+      "LOGIN_FAILURES_PER_ADDRESS",
+      "loginFailuresPerAddress",
+      "50/3600",
+      "failed logins from one address, whatever the account",
+    ),
+    rateSetting(
+      "LOGIN_FAILURES_PER_ACCOUNT",
+      "loginFailuresPerAccount",
+      "100/3600",
+      "failed logins to one account from all addresses; beyond, only addresses that logged in to it before may try",
+    ),
+    int(
+      "LOGIN_KNOWN_ADDRESS_DAYS",
+      "knownAddressDays",
+      30,
+      1,
+      3_650,
+      "how long an address that logged in to an account stays known to it",
+    ),
+    int(
+      "PASSWORD_MIN_LENGTH",
+      "passwordMinLength",
+      8,
+      8,
+      256,
+      "shortest password accepted at registration (the commonest passwords are refused too)",
+    ),
+    {
+      env: "TRUSTED_PROXIES",
+      shown: "empty",
+      doc: "addresses or CIDR ranges of proxies whose `X-Forwarded-For` names the client; empty: the socket's address is the client's",
+      read: (r) => {
+        const list = r
+          .str("TRUSTED_PROXIES", "")
+          .split(",")
+          .map((p) => p.trim())
+          .filter((p) => p !== "");
+        const bad = list.filter((p) => {
+          const [addr, bits, more] = p.split("/");
+          const v = isIP(addr ?? "");
+          if (v === 0 || more !== undefined) return true;
+          if (bits === undefined) return false;
+          const n = Number(bits);
+          return !/^\d+$/.test(bits) || n > (v === 4 ? 32 : 128);
+        });
+        if (bad.length > 0) {
+          r.problem(
+            `TRUSTED_PROXIES has entries that are not addresses or CIDR ranges: ${bad.join(", ")}`,
+          );
+        }
+        r.out.rateLimits.trustedProxies = list;
+      },
+    },
+  ];
+}
 
 /**
  * A whole-number setting of a section: read with its bounds, shown with

@@ -37,6 +37,53 @@ export interface Config {
   workers: number;
   /** Serve authenticated unary calls of the common shape without connect-node's machinery. */
   directUnary: boolean;
+  /** Rate limits, the login lockout and the password policy (issue 13). */
+  rateLimits: RateLimitConfig;
+}
+
+/** `points` per `seconds`, in a window that starts at the first point. */
+export interface RateSetting {
+  points: number;
+  seconds: number;
+}
+
+/** The names of the per-caller rate limits (docs/limits.md). */
+export const rateLimitNames = [
+  "sendBurst",
+  "sendSustained",
+  "reactions",
+  "typing",
+  "roomCreates",
+  "invitations",
+  "subscribes",
+  "userSearches",
+  "registrations",
+  "loginFailuresPerAccountAddress",
+  "loginFailuresPerAddress",
+  "loginFailuresPerAccount",
+] as const;
+
+/** One of {@link rateLimitNames}. */
+export type RateLimitName = (typeof rateLimitNames)[number];
+
+/** Rate limits, the login lockout and the password policy. */
+export interface RateLimitConfig {
+  /** False: no rate limit is checked (the password policy still is). */
+  enabled: boolean;
+  /** Each limit's rate. */
+  rates: Record<RateLimitName, RateSetting>;
+  /** First lockout of an account at one address; each further one doubles, up to the max. */
+  loginLockoutSeconds: number;
+  /** Longest lockout of an account at one address. */
+  loginLockoutMaxSeconds: number;
+  /** How long an address that logged in to an account stays known to it. */
+  knownAddressDays: number;
+  /** Distinct emoji one user may put on one message. */
+  reactionsPerMessage: number;
+  /** Shortest password accepted at registration. */
+  passwordMinLength: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). */
+  trustedProxies: string[];
 }
 
 /** Live-feed settings. */

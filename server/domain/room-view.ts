@@ -51,6 +51,7 @@ export const roomSelect = {
   updatedAt: true,
   archivedAt: true,
   lastActivityAt: true,
+  slowModeSeconds: true,
 } as const;
 
 /** A room row selected with {@link roomSelect}. */
@@ -67,6 +68,7 @@ export interface RoomRow {
   updatedAt: Date;
   archivedAt: Date | null;
   lastActivityAt: Date;
+  slowModeSeconds: number;
 }
 
 /** The contract view of a room. */
@@ -84,6 +86,7 @@ export function toRoom(row: RoomRow): Room {
     updateTime: timestampFromDate(row.updatedAt),
     archiveTime: row.archivedAt ? timestampFromDate(row.archivedAt) : undefined,
     lastActivityTime: timestampFromDate(row.lastActivityAt),
+    slowModeSeconds: row.slowModeSeconds,
   });
 }
 

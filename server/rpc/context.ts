@@ -14,6 +14,19 @@ export const callerKey = createContextKey<Caller | undefined>(undefined, {
 });
 
 /**
+ * The client's address (rpc/gate.ts: the socket's peer, or X-Forwarded-For
+ * through trusted proxies). Absent on in-process transports.
+ */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, {
+  description: "client address",
+});
+
+/** The client's address, or `"unknown"` where there is no socket (in-process transports). */
+export function clientAddressOf(ctx: HandlerContext): string {
+  return ctx.values.get(clientAddressKey) ?? "unknown";
+}
+
+/**
  * The caller of an authenticated RPC. Throws `Internal` when the auth
  * interceptor did not run, which is a wiring bug, never a client error.
  */

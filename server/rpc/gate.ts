@@ -47,12 +47,13 @@ import {
   type UniversalServerResponse,
 } from "../platform/connect-protocol.js";
 import { rateLimited } from "../platform/errors.js";
+import type { TrustedProxies } from "../platform/http/client-address.js";
 import {
   allowBody,
   releaseBodyTimeout,
   requestBodyReceived,
 } from "../platform/http/one-port-listener.js";
-import { type Caller, callerKey, type RpcCall, rpcCallKey } from "./context.js";
+import { type Caller, callerKey, clientAddressKey, type RpcCall, rpcCallKey } from "./context.js";
 import { DirectUnary } from "./direct/direct-unary.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
@@ -93,6 +94,8 @@ export interface RpcGateOptions {
    * (rpc/direct/direct-unary.ts) instead of connect-node; default true.
    */
   directUnary?: boolean;
+  /** Whose X-Forwarded-For names the client (the address handed to the handlers). */
+  proxies: TrustedProxies;
 }
 
 /** One call as the gate sees it (the part interceptors see is {@link RpcCall}). */
@@ -215,7 +218,10 @@ export class RpcGate {
         if (streamsUp) releaseBodyTimeout(req);
         if (kind === "unary" && wire && this.direct) {
           call.path = "direct";
-          const values = createContextValues().set(rpcCallKey, call).set(callerKey, caller);
+          const values = createContextValues()
+            .set(rpcCallKey, call)
+            .set(callerKey, caller)
+            .set(clientAddressKey, this.clientAddress(req));
           if (this.direct.take(req, res, h.requestPath, wire, values)) {
             return;
           }
@@ -250,6 +256,11 @@ export class RpcGate {
     );
   }
 
+  /** The client's address: the socket's, or X-Forwarded-For through trusted proxies. */
+  private clientAddress(req: Req) {
+    return this.opts.proxies.clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"]);
+  }
+
   private log(call: GateCall, err: unknown): void {
     call.logged = true;
     logRpc(this.opts.logger, {
@@ -280,6 +291,7 @@ export class RpcGate {
     allowBody(req, res);
     const values = createContextValues().set(rpcCallKey, call);
     if (caller) values.set(callerKey, caller);
+    values.set(clientAddressKey, this.clientAddress(req));
     let uReq: UniversalServerRequest;
     try {
       uReq = universalRequestFromNodeRequest(req, res, undefined, values);

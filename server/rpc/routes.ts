@@ -15,6 +15,8 @@ import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
+import type { LoginGuard } from "../domain/limits/login-guard.js";
+import type { RateLimits } from "../domain/limits/rate-limits.js";
 import type { RoomWriter } from "../domain/room-writer.js";
 import type { Clock } from "../platform/clock.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
@@ -52,6 +54,10 @@ export interface RouteDeps {
   checkAvailable: () => void;
   /** Hosts avatar URLs may point at (server/domain/avatar-url.ts). */
   avatarHosts?: readonly string[];
+  /** Rate limits of every service (domain/limits/). */
+  limits: RateLimits;
+  /** Login failures and lockouts. */
+  loginGuard: LoginGuard;
 }
 
 /** Files of the public contract, served by reflection. */

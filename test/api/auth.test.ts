@@ -35,10 +35,10 @@ describe("Register", () => {
 
   it("rejects a username taken in another case with AlreadyExists", async () => {
     const username = uniqueName("Bob");
-    await auth.register({ username, password: "password1" });
+    await auth.register({ username, password: "pass-word-one" });
     const before = await userCount();
     const err = await expectCode(
-      auth.register({ username: username.toUpperCase(), password: "password2" }),
+      auth.register({ username: username.toUpperCase(), password: "pass-word-two" }),
       Code.AlreadyExists,
     );
     expect(reasonOf(err)).toBe("USERNAME_TAKEN");
@@ -48,7 +48,7 @@ describe("Register", () => {
   it("gives one AlreadyExists when the same name is registered concurrently", async () => {
     const username = uniqueName("race");
     const results = await Promise.allSettled(
-      Array.from({ length: 5 }, () => auth.register({ username, password: "password1" })),
+      Array.from({ length: 5 }, () => auth.register({ username, password: "pass-word-one" })),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(await env.prisma.user.count({ where: { usernameKey: username.toLowerCase() } })).toBe(1);

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
+import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
 import { authed } from "../support/clients.js";
 import { createTestEnv, inMemoryTransport } from "../support/env.js";
@@ -13,9 +14,12 @@ const { env, transport } = setupTestEnv({
   deps: { avatarHosts: ["example.com", "*.cdn.example.net"] },
 });
 let users: ReturnType<typeof authed<typeof UserService>>;
+let searcherToken = "";
 
 beforeAll(async () => {
-  users = (await newUser(transport)).users;
+  const searcher = await newUser(transport);
+  users = searcher.users;
+  searcherToken = searcher.token;
 });
 
 describe("GetUser", () => {
@@ -102,10 +106,17 @@ describe("SearchUsers", () => {
   it("matches username and display name prefixes case-insensitively, in pages", async () => {
     const tag = `srch${Date.now().toString(36)}`;
     const names = [`${tag}_a`, `${tag}_b`, `${tag}_c`, `${tag}_d`, `${tag}_e`];
-    for (const n of names) await signUp(transport, n);
+    const ids: bigint[] = [];
+    for (const n of names) ids.push((await signUp(transport, n)).user.id);
     const byDisplay = await newUser(transport);
     await authed(UserService, transport, byDisplay.token).updateProfile({
       displayName: `${tag.toUpperCase()} Zed`,
+    });
+    // Search finds people the caller shares a room with (and exact usernames).
+    await authed(RoomService, transport, searcherToken).createRoom({
+      name: "searchable",
+      visibility: Visibility.PRIVATE,
+      memberIds: [...ids, byDisplay.id],
     });
 
     const seen: string[] = [];
@@ -122,6 +133,14 @@ describe("SearchUsers", () => {
       [...names, byDisplay.username].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())),
     );
     expect(pages).toBe(3);
+  });
+
+  it("finds strangers only by their exact username", async () => {
+    const tag = `priv${Date.now().toString(36)}`;
+    const stranger = await signUp(transport, `${tag}_x`);
+    expect((await users.searchUsers({ prefix: tag })).users).toHaveLength(0);
+    const exact = await users.searchUsers({ prefix: stranger.username.toUpperCase() });
+    expect(exact.users.map((u) => u.id)).toEqual([stranger.user.id]);
   });
 
   it("treats LIKE wildcards literally", async () => {

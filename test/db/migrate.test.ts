@@ -119,8 +119,13 @@ describe("migrate", () => {
       path.join(dir, "20261123000000_broken", "migration.sql"),
       "CREATE TABLE `half_done` (`id` INT NOT NULL);\n",
     );
+    // The repository's own migrations dated after them run too, in order.
     expect(await migrate(url, { migrationsDir: dir, log: quiet })).toEqual({
-      applied: ["20261123000000_broken", "20261124000000_later"],
+      applied: [
+        "20261123000000_broken",
+        "20261124000000_later",
+        ...ALL.filter((m) => m > "20261124000000_later"),
+      ],
     });
   });
 

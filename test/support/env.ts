@@ -91,6 +91,9 @@ export function testDeps(
     logger: createLogger(testLogLevel),
     tokenTtlSeconds: 3600,
     healthIntervalMs: 200,
+    // Tests sign up and send far faster than people: limits are tested on
+    // their own (test/limits/), with `rateLimits: { enabled: true }`.
+    rateLimits: { enabled: false },
     ...parts,
   };
 }

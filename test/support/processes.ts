@@ -182,6 +182,8 @@ export class ServerProcess {
         SHUTDOWN_TIMEOUT_MS: "2000",
         WEB_DIR: "test/no-web-client",
         REDIS_URL: undefined,
+        // As in testDeps: rate limits are tested on their own.
+        RATE_LIMITS_ENABLED: "false",
         ...this.env,
         PORT: String(this.port),
         HOST: "127.0.0.1",

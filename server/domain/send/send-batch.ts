@@ -27,9 +27,11 @@ import {
   insertMessages,
   messageIdsBySeq,
   type NewEventRow,
+  touchLastSent,
 } from "../../store/sql/send.js";
 import { type SqlTx, type Stmt, sqlDateTime } from "../../store/tx.js";
 import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } from "../access.js";
+import { slowModeWait } from "../limits/slow-mode.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
 import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
@@ -114,6 +116,8 @@ export async function writeSendBatch(
   );
 
   const createdAt = now();
+  // Senders held to a room's slow mode whose clock this batch moves.
+  const slowed: { roomId: bigint; userId: bigint }[] = [];
   // Accepted requests get their outcome once their message id is known.
   const outcomes: (SendOutcome | undefined)[] = reqs.map(() => undefined);
   for (const part of parts.values()) {
@@ -128,6 +132,7 @@ export async function writeSendBatch(
     }
     part.lastSeq = room.lastSeq;
     const claimed = new Map<string, number>();
+    const sentNow = new Set<bigint>();
     for (const index of part.indexes) {
       const req = reqs[index] as SendRequest;
       try {
@@ -153,6 +158,16 @@ export async function writeSendBatch(
           throw invalidArgument([
             { field: "reply_to_id", description: "must be a message of the same room" },
           ]);
+        }
+        // Slow mode last: a retry of a stored message (above) is never held back.
+        const held = room.slowModeSeconds > 0 && m.role === "MEMBER";
+        if (held) {
+          const last = sentNow.has(req.senderId)
+            ? createdAt
+            : facts.lastSent(part.roomId, req.senderId);
+          slowModeWait(room.slowModeSeconds, last, createdAt);
+          sentNow.add(req.senderId);
+          slowed.push({ roomId: part.roomId, userId: req.senderId });
         }
         claimed.set(key, index);
         part.accepted.push({
@@ -227,6 +242,7 @@ export async function writeSendBatch(
   }
   const writes: Stmt[] = [insertEvents(events, at), advanceRooms(counters, at)];
   if (mentions.length > 0) writes.push(insertMentions(mentions));
+  if (slowed.length > 0) writes.push(touchLastSent(slowed, at));
   await tx.run(writes, { commit: true });
   return { outcomes: outcomes as SendOutcome[], rooms: result };
 }

@@ -22,7 +22,10 @@ export interface ReadRequest {
 }
 
 /** A locked room as the checks need it. */
-type LockedRoomState = Pick<LockedRoom, "visibility" | "lastSeq" | "archivedAt">;
+type LockedRoomState = Pick<LockedRoom, "visibility" | "lastSeq" | "archivedAt"> & {
+  /** Slow mode of the room (0: off). */
+  slowModeSeconds: number;
+};
 
 /** A reply parent, any room. */
 export type ReplyParent = ReplyParentRow & { roomId: bigint };
@@ -35,6 +38,8 @@ export interface BatchFacts {
   busy(roomId: bigint): boolean;
   /** The sender's membership row (any state), or null. */
   membership(roomId: bigint, userId: bigint): MembershipRow | null;
+  /** When the sender last sent in the room while it had slow mode on, or null. */
+  lastSent(roomId: bigint, userId: bigint): Date | null;
   /** The message already stored under this idempotency key. */
   storedId(roomId: bigint, senderId: bigint, clientMsgId: string): bigint | undefined;
   replyParent(messageId: bigint): ReplyParent | undefined;
@@ -77,12 +82,19 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
         visibility: r.visibility as "PUBLIC" | "PRIVATE",
         lastSeq: big(r.lastSeq),
         archivedAt: (r.archivedAt ?? null) as Date | null,
+        slowModeSeconds: Number(r.slowModeSeconds ?? 0),
       },
     ]),
   );
   const busy = new Set(existingRows.map((r) => big(r.id)).filter((id) => !rooms.has(id)));
   const members = new Map(
     memberRows.map((m) => [`${big(m.roomId)}:${big(m.userId)}`, toMembership(m)]),
+  );
+  const lastSent = new Map(
+    memberRows.map((m) => [
+      `${big(m.roomId)}:${big(m.userId)}`,
+      (m.lastSentAt ?? null) as Date | null,
+    ]),
   );
   const stored = new Map(
     keyRows.map((k) => [
@@ -98,6 +110,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
     room: (roomId) => rooms.get(roomId),
     busy: (roomId) => busy.has(roomId),
     membership: (roomId, userId) => members.get(`${roomId}:${userId}`) ?? null,
+    lastSent: (roomId, userId) => lastSent.get(`${roomId}:${userId}`) ?? null,
     storedId: (roomId, senderId, key) => stored.get(`${roomId}:${sendKey(senderId, key)}`),
     replyParent: (id) => parents.get(id),
     mentioned(roomId, spellings) {

@@ -31,6 +31,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeedService, SubscribeRequestSchema } from "../../../gen/chat/v1/feed_pb.js";
 import type { TokenService } from "../../domain/auth/tokens.js";
+import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { allowBody } from "../../platform/http/one-port-listener.js";
 import { type Frame, heartbeatFrame } from "../../realtime/frames.js";
 import type { FeedStreams } from "../../realtime/session/feed-streams.js";
@@ -75,6 +76,8 @@ export interface DirectSubscribeDeps {
   mask: ErrorMasker;
   /** Throws Unavailable while a dependency is known down (the availability interceptor's check). */
   checkAvailable: () => void;
+  /** Subscribe churn per user (domain/limits/), as on connect-node's path. */
+  limits: RateLimits;
 }
 
 /** Serves Subscribe requests of the common shape; see the file comment. */
@@ -154,6 +157,7 @@ export class DirectSubscribe {
       const body = await readBody(req, this.deps.readMaxBytes);
       const msg = decodeRequest(body, wire.codec);
       validateMessage(SubscribeRequestSchema, msg);
+      await this.deps.limits.check("subscribes", caller.userId);
       const opened = await this.deps.streams.open(caller);
       release = opened.release;
       if (gone) return opened.release();

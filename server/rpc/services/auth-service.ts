@@ -14,18 +14,24 @@ import {
   RegisterResponseSchema,
 } from "../../../gen/chat/v1/auth_pb.js";
 import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
+import { passwordProblem } from "../../domain/auth/password-policy.js";
 import { hashPassword, verifyPassword } from "../../domain/auth/passwords.js";
 import type { TokenService } from "../../domain/auth/tokens.js";
+import type { LoginGuard } from "../../domain/limits/login-guard.js";
+import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { toUser, userSelect } from "../../domain/user-view.js";
-import { chatError } from "../../platform/errors.js";
+import { nameProblem } from "../../domain/visible-text.js";
+import { chatError, invalidArgument } from "../../platform/errors.js";
 import { isUniqueViolation } from "../../store/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
-import { callerOf } from "../context.js";
+import { callerOf, clientAddressOf } from "../context.js";
 
 /** Dependencies of the auth service. */
 export interface AuthServiceDeps {
   prisma: PrismaClient;
   tokens: TokenService;
+  limits: RateLimits;
+  loginGuard: LoginGuard;
 }
 
 const usernameTaken = (username: string) =>
@@ -42,10 +48,19 @@ const usernameTaken = (username: string) =>
 export function createAuthService({
   prisma,
   tokens,
+  limits,
+  loginGuard,
 }: AuthServiceDeps): ServiceImpl<typeof AuthService> {
   return {
-    async register(req) {
+    async register(req, ctx) {
       const usernameKey = req.username.toLowerCase();
+      const bad = [
+        passwordProblem(req.password, req.username, limits.config.passwordMinLength),
+        nameProblem(req.displayName.trim(), "display_name"),
+      ].filter((v) => v !== undefined);
+      if (bad.length > 0) throw invalidArgument(bad);
+      // Counted per address before anything is looked up or hashed.
+      await limits.check("registrations", clientAddressOf(ctx));
       // Checked before hashing so a taken name costs no argon2 time; the
       // unique index still decides when two registrations race.
       const existing = await prisma.user.findUnique({
@@ -71,7 +86,11 @@ export function createAuthService({
       }
     },
 
-    async login(req) {
+    async login(req, ctx) {
+      const account = req.username.toLowerCase();
+      const address = clientAddressOf(ctx);
+      // A locked-out attempt is refused before argon2 spends its time on it.
+      await loginGuard.before(account, address);
       const user = await prisma.user.findUnique({
         where: { usernameKey: req.username.toLowerCase() },
         select: { ...userSelect, passwordHash: true },
@@ -79,12 +98,14 @@ export function createAuthService({
       // Same error, and about the same time, for unknown user and wrong
       // password: the response must not tell which usernames exist.
       if (!(await verifyPassword(user?.passwordHash, req.password)) || !user) {
+        await loginGuard.failed(account, address);
         throw chatError(
           Code.Unauthenticated,
           "wrong username or password",
           ErrorReason.BAD_CREDENTIALS,
         );
       }
+      await loginGuard.succeeded(account, address);
       const issued = await tokens.issue(user.id, req.deviceName.trim());
       return create(LoginResponseSchema, {
         accessToken: issued.token,

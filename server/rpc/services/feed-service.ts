@@ -33,6 +33,7 @@ import {
   SendMessageResponseSchema,
 } from "../../../gen/chat/v1/message_pb.js";
 import { membershipOf, roomNotFound } from "../../domain/access.js";
+import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { codeToString } from "../../platform/connect-protocol.js";
 import { invalidArgument } from "../../platform/errors.js";
 import { Frame } from "../../realtime/frames.js";
@@ -58,6 +59,8 @@ export interface FeedServiceDeps {
   mask: ErrorMasker;
   /** Throws Unavailable while the database is known down. */
   checkAvailable: () => void;
+  /** Typing and subscribe churn per user (domain/limits/). */
+  limits: RateLimits;
 }
 
 const chatProcedure = "chat.v1.FeedService/Chat";
@@ -85,6 +88,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
 
   return {
     async *subscribe(req, ctx) {
+      await deps.limits.check("subscribes", callerOf(ctx).userId);
       const { session, release } = await openSession(ctx);
       try {
         await streams.start(session, callerOf(ctx).userId, req);
@@ -100,6 +104,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
       const caller = callerOf(ctx);
       const m = await membershipOf(prisma, req.roomId, caller.userId);
       if (m?.state !== "JOINED") throw roomNotFound();
+      await deps.limits.check("typing", caller.userId);
       deps.typing.set(req.roomId, caller.userId, req.typing);
       return create(SetTypingResponseSchema);
     },
@@ -173,6 +178,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
     switch (c.case) {
       case "subscribe":
         validateMessage(SubscribeRequestSchema, c.value);
+        await deps.limits.check("subscribes", userId);
         // A bad re-subscribe fails before the current subscription changes.
         await deps.streams.start(session, userId, c.value, () => {
           session.resetRooms();
@@ -219,6 +225,7 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
         validateMessage(SetTypingRequestSchema, c.value);
         const mem = await membershipOf(prisma, c.value.roomId, userId);
         if (mem?.state !== "JOINED") throw roomNotFound();
+        await deps.limits.check("typing", userId);
         deps.typing.set(c.value.roomId, userId, c.value.typing);
         return ack({ case: undefined });
       }

@@ -9,8 +9,10 @@ import {
   type UserService,
 } from "../../../gen/chat/v1/user_pb.js";
 import { avatarUrlProblem } from "../../domain/avatar-url.js";
+import type { RateLimits } from "../../domain/limits/rate-limits.js";
 import { decodePageToken, encodePageToken } from "../../domain/pagination.js";
 import { toUser, userSelect } from "../../domain/user-view.js";
+import { nameProblem } from "../../domain/visible-text.js";
 import { invalidArgument } from "../../platform/errors.js";
 import type { PrismaClient } from "../../store/prisma.js";
 import { callerOf } from "../context.js";
@@ -20,6 +22,8 @@ export interface UserServiceDeps {
   prisma: PrismaClient;
   /** Hosts avatar URLs may point at (see avatar-url.ts); none: no avatar URL is accepted. */
   avatarHosts?: readonly string[];
+  /** User searches per user (domain/limits/). */
+  limits: RateLimits;
 }
 
 const defaultPageSize = 20;
@@ -28,6 +32,7 @@ const defaultPageSize = 20;
 export function createUserService({
   prisma,
   avatarHosts = [],
+  limits,
 }: UserServiceDeps): ServiceImpl<typeof UserService> {
   const notFound = () => new ConnectError("user not found", Code.NotFound);
 
@@ -54,7 +59,11 @@ export function createUserService({
 
     async updateProfile(req, ctx) {
       const data: { displayName?: string; avatarUrl?: string } = {};
-      if (req.displayName !== undefined) data.displayName = req.displayName.trim();
+      if (req.displayName !== undefined) {
+        data.displayName = req.displayName.trim();
+        const bad = nameProblem(data.displayName, "display_name");
+        if (bad) throw invalidArgument([bad]);
+      }
       if (req.avatarUrl !== undefined) {
         const url = req.avatarUrl.trim();
         const problem = url === "" ? undefined : avatarUrlProblem(url, avatarHosts);
@@ -70,22 +79,45 @@ export function createUserService({
       return create(UpdateProfileResponseSchema, { user: toUser(user) });
     },
 
-    async searchUsers(req) {
+    async searchUsers(req, ctx) {
       const prefix = req.prefix.trim();
       if (prefix === "") {
         throw invalidArgument([{ field: "prefix", description: "must not be blank" }]);
       }
+      const me = callerOf(ctx).userId;
+      await limits.check("userSearches", me);
       const after = decodePageToken(req.pageToken);
       const take = req.pageSize || defaultPageSize;
       // display_name uses a case-insensitive collation; username_key is
       // stored lower-cased. Prisma passes startsWith to LIKE unescaped, so
       // `_` and `%` (legal in usernames) are escaped here.
       const like = escapeLike(prefix);
+      // Who a search may find (docs/limits.md, "Privacy"): people who share
+      // a room with the caller, by username or display name prefix, and
+      // anyone by their exact username (to start a conversation with
+      // someone whose name one was told). Nobody can list every account.
       const rows = await prisma.user.findMany({
         where: {
-          OR: [
-            { usernameKey: { startsWith: like.toLowerCase() } },
-            { displayName: { startsWith: like } },
+          AND: [
+            {
+              OR: [
+                { usernameKey: { startsWith: like.toLowerCase() } },
+                { displayName: { startsWith: like } },
+              ],
+            },
+            {
+              OR: [
+                { usernameKey: prefix.toLowerCase() },
+                {
+                  memberships: {
+                    some: {
+                      state: "JOINED",
+                      room: { memberships: { some: { userId: me, state: "JOINED" } } },
+                    },
+                  },
+                },
+              ],
+            },
           ],
           ...(after === undefined ? {} : { usernameKey: { gt: after } }),
         },

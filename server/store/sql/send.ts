@@ -65,7 +65,8 @@ export function readStatements(
       // batch, or one of a frozen process) is left out rather than waited
       // for, so it cannot hold up the batch's other rooms; its sends are
       // deferred (domain/send/send-batcher.ts).
-      sql: `SELECT id, visibility, last_seq AS lastSeq, archived_at AS archivedAt FROM rooms
+      sql: `SELECT id, visibility, last_seq AS lastSeq, archived_at AS archivedAt,
+              slow_mode_seconds AS slowModeSeconds FROM rooms
             WHERE id IN (${qs(roomIds.length)}) ORDER BY id FOR UPDATE SKIP LOCKED`,
       params: roomIds,
     },
@@ -76,7 +77,7 @@ export function readStatements(
     },
     {
       sql: `SELECT room_id AS roomId, user_id AS userId, role, state,
-              last_read_seq AS lastReadSeq, joined_at AS joinedAt
+              last_read_seq AS lastReadSeq, joined_at AS joinedAt, last_sent_at AS lastSentAt
             FROM memberships WHERE ${memberConds.join(" OR ")}`,
       params: memberParams,
     },
@@ -205,6 +206,18 @@ export function advanceRooms(
       at,
       ...rooms.map((r) => r.roomId),
     ],
+  };
+}
+
+/** Slow mode's clock: when each sender last sent in a room that has slow mode on. */
+export function touchLastSent(
+  rows: readonly { roomId: bigint; userId: bigint }[],
+  at: string,
+): Stmt {
+  return {
+    sql: `UPDATE memberships SET last_sent_at = ?
+          WHERE (room_id, user_id) IN (${rows.map(() => "(?, ?)").join(", ")})`,
+    params: [at, ...rows.flatMap((r) => [r.roomId, r.userId])],
   };
 }
 

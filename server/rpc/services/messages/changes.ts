@@ -15,6 +15,7 @@ import {
   RemoveReactionResponseSchema,
 } from "../../../../gen/chat/v1/message_pb.js";
 import { requireNotArchived } from "../../../domain/access.js";
+import { quotaExceeded } from "../../../domain/limits/rate-limits.js";
 import { resolveMentions } from "../../../domain/mentions.js";
 import {
   emojiToBytes,
@@ -120,10 +121,26 @@ export function changeMethods(
       const userId = me(ctx);
       const emoji = checkEmoji(req.emoji);
       const bytes = emojiToBytes(emoji);
+      await deps.limits.check("reactions", userId);
       return changeMessage(req.messageId, userId, async (c, row) => {
         requireNotArchived(c.room);
         if (row.deletedAt) {
           throw new ConnectError("the message was deleted", Code.FailedPrecondition);
+        }
+        // A cap on distinct emoji per user and message (under the room lock,
+        // so concurrent adds cannot pass it together); re-adding one is fine.
+        const cap = deps.limits.config.reactionsPerMessage;
+        const mine = await c.tx.reaction.count({ where: { messageId: row.id, userId } });
+        if (mine >= cap) {
+          const has = await c.tx.reaction.findUnique({
+            where: { messageId_userId_emoji: { messageId: row.id, userId, emoji: bytes } },
+            select: { userId: true },
+          });
+          if (!has) {
+            throw quotaExceeded(
+              `at most ${cap} different reactions per message: remove one of yours first`,
+            );
+          }
         }
         // Once per user, emoji and message: the primary key decides.
         const { count: added } = await c.tx.reaction.createMany({
@@ -146,6 +163,7 @@ export function changeMethods(
     async removeReaction(req, ctx) {
       const userId = me(ctx);
       const bytes = emojiToBytes(req.emoji);
+      await deps.limits.check("reactions", userId);
       return changeMessage(req.messageId, userId, async (c, row) => {
         requireNotArchived(c.room);
         if (row.deletedAt) {

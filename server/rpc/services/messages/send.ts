@@ -12,9 +12,13 @@ import { invalidArgument } from "../../../platform/errors.js";
 import type { MessageServiceDeps } from "./shared.js";
 import { badCharacters, checkText, me } from "./shared.js";
 
+/** Burst and sustained: both are taken for each send (one round trip each, in parallel). */
+const sendLimits = ["sendBurst", "sendSustained"] as const;
+
 /** sendMessage, sendCustomEvent. */
 export function sendMethods({
   writer,
+  limits,
 }: MessageServiceDeps): Pick<
   ServiceImpl<typeof MessageService>,
   "sendMessage" | "sendCustomEvent"
@@ -22,6 +26,7 @@ export function sendMethods({
   return {
     async sendMessage(req, ctx) {
       const text = checkText(req.text);
+      await limits.checkAll(sendLimits, me(ctx));
       const res = await writer.send(
         {
           roomId: req.roomId,
@@ -57,6 +62,7 @@ export function sendMethods({
           throw invalidArgument([{ field: "json", description: bad ?? "must be valid JSON text" }]);
         }
       }
+      await limits.checkAll(sendLimits, userId);
       const payload = create(CustomPayloadSchema, { type: req.type, body });
       const res = await writer.send(
         {

@@ -1,9 +1,11 @@
 /** What the MessageService parts share: text checks, the message-change helper, dependencies. */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { actingMember } from "../../../domain/access.js";
+import type { RateLimits } from "../../../domain/limits/rate-limits.js";
 import { type MessageRow, messageSelect } from "../../../domain/message-view.js";
 import type { RoomChange } from "../../../domain/room-change.js";
 import type { RoomWriter } from "../../../domain/room-writer.js";
+import { textProblem } from "../../../domain/visible-text.js";
 import { invalidArgument } from "../../../platform/errors.js";
 import type { FeedHub } from "../../../realtime/hub/feed-hub.js";
 import type { PrismaClient } from "../../../store/prisma.js";
@@ -31,6 +33,8 @@ export function checkText(text: string, field = "text"): string {
   if (trimmed === "") throw invalidArgument([{ field, description: "must not be blank" }]);
   const bad = badCharacters(trimmed);
   if (bad) throw invalidArgument([{ field, description: bad }]);
+  const blank = textProblem(trimmed, field);
+  if (blank) throw invalidArgument([blank]);
   // Code points, as protovalidate counts; .length is an upper bound.
   if (trimmed.length > maxTextChars && [...trimmed].length > maxTextChars) {
     throw invalidArgument([{ field, description: `must be at most ${maxTextChars} characters` }]);
@@ -58,6 +62,8 @@ export interface MessageServiceDeps {
   writer: RoomWriter;
   /** Tells the user's other feeds that a read marker moved. */
   feed: FeedHub;
+  /** Sends and reactions per user (domain/limits/). */
+  limits: RateLimits;
 }
 
 /** The caller's user id. */

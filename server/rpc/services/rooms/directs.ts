@@ -18,6 +18,7 @@ import { firstChange, openDirectAttempts } from "./shared.js";
 export function directMethods({
   prisma,
   writer,
+  limits,
 }: RoomServiceDeps): Pick<ServiceImpl<typeof RoomService>, "openDirect" | "createGroupDirect"> {
   return {
     async openDirect(req, ctx) {
@@ -68,9 +69,12 @@ export function directMethods({
           },
         ]);
       }
+      const others = uniqueIds(req.userIds);
+      await limits.check("roomCreates", me);
+      if (others.length > 0) await limits.check("invitations", me, others.length);
       const { result } = await writer.create(
         { kind: "GROUP_DIRECT", visibility: "PRIVATE", name: "", creatorId: me },
-        (c) => firstChange(c, me, "OWNER", uniqueIds(req.userIds), "user_ids"),
+        (c) => firstChange(c, me, "OWNER", others, "user_ids"),
       );
       return create(CreateGroupDirectResponseSchema, { room: toRoom(result) });
     },

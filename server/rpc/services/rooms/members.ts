@@ -49,6 +49,7 @@ import { membersPageSize } from "./shared.js";
 export function memberMethods({
   prisma,
   writer,
+  limits,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "joinRoom" | "leaveRoom" | "inviteMembers" | "listMembers"
@@ -100,6 +101,7 @@ export function memberMethods({
     async inviteMembers(req, ctx) {
       const me = callerOf(ctx).userId;
       const ids = uniqueIds(req.userIds);
+      if (ids.length > 0) await limits.check("invitations", me, ids.length);
       const added = await writer.change(req.roomId, async (c): Promise<Member[]> => {
         const m = await actingMember(c, me);
         rejectDirect(c.room, "take more members: use CreateGroupDirect");

@@ -22,15 +22,26 @@ import {
   uniqueIds,
 } from "../../../domain/room-rules.js";
 import { roleToProto, toRoom } from "../../../domain/room-view.js";
+import { nameProblem, textProblem } from "../../../domain/visible-text.js";
 import { invalidArgument } from "../../../platform/errors.js";
 import { callerOf } from "../../context.js";
 import type { RoomServiceDeps } from "./shared.js";
 import { firstChange, visibilityFromProto } from "./shared.js";
 
+/** A room's name and description must show something; the name has no bidi controls. */
+function checkNames(name: string | undefined, description: string | undefined): void {
+  const bad = [
+    name === undefined ? undefined : nameProblem(name, "name"),
+    description === undefined ? undefined : textProblem(description, "description"),
+  ].filter((v) => v !== undefined);
+  if (bad.length > 0) throw invalidArgument(bad);
+}
+
 /** createRoom, getRoom, updateRoom, archiveRoom. */
 export function roomMethods({
   prisma,
   writer,
+  limits,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "createRoom" | "getRoom" | "updateRoom" | "archiveRoom"
@@ -40,11 +51,14 @@ export function roomMethods({
       const me = callerOf(ctx).userId;
       const name = req.name.trim();
       if (name === "") throw invalidArgument([{ field: "name", description: "must not be blank" }]);
+      checkNames(name, req.description.trim());
       const visibility = visibilityFromProto[req.visibility];
       if (!visibility) {
         throw invalidArgument([{ field: "visibility", description: "must be PUBLIC or PRIVATE" }]);
       }
       const memberIds = uniqueIds(req.memberIds).filter((id) => id !== me);
+      await limits.check("roomCreates", me);
+      if (memberIds.length > 0) await limits.check("invitations", me, memberIds.length);
       const { result } = await writer.create(
         { kind: "CHANNEL", visibility, name, description: req.description.trim(), creatorId: me },
         (c) => firstChange(c, me, "OWNER", memberIds, "member_ids"),
@@ -65,17 +79,26 @@ export function roomMethods({
       const name = req.name?.trim();
       if (name === "") throw invalidArgument([{ field: "name", description: "must not be blank" }]);
       const description = req.description?.trim();
+      checkNames(name, description);
       const room = await writer.change(req.roomId, async (c) => {
         const m = await actingMember(c, me);
         rejectDirect(c.room, "be renamed or described");
         requireRole(m, "ADMIN", "update the room");
         const before = await roomAfter(c);
-        const data: { name?: string; description?: string } = {};
+        const data: { name?: string; description?: string; slowModeSeconds?: number } = {};
         if (name !== undefined && name !== before.name) data.name = name;
         if (description !== undefined && description !== before.description) {
           data.description = description;
         }
-        if (data.name === undefined && data.description === undefined) return before;
+        const slow = req.slowModeSeconds;
+        if (slow !== undefined && slow !== before.slowModeSeconds) data.slowModeSeconds = slow;
+        if (
+          data.name === undefined &&
+          data.description === undefined &&
+          data.slowModeSeconds === undefined
+        ) {
+          return before;
+        }
         const seq = c.nextSeq();
         await c.tx.room.update({ where: { id: c.room.id }, data: { ...data, updatedAt: c.now } });
         const after = await roomAfter(c, seq);

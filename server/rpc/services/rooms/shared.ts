@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { RoomCreatedNoticeSchema } from "../../../../gen/chat/v1/message_pb.js";
 import { Visibility } from "../../../../gen/chat/v1/room_pb.js";
+import type { RateLimits } from "../../../domain/limits/rate-limits.js";
 import type { RoomChange } from "../../../domain/room-change.js";
 import {
   admitMembers,
@@ -65,4 +66,6 @@ export interface RoomServiceDeps {
   prisma: PrismaClient;
   /** Every room change goes through it (dense sequence, events). */
   writer: RoomWriter;
+  /** Room creation and invitations per user (domain/limits/). */
+  limits: RateLimits;
 }

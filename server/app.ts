@@ -25,6 +25,7 @@ import { DirectSubscribe } from "./rpc/direct/direct-subscribe.js";
 import type { AnyResponse } from "./rpc/direct/stream-writer.js";
 import { RpcGate } from "./rpc/gate.js";
 import type { HealthMonitor } from "./rpc/grpc/health.js";
+import { auditCall } from "./rpc/interceptors/admin.js";
 import { createPrisma } from "./store/prisma.js";
 import { createSendPool } from "./store/tx.js";
 
@@ -56,6 +57,10 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     logger,
     mask: rpc.mask,
     maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
+    adminKeys: rpc.adminKeys,
+    onAdminRefused: (method, err) => {
+      void auditCall(rpc.audit, logger, { method, target: "", err });
+    },
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -121,6 +126,8 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
       else gate.bodyTimedOut(event.req, event.reason);
     },
   });
+
+  rpc.countConnections(() => listener.connectionCount());
 
   return {
     health,

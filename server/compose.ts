@@ -8,6 +8,8 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { defaults, tuning } from "./config.js";
+import { ApiKeys } from "./domain/admin/api-keys.js";
+import { AuditLog } from "./domain/admin/audit-log.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
 import { RoomWriter } from "./domain/room-writer.js";
@@ -16,6 +18,7 @@ import type { ListenerLimits } from "./platform/http/one-port-listener.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
+import { ClusterStats } from "./realtime/cluster-stats.js";
 import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
 import {
   defaultPresenceOptions,
@@ -31,6 +34,7 @@ import { TypingTracker } from "./realtime/presence/typing.js";
 import type { SessionOptions } from "./realtime/session/feed-session.js";
 import { FeedStreams } from "./realtime/session/feed-streams.js";
 import { HealthMonitor } from "./rpc/grpc/health.js";
+import { adminInterceptor } from "./rpc/interceptors/admin.js";
 import { authInterceptor } from "./rpc/interceptors/auth.js";
 import {
   availabilityInterceptor,
@@ -97,18 +101,21 @@ export const defaultServerLimits: ServerLimits = defaults.limits;
 
 /**
  * Interceptors, outermost first: log, mask internals, refuse while the
- * database is down, authenticate, validate.
+ * database is down, admin API keys and audit (AdminService only),
+ * authenticate, validate.
  */
 function interceptors(
   logger: Logger,
   tokens: TokenService,
   mask: ErrorMasker,
   dbGate: DbGate,
+  admin: { keys: ApiKeys; audit: AuditLog },
 ): Interceptor[] {
   return [
     loggingInterceptor(logger),
     errorInterceptor(mask),
     availabilityInterceptor(dbGate),
+    adminInterceptor(admin.keys, admin.audit, logger),
     authInterceptor(tokens),
     validationInterceptor(),
   ];
@@ -139,6 +146,14 @@ export interface RpcParts {
   redisGate: RedisGate | undefined;
   feed: FeedHub;
   streams: FeedStreams;
+  /** AdminService's API keys (also checked by the gate before a body is read). */
+  adminKeys: ApiKeys;
+  /** The admin audit log (refusals at the gate land there too). */
+  audit: AuditLog;
+  /** Figures of this instance and the cluster. */
+  stats: ClusterStats;
+  /** Tells the statistics how to count this process's open connections (app.ts). */
+  countConnections(fn: () => number): void;
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -211,9 +226,11 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   );
   feed = hub;
   const typing = new TypingTracker((channel, payload) => hub.send(channel, payload));
-  const presence: Presence = new Presence(
+  const presenceStore =
     deps.presenceStore ??
-      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
+    (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore());
+  const presence: Presence = new Presence(
+    presenceStore,
     prisma,
     (channel, payload) => hub.send(channel, payload),
     logger,
@@ -229,6 +246,24 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     maxStreamsPerUser: feedOptions.maxStreamsPerUser,
     shutdownSignal: shutdownController.signal,
   });
+  const adminKeys = new ApiKeys(prisma);
+  const audit = new AuditLog(prisma);
+  let connections = () => 0;
+  const stats = new ClusterStats(
+    (instanceId) => ({
+      instanceId,
+      streamsByProtocol: Object.fromEntries(streams.byProtocol),
+      connections: connections(),
+      messagesPerSecond: hub.messageRate.perSecond(),
+      deliveriesPerSecond: hub.deliveryRate.perSecond(),
+      localUsers: hub.localUsers(),
+      reportedAt: clock.now().getTime(),
+    }),
+    redisGate,
+    `${deps.redisPrefix}stats`,
+    logger,
+  );
+  stats.start();
   return {
     routes: createRoutes({
       prisma,
@@ -244,8 +279,9 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       mask,
       checkAvailable: () => dbGate.check(),
       avatarHosts: deps.avatarHosts,
+      admin: { presence: presenceStore, stats, keys: adminKeys, audit },
     }),
-    interceptors: interceptors(logger, tokens, mask, dbGate),
+    interceptors: interceptors(logger, tokens, mask, dbGate, { keys: adminKeys, audit }),
     health,
     tokens,
     shutdownController,
@@ -254,7 +290,14 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     redisGate,
     feed: hub,
     streams,
+    adminKeys,
+    audit,
+    stats,
+    countConnections(fn) {
+      connections = fn;
+    },
     async close() {
+      await stats.close();
       typing.clear();
       presence.close();
       hub.closeRooms();

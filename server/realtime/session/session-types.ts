@@ -15,6 +15,8 @@ export interface SessionHost {
   attach(roomId: bigint, listener: RoomListener): Promise<bigint>;
   detach(roomId: bigint, listener: RoomListener): void;
   loadRoom(roomId: bigint): Promise<Room | undefined>;
+  /** Counts frames handed to streams (statistics); optional. */
+  delivered?(n: number): void;
 }
 
 /** Limits of a session. */

@@ -143,7 +143,7 @@ export class DirectSubscribe {
       const body = await readBody(req, this.deps.readMaxBytes);
       const msg = decodeRequest(body, wire.codec);
       validateMessage(SubscribeRequestSchema, msg);
-      const opened = await this.deps.streams.open(caller);
+      const opened = await this.deps.streams.open(caller, wire.protocol);
       release = opened.release;
       if (gone) return opened.release();
       await this.deps.streams.start(opened.session, caller.userId, msg);

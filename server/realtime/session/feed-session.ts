@@ -53,6 +53,11 @@ export class FeedSession implements CursorOwner {
     this.heartbeatMs = options.heartbeatMs;
   }
 
+  /** Frames queued and not yet taken by the stream (statistics, tests). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Why the stream ended, once it failed (wrapped: any value may be thrown). */
   get failed(): { error: unknown } | undefined {
     return this.failure;

@@ -5,7 +5,7 @@
  * dependencies (tests and benchmarks give their own); startApp builds it
  * from a configuration with connections of its own (main.ts).
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -17,6 +17,7 @@ import {
 } from "./compose.js";
 import type { Config } from "./config.js";
 import type { TokenService } from "./domain/auth/tokens.js";
+import { listenMetrics, serveMetrics } from "./platform/http/metrics-endpoint.js";
 import { createOnePortListener, type OnePortHandler } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
@@ -39,6 +40,8 @@ export interface ChatServer {
   shutdown(timeoutMs: number): Promise<void>;
   readonly health: HealthMonitor;
   readonly tokens: TokenService;
+  /** Where the metrics listener of its own listens (ChatServerDeps.metrics.port), once listening. */
+  readonly metricsAddress: AddressInfo | undefined;
 }
 
 /** Creates the server. Nothing listens until `listen`. */
@@ -90,6 +93,10 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
         );
         return;
       }
+      if (path === "/metrics" && deps.metrics?.token) {
+        await serveMetrics(rpc.metrics, req, res, deps.metrics.token);
+        return;
+      }
       if (deps.webDir && (await serveStatic(deps.webDir, req, res, webHeaders))) return;
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8", ...securityHeaders });
       res.end("not found\n");
@@ -128,6 +135,8 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
   });
 
   rpc.countConnections(() => listener.connectionCount());
+  let metricsServer: Server | undefined;
+  let metricsAddress: AddressInfo | undefined;
 
   return {
     health,
@@ -135,13 +144,27 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     async listen(port, host) {
       health.start();
       await health.ready();
-      return listener.listen(port, host);
+      const address = await listener.listen(port, host);
+      if (deps.metrics?.port !== undefined && !metricsServer) {
+        const m = await listenMetrics(rpc.metrics, deps.metrics.port, host, (err) =>
+          logger.error({ err }, "metrics not served"),
+        );
+        metricsServer = m.server;
+        metricsAddress = m.address;
+      }
+      return address;
+    },
+    get metricsAddress() {
+      return metricsAddress;
     },
     async shutdown(timeoutMs) {
       health.setShuttingDown();
       // Streams see this and end with Unavailable so clients resume elsewhere.
       shutdownController.abort();
       await listener.close(timeoutMs);
+      const m = metricsServer;
+      metricsServer = undefined;
+      if (m) await new Promise((resolve) => m.close(resolve));
       direct.close();
       health.stop();
       await rpc.close();
@@ -209,6 +232,7 @@ export async function startApp(
     redisTimeouts,
     limits: config.limits,
     avatarHosts: config.avatarHosts,
+    metrics: { port: config.metricsPort, token: config.metricsToken },
     ...extra,
   });
   try {

@@ -44,6 +44,7 @@ import {
 } from "./rpc/interceptors/errors.js";
 import { loggingInterceptor } from "./rpc/interceptors/logging.js";
 import { validationInterceptor } from "./rpc/interceptors/validation.js";
+import { createMetrics, type Metrics } from "./rpc/metrics.js";
 import { createRoutes } from "./rpc/routes.js";
 import { DbGate, type DbWatcher, mariadbWatcher } from "./store/db-gate.js";
 import type { PrismaClient } from "./store/prisma.js";
@@ -86,6 +87,12 @@ export interface ChatServerDeps {
    * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
    */
   avatarHosts?: readonly string[];
+  /**
+   * Where Prometheus metrics are served (app.ts): `port`, a listener of
+   * their own serving `/metrics` (0: any free port); `token`, `/metrics` on
+   * the main port for `Authorization: Bearer <token>`. Neither: not served.
+   */
+  metrics?: { port?: number; token?: string };
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -152,6 +159,8 @@ export interface RpcParts {
   audit: AuditLog;
   /** Figures of this instance and the cluster. */
   stats: ClusterStats;
+  /** Prometheus metrics of this server. */
+  metrics: Metrics;
   /** Tells the statistics how to count this process's open connections (app.ts). */
   countConnections(fn: () => number): void;
   /** Releases the bus and timers (after the listener closed). */
@@ -264,11 +273,21 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     logger,
   );
   stats.start();
+  const metrics = createMetrics({
+    logger,
+    feed: hub,
+    streams,
+    dbGate,
+    redisGate,
+    sendPool: deps.sendPool,
+  });
   return {
     routes: createRoutes({
       prisma,
       tokens,
-      writer: new RoomWriter(prisma, clock, hub, deps.sendPool),
+      writer: new RoomWriter(prisma, clock, hub, deps.sendPool, (size, seconds) =>
+        metrics.observeBatch(size, seconds),
+      ),
       clock,
       health,
       feed: hub,
@@ -293,11 +312,13 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     adminKeys,
     audit,
     stats,
+    metrics,
     countConnections(fn) {
       connections = fn;
     },
     async close() {
       await stats.close();
+      metrics.close();
       typing.clear();
       presence.close();
       hub.closeRooms();

@@ -149,6 +149,27 @@ export const settings: readonly Setting[] = [
       r.out.avatarHosts = hosts;
     },
   },
+  // --- operations (issue 14) ---
+  {
+    env: "METRICS_PORT",
+    shown: "unset",
+    doc: "serve Prometheus metrics at `/metrics` on this port of their own (bound to `HOST`; keep it private); unset: no such listener",
+    read: (r) => {
+      const raw = r.str("METRICS_PORT", "");
+      r.out.metricsPort = raw === "" ? undefined : r.int("METRICS_PORT", 0, 1, 65535);
+    },
+  },
+  {
+    env: "METRICS_TOKEN",
+    shown: "unset",
+    doc: "also serve `/metrics` on `PORT`, to requests with `Authorization: Bearer <token>` (at least 16 characters); unset: not on `PORT`",
+    read: (r) => {
+      const token = r.str("METRICS_TOKEN", "");
+      if (token !== "" && token.length < 16)
+        r.problem("METRICS_TOKEN must have at least 16 characters");
+      r.out.metricsToken = token === "" ? undefined : token;
+    },
+  },
 ];
 
 /**

@@ -33,6 +33,10 @@ export interface Config {
   limits: LimitsConfig;
   /** Hosts avatar URLs may point at, exact or `*.domain`; none: no avatar URLs. */
   avatarHosts: string[];
+  /** Port of the metrics listener; undefined: none. issue 14 */
+  metricsPort: number | undefined;
+  /** Bearer token of `/metrics` on the main port; undefined: not served there. issue 14 */
+  metricsToken: string | undefined;
 }
 
 /** Live-feed settings. */

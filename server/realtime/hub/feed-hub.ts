@@ -16,7 +16,12 @@ import type { Broker } from "../bus/broker.js";
 import { channels, encodeBus } from "../bus/bus-format.js";
 import { type Frame, frame, type RoomFrame } from "../frames.js";
 import { RateCounter } from "../rate-counter.js";
-import { FeedSession, type SessionHost, type SessionOptions } from "../session/feed-session.js";
+import {
+  type FeedCount,
+  FeedSession,
+  type SessionHost,
+  type SessionOptions,
+} from "../session/feed-session.js";
 import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
 import { UserChannels } from "./user-channels.js";
 
@@ -59,6 +64,8 @@ export class FeedHub implements SessionHost, RoomEventSink {
   readonly messageRate = new RateCounter();
   /** Frames handed to this process's streams. */
   readonly deliveryRate = new RateCounter();
+  /** Totals of what happened to this process's feeds (metrics). */
+  readonly counts: Record<FeedCount, number> = { bytes: 0, overflows: 0, resets: 0, replays: 0 };
 
   constructor(
     readonly broker: Broker,
@@ -220,6 +227,10 @@ export class FeedHub implements SessionHost, RoomEventSink {
 
   delivered(n: number): void {
     this.deliveryRate.add(n);
+  }
+
+  count(what: FeedCount, n: number): void {
+    this.counts[what] += n;
   }
 
   readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]> {

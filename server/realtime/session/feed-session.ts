@@ -12,7 +12,7 @@ import { Frame, frame, heartbeatFrame } from "../frames.js";
 import { type CursorOwner, RoomCursor } from "./room-cursor.js";
 import type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
-export type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
+export type { FeedCount, Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
 /** A Subscribe stream's state. */
 export class FeedSession implements CursorOwner {
@@ -89,6 +89,7 @@ export class FeedSession implements CursorOwner {
   push(f: Outgoing, priority = false): void {
     if (this.ended) return;
     if (this.queue.length >= (priority ? 2 : 1) * this.options.queueLimit) {
+      this.host.count?.("overflows", 1);
       this.fail(
         new ConnectError(
           "feed consumer too slow: the stream was ended; reconnect and resume from the last sequence of each room",
@@ -216,6 +217,7 @@ export class FeedSession implements CursorOwner {
     const head = await this.host.attach(roomId, cursor);
     if (head - after > BigInt(this.options.maxReplay)) {
       cursor.next = head + 1n;
+      this.host.count?.("resets", 1);
       this.push(
         frame({
           case: "reset",

@@ -88,6 +88,7 @@ export class RoomCursor implements RoomListener {
     if (upTo > this.target) this.target = upTo;
     if (this.catchingUp) return;
     this.catchingUp = true;
+    this.session.host.count?.("replays", 1);
     this.replay().catch((err: unknown) => {
       this.catchingUp = false;
       this.session.fail(err);

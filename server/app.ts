@@ -233,6 +233,7 @@ export async function startApp(
     limits: config.limits,
     avatarHosts: config.avatarHosts,
     metrics: { port: config.metricsPort, token: config.metricsToken },
+    webhooks: config.webhooks,
     ...extra,
   });
   try {

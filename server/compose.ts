@@ -13,8 +13,14 @@ import { AuditLog } from "./domain/admin/audit-log.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
 import { RoomWriter } from "./domain/room-writer.js";
+import {
+  WebhookDispatcher,
+  type WebhookOptions,
+  type WebhookPost,
+} from "./domain/webhooks/dispatcher.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import type { ListenerLimits } from "./platform/http/one-port-listener.js";
+import { postWebhook } from "./platform/http/webhook-post.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
@@ -93,6 +99,10 @@ export interface ChatServerDeps {
    * the main port for `Authorization: Bearer <token>`. Neither: not served.
    */
   metrics?: { port?: number; token?: string };
+  /** Webhook delivery timing; defaults from config.ts (WEBHOOK_*). */
+  webhooks?: Partial<WebhookOptions>;
+  /** Replaces the webhook POST (tests). */
+  webhookPost?: WebhookPost;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -161,6 +171,8 @@ export interface RpcParts {
   stats: ClusterStats;
   /** Prometheus metrics of this server. */
   metrics: Metrics;
+  /** Webhook deliveries of this instance. */
+  webhooks: WebhookDispatcher;
   /** Tells the statistics how to count this process's open connections (app.ts). */
   countConnections(fn: () => number): void;
   /** Releases the bus and timers (after the listener closed). */
@@ -273,7 +285,18 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     logger,
   );
   stats.start();
+  const webhooks = new WebhookDispatcher(
+    prisma,
+    stats.instanceId,
+    deps.webhookPost ?? postWebhook,
+    clock,
+    logger,
+    { ...defaults.webhooks, ...deps.webhooks },
+  );
+  webhooks.start();
   const metrics = createMetrics({
+    prisma,
+    webhooks,
     logger,
     feed: hub,
     streams,
@@ -313,10 +336,12 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     audit,
     stats,
     metrics,
+    webhooks,
     countConnections(fn) {
       connections = fn;
     },
     async close() {
+      await webhooks.stop();
       await stats.close();
       metrics.close();
       typing.clear();

@@ -37,6 +37,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** Bearer token of `/metrics` on the main port; undefined: not served there. issue 14 */
   metricsToken: string | undefined;
+  /** Webhook delivery timing (domain/webhooks/dispatcher.ts). issue 14 */
+  webhooks: WebhookConfig;
 }
 
 /** Live-feed settings. */
@@ -77,4 +79,13 @@ export interface LimitsConfig {
   sessionIdleTimeoutMs: number;
   /** Open Health.Watch/reflection streams without a token, per process. */
   maxUnauthenticatedStreams: number;
+}
+
+/** Webhook delivery timing; see WebhookOptions in domain/webhooks/dispatcher.ts. issue 14 */
+export interface WebhookConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  maxFailures: number;
+  leaseMs: number;
+  backoffMs: number;
 }

@@ -53,7 +53,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}="${raw}" must be true or false`);
       return fallback;
     },
-    out: { feed: {}, limits: {} } as Config,
+    out: { feed: {}, limits: {}, webhooks: {} } as Config,
     problem: (m) => problems.push(m),
   };
   for (const s of settings) s.read(reader);

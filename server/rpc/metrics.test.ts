@@ -7,9 +7,11 @@
 import { readFileSync } from "node:fs";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
 import type { FeedStreams } from "../realtime/session/feed-streams.js";
 import type { DbGate } from "../store/db-gate.js";
+import type { PrismaClient } from "../store/prisma.js";
 import { logRpc } from "./interceptors/logging.js";
 import { createMetrics, metricNames } from "./metrics.js";
 
@@ -22,6 +24,10 @@ function fakeMetrics() {
     localUsers: () => 2,
   };
   const metrics = createMetrics({
+    prisma: { webhookEndpoint: { findMany: async () => [] } } as unknown as PrismaClient,
+    webhooks: {
+      counts: { delivered: new Map(), failed: new Map() },
+    } as unknown as WebhookDispatcher,
     logger,
     feed: feed as unknown as FeedHub,
     streams: { byProtocol: new Map([["grpc", 3]]) } as unknown as FeedStreams,

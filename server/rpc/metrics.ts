@@ -11,15 +11,20 @@
  */
 import type { Logger } from "pino";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
 import type { RedisGate } from "../platform/redis.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
 import type { FeedStreams } from "../realtime/session/feed-streams.js";
 import type { DbGate } from "../store/db-gate.js";
+import type { PrismaClient } from "../store/prisma.js";
+import { webhookLag } from "../store/sql/webhooks.js";
 import type { SendPool } from "../store/tx.js";
 import { observeRpcs } from "./interceptors/logging.js";
 
 /** What the metrics read. */
 export interface MetricsSources {
+  prisma: PrismaClient;
+  webhooks: WebhookDispatcher;
   logger: Logger;
   feed: FeedHub;
   streams: FeedStreams;
@@ -59,6 +64,9 @@ export const metricNames = [
   "chat_db_pool_waiting",
   "chat_db_up",
   "chat_redis_connected",
+  "chat_webhook_deliveries_total",
+  "chat_webhook_failures_total",
+  "chat_webhook_lag_events",
 ] as const;
 
 /** Creates the metrics of one server. */
@@ -208,6 +216,53 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.set(src.redisGate?.available ? 1 : 0);
+    },
+  });
+
+  const endpointTotals = (name: string, help: string, read: () => Map<string, number>) => {
+    const seen = new Map<string, number>();
+    return new Counter({
+      name,
+      help,
+      labelNames: ["endpoint"],
+      registers: [registry],
+      collect() {
+        for (const [endpoint, now] of read()) {
+          const before = seen.get(endpoint) ?? 0;
+          if (now > before) this.inc({ endpoint }, now - before);
+          seen.set(endpoint, now);
+        }
+      },
+    });
+  };
+  endpointTotals(
+    "chat_webhook_deliveries_total",
+    "Webhook batches this instance delivered, by endpoint id",
+    () => src.webhooks.counts.delivered,
+  );
+  endpointTotals(
+    "chat_webhook_failures_total",
+    "Failed webhook delivery attempts of this instance, by endpoint id",
+    () => src.webhooks.counts.failed,
+  );
+  new Gauge({
+    name: "chat_webhook_lag_events",
+    help: "Events not yet delivered to each active webhook endpoint (read from the database at scrape)",
+    labelNames: ["endpoint"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const endpoints = await src.prisma.webhookEndpoint.findMany({
+          where: { paused: false },
+          select: { id: true },
+        });
+        for (const e of endpoints) {
+          this.set({ endpoint: String(e.id) }, Number(await webhookLag(src.prisma, e.id)));
+        }
+      } catch {
+        // The database is down: chat_db_up says so; no lag is reported meanwhile.
+      }
     },
   });
 

@@ -59,6 +59,7 @@ const targetFields = [
   ["roomId", "room"],
   ["userId", "user"],
   ["messageId", "message"],
+  ["webhookId", "webhook"],
 ] as const;
 
 /** What a call acted on, e.g. "room:7", read from its request or else its response. */
@@ -81,6 +82,8 @@ export function targetOf(req: unknown, res?: unknown): string {
     if (target?.case === "allRooms") return "rooms:all";
     const room = o.room as { id?: unknown } | undefined;
     if (typeof room?.id === "bigint") return `room:${room.id}`;
+    const webhook = o.webhook as { id?: unknown } | undefined;
+    if (typeof webhook?.id === "bigint") return `webhook:${webhook.id}`;
     return undefined;
   };
   return fromMessage(req) ?? fromMessage(res) ?? "";

@@ -11,6 +11,7 @@ import { adminRoomMethods } from "./admin/rooms.js";
 import type { AdminDeps } from "./admin/shared.js";
 import { adminStatsMethods } from "./admin/stats.js";
 import { adminUserMethods } from "./admin/users.js";
+import { adminWebhookMethods } from "./admin/webhooks.js";
 
 export type { AdminDeps } from "./admin/shared.js";
 
@@ -22,5 +23,6 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     ...adminHistoryMethods(deps),
     ...adminBroadcastMethods(deps),
     ...adminStatsMethods(deps),
+    ...adminWebhookMethods(deps),
   };
 }

@@ -8,8 +8,8 @@
 // ak_...`, created with `npm run admin -- keys create --name NAME`); user
 // access tokens are refused here, and API keys are refused by chat.v1.
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../buf/validate/validate_pb.js";
 import type { RoomEvent } from "../../v1/event_pb.js";
 import { file_chat_v1_event } from "../../v1/event_pb.js";
@@ -27,7 +27,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/admin/v1/admin.proto.
  */
 export const file_chat_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChljaGF0L2FkbWluL3YxL2FkbWluLnByb3RvEg1jaGF0LmFkbWluLnYxIu0BChFDcmVhdGVSb29tUmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGFASHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGOgHEjMKCnZpc2liaWxpdHkYAyABKA4yEy5jaGF0LnYxLlZpc2liaWxpdHlCCrpIB4IBBBABIAASIwoJb3duZXJfaWRzGAQgAygEQhC6SA2SAQoIARBkIgQyAiAAEiEKCWFkbWluX2lkcxgFIAMoBEIOukgLkgEIEGQiBDICIAASIwoKbWVtYmVyX2lkcxgGIAMoBEIPukgMkgEJEOgHIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIloKEExpc3RSb29tc1JlcXVlc3QSFgoFcXVlcnkYASABKAlCB7pIBHICGFASGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjIARIRCgliZWZvcmVfaWQYAyABKAQicwoIUm9vbUluZm8SGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbRIWCg5vbmxpbmVfbWVtYmVycxgCIAEoDRIbChNwZWFrX29ubGluZV9tZW1iZXJzGAMgASgNEhUKDW1lc3NhZ2VfY291bnQYBCABKAQiUwoRTGlzdFJvb21zUmVzcG9uc2USJgoFcm9vbXMYASADKAsyFy5jaGF0LmFkbWluLnYxLlJvb21JbmZvEhYKDm5leHRfYmVmb3JlX2lkGAIgASgEIi4KEkFyY2hpdmVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAIjIKE0FyY2hpdmVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSKUAQoIVXNlckluZm8SGwoEdXNlchgBIAEoCzINLmNoYXQudjEuVXNlchIQCghkaXNhYmxlZBgCIAEoCBIOCgZvbmxpbmUYAyABKAgSFQoNc2Vzc2lvbl9jb3VudBgEIAEoDRIyCg5sYXN0X3NlZW5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoQTGlzdFVzZXJzUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYQBIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGMgBEhEKCWJlZm9yZV9pZBgDIAEoBCJTChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLmNoYXQuYWRtaW4udjEuVXNlckluZm8SFgoObmV4dF9iZWZvcmVfaWQYAiABKAQiLgoSRGlzYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiVgoTRGlzYWJsZVVzZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuY2hhdC5hZG1pbi52MS5Vc2VySW5mbxIYChByZXZva2VkX3Nlc3Npb25zGAIgASgNIi0KEUVuYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiOwoSRW5hYmxlVXNlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5jaGF0LmFkbWluLnYxLlVzZXJJbmZvIi0KEUxvZ291dFVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiLgoSTG9nb3V0VXNlclJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKA0iMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiYAoURXhwb3J0SGlzdG9yeVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAiABKAQSGwoJcGFnZV9zaXplGAMgASgNQgi6SAUqAxiIJyJzChVFeHBvcnRIaXN0b3J5UmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIuY2hhdC52MS5Sb29tRXZlbnQSFgoObmV4dF9hZnRlcl9zZXEYAiABKAQSEAoIaGVhZF9zZXEYAyABKAQSDAoEZG9uZRgEIAEoCCKzAQoQQnJvYWRjYXN0UmVxdWVzdBIYCgR0ZXh0GAEgASgJQgq6SAdyBRABGKAfEhoKB3Jvb21faWQYAiABKARCB7pIBDICIABIABInCgVyb29tcxgDIAEoCzIWLmNoYXQuYWRtaW4udjEuUm9vbUlkc0gAEhMKCWFsbF9yb29tcxgEIAEoCEgAEhoKB3VzZXJfaWQYBSABKARCB7pIBDICIABIAEIPCgZ0YXJnZXQSBbpIAggBIi4KB1Jvb21JZHMSIwoIcm9vbV9pZHMYASADKARCEbpIDpIBCwgBEOgHIgQyAiAAIkwKEUJyb2FkY2FzdFJlc3BvbnNlEg0KBXJvb21zGAEgASgNEhUKDXNraXBwZWRfcm9vbXMYAiABKA0SEQoJbm90aWNlX2lkGAMgASgJIpwBChhTZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIAEIGCgRib2R5IksKGVNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiEQoPR2V0U3RhdHNSZXF1ZXN0IscCCg1JbnN0YW5jZVN0YXRzEhMKC2luc3RhbmNlX2lkGAEgASgJElAKE3N0cmVhbXNfYnlfcHJvdG9jb2wYAiADKAsyMy5jaGF0LmFkbWluLnYxLkluc3RhbmNlU3RhdHMuU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRITCgtjb25uZWN0aW9ucxgDIAEoDRIbChNtZXNzYWdlc19wZXJfc2Vjb25kGAQgASgBEh0KFWRlbGl2ZXJpZXNfcGVyX3NlY29uZBgFIAEoARITCgtsb2NhbF91c2VycxgGIAEoDRIvCgtyZXBvcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaOAoWU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIqEBChBHZXRTdGF0c1Jlc3BvbnNlEi8KCWluc3RhbmNlcxgBIAMoCzIcLmNoYXQuYWRtaW4udjEuSW5zdGFuY2VTdGF0cxItCgdjbHVzdGVyGAIgASgLMhwuY2hhdC5hZG1pbi52MS5JbnN0YW5jZVN0YXRzEhQKDG9ubGluZV91c2VycxgDIAEoDRIXCg9vbmxpbmVfdXNlcl9pZHMYBCADKAQiRQoTTGlzdEF1ZGl0TG9nUmVxdWVzdBIbCglwYWdlX3NpemUYASABKA1CCLpIBSoDGPQDEhEKCWJlZm9yZV9pZBgCIAEoBCKUAQoKQXVkaXRFbnRyeRIKCgJpZBgBIAEoBBIOCgZrZXlfaWQYAiABKAQSEAoIa2V5X25hbWUYAyABKAkSDgoGbWV0aG9kGAQgASgJEg4KBnRhcmdldBgFIAEoCRIOCgZyZXN1bHQYBiABKAkSKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoUTGlzdEF1ZGl0TG9nUmVzcG9uc2USKgoHZW50cmllcxgBIAMoCzIZLmNoYXQuYWRtaW4udjEuQXVkaXRFbnRyeRIWCg5uZXh0X2JlZm9yZV9pZBgCIAEoBDKSCQoMQWRtaW5TZXJ2aWNlElMKCkNyZWF0ZVJvb20SIC5jaGF0LmFkbWluLnYxLkNyZWF0ZVJvb21SZXF1ZXN0GiEuY2hhdC5hZG1pbi52MS5DcmVhdGVSb29tUmVzcG9uc2UiABJTCglMaXN0Um9vbXMSHy5jaGF0LmFkbWluLnYxLkxpc3RSb29tc1JlcXVlc3QaIC5jaGF0LmFkbWluLnYxLkxpc3RSb29tc1Jlc3BvbnNlIgOQAgESVgoLQXJjaGl2ZVJvb20SIS5jaGF0LmFkbWluLnYxLkFyY2hpdmVSb29tUmVxdWVzdBoiLmNoYXQuYWRtaW4udjEuQXJjaGl2ZVJvb21SZXNwb25zZSIAElMKCUxpc3RVc2VycxIfLmNoYXQuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBogLmNoYXQuYWRtaW4udjEuTGlzdFVzZXJzUmVzcG9uc2UiA5ACARJWCgtEaXNhYmxlVXNlchIhLmNoYXQuYWRtaW4udjEuRGlzYWJsZVVzZXJSZXF1ZXN0GiIuY2hhdC5hZG1pbi52MS5EaXNhYmxlVXNlclJlc3BvbnNlIgASUwoKRW5hYmxlVXNlchIgLmNoYXQuYWRtaW4udjEuRW5hYmxlVXNlclJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkVuYWJsZVVzZXJSZXNwb25zZSIAElMKCkxvZ291dFVzZXISIC5jaGF0LmFkbWluLnYxLkxvZ291dFVzZXJSZXF1ZXN0GiEuY2hhdC5hZG1pbi52MS5Mb2dvdXRVc2VyUmVzcG9uc2UiABJcCg1EZWxldGVNZXNzYWdlEiMuY2hhdC5hZG1pbi52MS5EZWxldGVNZXNzYWdlUmVxdWVzdBokLmNoYXQuYWRtaW4udjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlIgASXwoNRXhwb3J0SGlzdG9yeRIjLmNoYXQuYWRtaW4udjEuRXhwb3J0SGlzdG9yeVJlcXVlc3QaJC5jaGF0LmFkbWluLnYxLkV4cG9ydEhpc3RvcnlSZXNwb25zZSIDkAIBElAKCUJyb2FkY2FzdBIfLmNoYXQuYWRtaW4udjEuQnJvYWRjYXN0UmVxdWVzdBogLmNoYXQuYWRtaW4udjEuQnJvYWRjYXN0UmVzcG9uc2UiABJoChFTZW5kUHJpb3JpdHlFdmVudBInLmNoYXQuYWRtaW4udjEuU2VuZFByaW9yaXR5RXZlbnRSZXF1ZXN0GiguY2hhdC5hZG1pbi52MS5TZW5kUHJpb3JpdHlFdmVudFJlc3BvbnNlIgASUAoIR2V0U3RhdHMSHi5jaGF0LmFkbWluLnYxLkdldFN0YXRzUmVxdWVzdBofLmNoYXQuYWRtaW4udjEuR2V0U3RhdHNSZXNwb25zZSIDkAIBElwKDExpc3RBdWRpdExvZxIiLmNoYXQuYWRtaW4udjEuTGlzdEF1ZGl0TG9nUmVxdWVzdBojLmNoYXQuYWRtaW4udjEuTGlzdEF1ZGl0TG9nUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_event, file_chat_v1_message, file_chat_v1_room, file_chat_v1_user, file_google_protobuf_timestamp]);
+  fileDesc("ChljaGF0L2FkbWluL3YxL2FkbWluLnByb3RvEg1jaGF0LmFkbWluLnYxIu0BChFDcmVhdGVSb29tUmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGFASHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGOgHEjMKCnZpc2liaWxpdHkYAyABKA4yEy5jaGF0LnYxLlZpc2liaWxpdHlCCrpIB4IBBBABIAASIwoJb3duZXJfaWRzGAQgAygEQhC6SA2SAQoIARBkIgQyAiAAEiEKCWFkbWluX2lkcxgFIAMoBEIOukgLkgEIEGQiBDICIAASIwoKbWVtYmVyX2lkcxgGIAMoBEIPukgMkgEJEOgHIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIloKEExpc3RSb29tc1JlcXVlc3QSFgoFcXVlcnkYASABKAlCB7pIBHICGFASGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjIARIRCgliZWZvcmVfaWQYAyABKAQicwoIUm9vbUluZm8SGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbRIWCg5vbmxpbmVfbWVtYmVycxgCIAEoDRIbChNwZWFrX29ubGluZV9tZW1iZXJzGAMgASgNEhUKDW1lc3NhZ2VfY291bnQYBCABKAQiUwoRTGlzdFJvb21zUmVzcG9uc2USJgoFcm9vbXMYASADKAsyFy5jaGF0LmFkbWluLnYxLlJvb21JbmZvEhYKDm5leHRfYmVmb3JlX2lkGAIgASgEIi4KEkFyY2hpdmVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAIjIKE0FyY2hpdmVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSKUAQoIVXNlckluZm8SGwoEdXNlchgBIAEoCzINLmNoYXQudjEuVXNlchIQCghkaXNhYmxlZBgCIAEoCBIOCgZvbmxpbmUYAyABKAgSFQoNc2Vzc2lvbl9jb3VudBgEIAEoDRIyCg5sYXN0X3NlZW5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoQTGlzdFVzZXJzUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYQBIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGMgBEhEKCWJlZm9yZV9pZBgDIAEoBCJTChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLmNoYXQuYWRtaW4udjEuVXNlckluZm8SFgoObmV4dF9iZWZvcmVfaWQYAiABKAQiLgoSRGlzYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiVgoTRGlzYWJsZVVzZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuY2hhdC5hZG1pbi52MS5Vc2VySW5mbxIYChByZXZva2VkX3Nlc3Npb25zGAIgASgNIi0KEUVuYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiOwoSRW5hYmxlVXNlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5jaGF0LmFkbWluLnYxLlVzZXJJbmZvIi0KEUxvZ291dFVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiLgoSTG9nb3V0VXNlclJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKA0iMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiYAoURXhwb3J0SGlzdG9yeVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAiABKAQSGwoJcGFnZV9zaXplGAMgASgNQgi6SAUqAxiIJyJzChVFeHBvcnRIaXN0b3J5UmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIuY2hhdC52MS5Sb29tRXZlbnQSFgoObmV4dF9hZnRlcl9zZXEYAiABKAQSEAoIaGVhZF9zZXEYAyABKAQSDAoEZG9uZRgEIAEoCCKzAQoQQnJvYWRjYXN0UmVxdWVzdBIYCgR0ZXh0GAEgASgJQgq6SAdyBRABGKAfEhoKB3Jvb21faWQYAiABKARCB7pIBDICIABIABInCgVyb29tcxgDIAEoCzIWLmNoYXQuYWRtaW4udjEuUm9vbUlkc0gAEhMKCWFsbF9yb29tcxgEIAEoCEgAEhoKB3VzZXJfaWQYBSABKARCB7pIBDICIABIAEIPCgZ0YXJnZXQSBbpIAggBIi4KB1Jvb21JZHMSIwoIcm9vbV9pZHMYASADKARCEbpIDpIBCwgBEOgHIgQyAiAAIkwKEUJyb2FkY2FzdFJlc3BvbnNlEg0KBXJvb21zGAEgASgNEhUKDXNraXBwZWRfcm9vbXMYAiABKA0SEQoJbm90aWNlX2lkGAMgASgJIpwBChhTZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIAEIGCgRib2R5IksKGVNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiEQoPR2V0U3RhdHNSZXF1ZXN0IscCCg1JbnN0YW5jZVN0YXRzEhMKC2luc3RhbmNlX2lkGAEgASgJElAKE3N0cmVhbXNfYnlfcHJvdG9jb2wYAiADKAsyMy5jaGF0LmFkbWluLnYxLkluc3RhbmNlU3RhdHMuU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRITCgtjb25uZWN0aW9ucxgDIAEoDRIbChNtZXNzYWdlc19wZXJfc2Vjb25kGAQgASgBEh0KFWRlbGl2ZXJpZXNfcGVyX3NlY29uZBgFIAEoARITCgtsb2NhbF91c2VycxgGIAEoDRIvCgtyZXBvcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaOAoWU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIqEBChBHZXRTdGF0c1Jlc3BvbnNlEi8KCWluc3RhbmNlcxgBIAMoCzIcLmNoYXQuYWRtaW4udjEuSW5zdGFuY2VTdGF0cxItCgdjbHVzdGVyGAIgASgLMhwuY2hhdC5hZG1pbi52MS5JbnN0YW5jZVN0YXRzEhQKDG9ubGluZV91c2VycxgDIAEoDRIXCg9vbmxpbmVfdXNlcl9pZHMYBCADKAQiRQoTTGlzdEF1ZGl0TG9nUmVxdWVzdBIbCglwYWdlX3NpemUYASABKA1CCLpIBSoDGPQDEhEKCWJlZm9yZV9pZBgCIAEoBCKUAQoKQXVkaXRFbnRyeRIKCgJpZBgBIAEoBBIOCgZrZXlfaWQYAiABKAQSEAoIa2V5X25hbWUYAyABKAkSDgoGbWV0aG9kGAQgASgJEg4KBnRhcmdldBgFIAEoCRIOCgZyZXN1bHQYBiABKAkSKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoUTGlzdEF1ZGl0TG9nUmVzcG9uc2USKgoHZW50cmllcxgBIAMoCzIZLmNoYXQuYWRtaW4udjEuQXVkaXRFbnRyeRIWCg5uZXh0X2JlZm9yZV9pZBgCIAEoBCKtAQoUQ3JlYXRlV2ViaG9va1JlcXVlc3QSGAoDdXJsGAEgASgJQgu6SAhyBhiAEIgBARIaCgZzZWNyZXQYAiABKAlCCrpIB3IFEBAYgAESQQoFa2luZHMYAyADKA4yHy5jaGF0LmFkbWluLnYxLldlYmhvb2tFdmVudEtpbmRCEbpIDpIBCxAKIgeCAQQQASAAEhwKCmJhdGNoX3NpemUYBCABKA1CCLpIBSoDGOgHIs4CCgdXZWJob29rEgoKAmlkGAEgASgEEgsKA3VybBgCIAEoCRIuCgVraW5kcxgDIAMoDjIfLmNoYXQuYWRtaW4udjEuV2ViaG9va0V2ZW50S2luZBISCgpiYXRjaF9zaXplGAQgASgNEg4KBnBhdXNlZBgFIAEoCBIQCghmYWlsdXJlcxgGIAEoDRISCgpsYXN0X2Vycm9yGAcgASgJEjMKD2xhc3RfZXJyb3JfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZGVsaXZlcmVkX2JhdGNoZXMYCSABKAQSEgoKbGFnX2V2ZW50cxgKIAEoBBIbChNkZWxpdmVyaW5nX2luc3RhbmNlGAsgASgJEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJAChVDcmVhdGVXZWJob29rUmVzcG9uc2USJwoHd2ViaG9vaxgBIAEoCzIWLmNoYXQuYWRtaW4udjEuV2ViaG9vayIVChNMaXN0V2ViaG9va3NSZXF1ZXN0IkAKFExpc3RXZWJob29rc1Jlc3BvbnNlEigKCHdlYmhvb2tzGAEgAygLMhYuY2hhdC5hZG1pbi52MS5XZWJob29rIkYKF1NldFdlYmhvb2tQYXVzZWRSZXF1ZXN0EhsKCndlYmhvb2tfaWQYASABKARCB7pIBDICIAASDgoGcGF1c2VkGAIgASgIIkMKGFNldFdlYmhvb2tQYXVzZWRSZXNwb25zZRInCgd3ZWJob29rGAEgASgLMhYuY2hhdC5hZG1pbi52MS5XZWJob29rImAKFFJlcGxheVdlYmhvb2tSZXF1ZXN0EhsKCndlYmhvb2tfaWQYASABKARCB7pIBDICIAASGAoHcm9vbV9pZBgCIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAyABKAQiQAoVUmVwbGF5V2ViaG9va1Jlc3BvbnNlEicKB3dlYmhvb2sYASABKAsyFi5jaGF0LmFkbWluLnYxLldlYmhvb2siMwoURGVsZXRlV2ViaG9va1JlcXVlc3QSGwoKd2ViaG9va19pZBgBIAEoBEIHukgEMgIgACIXChVEZWxldGVXZWJob29rUmVzcG9uc2UqrQIKEFdlYmhvb2tFdmVudEtpbmQSIgoeV0VCSE9PS19FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiV0VCSE9PS19FVkVOVF9LSU5EX01FU1NBR0VfQ1JFQVRFRBABEiUKIVdFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0VESVRFRBACEiYKIldFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0RFTEVURUQQAxIhCh1XRUJIT09LX0VWRU5UX0tJTkRfTUVNQkVSU0hJUBAEEhsKF1dFQkhPT0tfRVZFTlRfS0lORF9ST09NEAUSHQoZV0VCSE9PS19FVkVOVF9LSU5EX0NVU1RPTRAGEh8KG1dFQkhPT0tfRVZFTlRfS0lORF9SRUFDVElPThAHMvEMCgxBZG1pblNlcnZpY2USUwoKQ3JlYXRlUm9vbRIgLmNoYXQuYWRtaW4udjEuQ3JlYXRlUm9vbVJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkNyZWF0ZVJvb21SZXNwb25zZSIAElMKCUxpc3RSb29tcxIfLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVxdWVzdBogLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVzcG9uc2UiA5ACARJWCgtBcmNoaXZlUm9vbRIhLmNoYXQuYWRtaW4udjEuQXJjaGl2ZVJvb21SZXF1ZXN0GiIuY2hhdC5hZG1pbi52MS5BcmNoaXZlUm9vbVJlc3BvbnNlIgASUwoJTGlzdFVzZXJzEh8uY2hhdC5hZG1pbi52MS5MaXN0VXNlcnNSZXF1ZXN0GiAuY2hhdC5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZSIDkAIBElYKC0Rpc2FibGVVc2VyEiEuY2hhdC5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaIi5jaGF0LmFkbWluLnYxLkRpc2FibGVVc2VyUmVzcG9uc2UiABJTCgpFbmFibGVVc2VyEiAuY2hhdC5hZG1pbi52MS5FbmFibGVVc2VyUmVxdWVzdBohLmNoYXQuYWRtaW4udjEuRW5hYmxlVXNlclJlc3BvbnNlIgASUwoKTG9nb3V0VXNlchIgLmNoYXQuYWRtaW4udjEuTG9nb3V0VXNlclJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkxvZ291dFVzZXJSZXNwb25zZSIAElwKDURlbGV0ZU1lc3NhZ2USIy5jaGF0LmFkbWluLnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiABJfCg1FeHBvcnRIaXN0b3J5EiMuY2hhdC5hZG1pbi52MS5FeHBvcnRIaXN0b3J5UmVxdWVzdBokLmNoYXQuYWRtaW4udjEuRXhwb3J0SGlzdG9yeVJlc3BvbnNlIgOQAgESUAoJQnJvYWRjYXN0Eh8uY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXF1ZXN0GiAuY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXNwb25zZSIAEmgKEVNlbmRQcmlvcml0eUV2ZW50EicuY2hhdC5hZG1pbi52MS5TZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QaKC5jaGF0LmFkbWluLnYxLlNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2UiABJQCghHZXRTdGF0cxIeLmNoYXQuYWRtaW4udjEuR2V0U3RhdHNSZXF1ZXN0Gh8uY2hhdC5hZG1pbi52MS5HZXRTdGF0c1Jlc3BvbnNlIgOQAgESXAoNQ3JlYXRlV2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuQ3JlYXRlV2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLkNyZWF0ZVdlYmhvb2tSZXNwb25zZSIAElwKDExpc3RXZWJob29rcxIiLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVxdWVzdBojLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVzcG9uc2UiA5ACARJlChBTZXRXZWJob29rUGF1c2VkEiYuY2hhdC5hZG1pbi52MS5TZXRXZWJob29rUGF1c2VkUmVxdWVzdBonLmNoYXQuYWRtaW4udjEuU2V0V2ViaG9va1BhdXNlZFJlc3BvbnNlIgASXAoNUmVwbGF5V2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuUmVwbGF5V2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLlJlcGxheVdlYmhvb2tSZXNwb25zZSIAElwKDURlbGV0ZVdlYmhvb2sSIy5jaGF0LmFkbWluLnYxLkRlbGV0ZVdlYmhvb2tSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVXZWJob29rUmVzcG9uc2UiABJcCgxMaXN0QXVkaXRMb2cSIi5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaIy5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_event, file_chat_v1_message, file_chat_v1_room, file_chat_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * CreateRoomRequest describes a new channel.
@@ -1059,6 +1059,413 @@ export const ListAuditLogResponseSchema: GenMessage<ListAuditLogResponse> = /*@_
   messageDesc(file_chat_admin_v1_admin, 30);
 
 /**
+ * CreateWebhookRequest describes an endpoint.
+ *
+ * @generated from message chat.admin.v1.CreateWebhookRequest
+ */
+export type CreateWebhookRequest = Message<"chat.admin.v1.CreateWebhookRequest"> & {
+  /**
+   * http or https URL that receives POSTs.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * Signing secret, 16-128 characters.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * Kinds of events to send; empty: every kind.
+   *
+   * @generated from field: repeated chat.admin.v1.WebhookEventKind kinds = 3;
+   */
+  kinds: WebhookEventKind[];
+
+  /**
+   * Events per delivery at most (default 100, at most 1000).
+   *
+   * @generated from field: uint32 batch_size = 4;
+   */
+  batchSize: number;
+};
+
+/**
+ * Describes the message chat.admin.v1.CreateWebhookRequest.
+ * Use `create(CreateWebhookRequestSchema)` to create a new message.
+ */
+export const CreateWebhookRequestSchema: GenMessage<CreateWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 31);
+
+/**
+ * Webhook is an endpoint and how its deliveries go.
+ *
+ * @generated from message chat.admin.v1.Webhook
+ */
+export type Webhook = Message<"chat.admin.v1.Webhook"> & {
+  /**
+   * Its id.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * Where it is sent.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Kinds it receives; empty: every kind.
+   *
+   * @generated from field: repeated chat.admin.v1.WebhookEventKind kinds = 3;
+   */
+  kinds: WebhookEventKind[];
+
+  /**
+   * Events per delivery at most.
+   *
+   * @generated from field: uint32 batch_size = 4;
+   */
+  batchSize: number;
+
+  /**
+   * Paused endpoints receive nothing until resumed.
+   *
+   * @generated from field: bool paused = 5;
+   */
+  paused: boolean;
+
+  /**
+   * Failed attempts in a row.
+   *
+   * @generated from field: uint32 failures = 6;
+   */
+  failures: number;
+
+  /**
+   * The last failure, e.g. "HTTP 500" or "connect ECONNREFUSED".
+   *
+   * @generated from field: string last_error = 7;
+   */
+  lastError: string;
+
+  /**
+   * When it happened.
+   *
+   * @generated from field: google.protobuf.Timestamp last_error_time = 8;
+   */
+  lastErrorTime?: Timestamp | undefined;
+
+  /**
+   * Batches delivered.
+   *
+   * @generated from field: uint64 delivered_batches = 9;
+   */
+  deliveredBatches: bigint;
+
+  /**
+   * Events not yet delivered, over every room.
+   *
+   * @generated from field: uint64 lag_events = 10;
+   */
+  lagEvents: bigint;
+
+  /**
+   * The instance delivering to it now (empty: none).
+   *
+   * @generated from field: string delivering_instance = 11;
+   */
+  deliveringInstance: string;
+
+  /**
+   * When it was registered.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 12;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.Webhook.
+ * Use `create(WebhookSchema)` to create a new message.
+ */
+export const WebhookSchema: GenMessage<Webhook> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 32);
+
+/**
+ * CreateWebhookResponse carries the endpoint.
+ *
+ * @generated from message chat.admin.v1.CreateWebhookResponse
+ */
+export type CreateWebhookResponse = Message<"chat.admin.v1.CreateWebhookResponse"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: chat.admin.v1.Webhook webhook = 1;
+   */
+  webhook?: Webhook | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.CreateWebhookResponse.
+ * Use `create(CreateWebhookResponseSchema)` to create a new message.
+ */
+export const CreateWebhookResponseSchema: GenMessage<CreateWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 33);
+
+/**
+ * ListWebhooksRequest has no fields.
+ *
+ * @generated from message chat.admin.v1.ListWebhooksRequest
+ */
+export type ListWebhooksRequest = Message<"chat.admin.v1.ListWebhooksRequest"> & {
+};
+
+/**
+ * Describes the message chat.admin.v1.ListWebhooksRequest.
+ * Use `create(ListWebhooksRequestSchema)` to create a new message.
+ */
+export const ListWebhooksRequestSchema: GenMessage<ListWebhooksRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 34);
+
+/**
+ * ListWebhooksResponse lists every endpoint.
+ *
+ * @generated from message chat.admin.v1.ListWebhooksResponse
+ */
+export type ListWebhooksResponse = Message<"chat.admin.v1.ListWebhooksResponse"> & {
+  /**
+   * The endpoints.
+   *
+   * @generated from field: repeated chat.admin.v1.Webhook webhooks = 1;
+   */
+  webhooks: Webhook[];
+};
+
+/**
+ * Describes the message chat.admin.v1.ListWebhooksResponse.
+ * Use `create(ListWebhooksResponseSchema)` to create a new message.
+ */
+export const ListWebhooksResponseSchema: GenMessage<ListWebhooksResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 35);
+
+/**
+ * SetWebhookPausedRequest pauses or resumes an endpoint.
+ *
+ * @generated from message chat.admin.v1.SetWebhookPausedRequest
+ */
+export type SetWebhookPausedRequest = Message<"chat.admin.v1.SetWebhookPausedRequest"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: uint64 webhook_id = 1;
+   */
+  webhookId: bigint;
+
+  /**
+   * True to pause, false to resume.
+   *
+   * @generated from field: bool paused = 2;
+   */
+  paused: boolean;
+};
+
+/**
+ * Describes the message chat.admin.v1.SetWebhookPausedRequest.
+ * Use `create(SetWebhookPausedRequestSchema)` to create a new message.
+ */
+export const SetWebhookPausedRequestSchema: GenMessage<SetWebhookPausedRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 36);
+
+/**
+ * SetWebhookPausedResponse carries the endpoint.
+ *
+ * @generated from message chat.admin.v1.SetWebhookPausedResponse
+ */
+export type SetWebhookPausedResponse = Message<"chat.admin.v1.SetWebhookPausedResponse"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: chat.admin.v1.Webhook webhook = 1;
+   */
+  webhook?: Webhook | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.SetWebhookPausedResponse.
+ * Use `create(SetWebhookPausedResponseSchema)` to create a new message.
+ */
+export const SetWebhookPausedResponseSchema: GenMessage<SetWebhookPausedResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 37);
+
+/**
+ * ReplayWebhookRequest names where to start again.
+ *
+ * @generated from message chat.admin.v1.ReplayWebhookRequest
+ */
+export type ReplayWebhookRequest = Message<"chat.admin.v1.ReplayWebhookRequest"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: uint64 webhook_id = 1;
+   */
+  webhookId: bigint;
+
+  /**
+   * The room.
+   *
+   * @generated from field: uint64 room_id = 2;
+   */
+  roomId: bigint;
+
+  /**
+   * Deliver the events after this sequence again.
+   *
+   * @generated from field: uint64 after_seq = 3;
+   */
+  afterSeq: bigint;
+};
+
+/**
+ * Describes the message chat.admin.v1.ReplayWebhookRequest.
+ * Use `create(ReplayWebhookRequestSchema)` to create a new message.
+ */
+export const ReplayWebhookRequestSchema: GenMessage<ReplayWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 38);
+
+/**
+ * ReplayWebhookResponse carries the endpoint.
+ *
+ * @generated from message chat.admin.v1.ReplayWebhookResponse
+ */
+export type ReplayWebhookResponse = Message<"chat.admin.v1.ReplayWebhookResponse"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: chat.admin.v1.Webhook webhook = 1;
+   */
+  webhook?: Webhook | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.ReplayWebhookResponse.
+ * Use `create(ReplayWebhookResponseSchema)` to create a new message.
+ */
+export const ReplayWebhookResponseSchema: GenMessage<ReplayWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 39);
+
+/**
+ * DeleteWebhookRequest names an endpoint.
+ *
+ * @generated from message chat.admin.v1.DeleteWebhookRequest
+ */
+export type DeleteWebhookRequest = Message<"chat.admin.v1.DeleteWebhookRequest"> & {
+  /**
+   * The endpoint.
+   *
+   * @generated from field: uint64 webhook_id = 1;
+   */
+  webhookId: bigint;
+};
+
+/**
+ * Describes the message chat.admin.v1.DeleteWebhookRequest.
+ * Use `create(DeleteWebhookRequestSchema)` to create a new message.
+ */
+export const DeleteWebhookRequestSchema: GenMessage<DeleteWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 40);
+
+/**
+ * DeleteWebhookResponse is empty.
+ *
+ * @generated from message chat.admin.v1.DeleteWebhookResponse
+ */
+export type DeleteWebhookResponse = Message<"chat.admin.v1.DeleteWebhookResponse"> & {
+};
+
+/**
+ * Describes the message chat.admin.v1.DeleteWebhookResponse.
+ * Use `create(DeleteWebhookResponseSchema)` to create a new message.
+ */
+export const DeleteWebhookResponseSchema: GenMessage<DeleteWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 41);
+
+/**
+ * WebhookEventKind selects the events an endpoint receives.
+ *
+ * @generated from enum chat.admin.v1.WebhookEventKind
+ */
+export enum WebhookEventKind {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * message_created, except custom events.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_MESSAGE_CREATED = 1;
+   */
+  MESSAGE_CREATED = 1,
+
+  /**
+   * message_edited.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_MESSAGE_EDITED = 2;
+   */
+  MESSAGE_EDITED = 2,
+
+  /**
+   * message_deleted.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_MESSAGE_DELETED = 3;
+   */
+  MESSAGE_DELETED = 3,
+
+  /**
+   * members_added, member_removed, member_role_changed, member_unbanned.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_MEMBERSHIP = 4;
+   */
+  MEMBERSHIP = 4,
+
+  /**
+   * room_updated.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_ROOM = 5;
+   */
+  ROOM = 5,
+
+  /**
+   * message_created of custom events (priority ones included).
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_CUSTOM = 6;
+   */
+  CUSTOM = 6,
+
+  /**
+   * reaction_added, reaction_removed.
+   *
+   * @generated from enum value: WEBHOOK_EVENT_KIND_REACTION = 7;
+   */
+  REACTION = 7,
+}
+
+/**
+ * Describes the enum chat.admin.v1.WebhookEventKind.
+ */
+export const WebhookEventKindSchema: GenEnum<WebhookEventKind> = /*@__PURE__*/
+  enumDesc(file_chat_admin_v1_admin, 0);
+
+/**
  * AdminService is the management API. Read-only keys may call the methods
  * marked NO_SIDE_EFFECTS; every other method needs a full key
  * (PERMISSION_DENIED otherwise). Every call, allowed or not, is written to
@@ -1190,6 +1597,57 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetStatsRequestSchema;
     output: typeof GetStatsResponseSchema;
+  },
+  /**
+   * Registers a webhook endpoint: events of every room from now on are
+   * POSTed to it in batches, signed with its secret.
+   *
+   * @generated from rpc chat.admin.v1.AdminService.CreateWebhook
+   */
+  createWebhook: {
+    methodKind: "unary";
+    input: typeof CreateWebhookRequestSchema;
+    output: typeof CreateWebhookResponseSchema;
+  },
+  /**
+   * Lists the endpoints with their state, lag and last error.
+   *
+   * @generated from rpc chat.admin.v1.AdminService.ListWebhooks
+   */
+  listWebhooks: {
+    methodKind: "unary";
+    input: typeof ListWebhooksRequestSchema;
+    output: typeof ListWebhooksResponseSchema;
+  },
+  /**
+   * Pauses or resumes an endpoint (resuming clears its failures).
+   *
+   * @generated from rpc chat.admin.v1.AdminService.SetWebhookPaused
+   */
+  setWebhookPaused: {
+    methodKind: "unary";
+    input: typeof SetWebhookPausedRequestSchema;
+    output: typeof SetWebhookPausedResponseSchema;
+  },
+  /**
+   * Delivers a room's events again from a sequence.
+   *
+   * @generated from rpc chat.admin.v1.AdminService.ReplayWebhook
+   */
+  replayWebhook: {
+    methodKind: "unary";
+    input: typeof ReplayWebhookRequestSchema;
+    output: typeof ReplayWebhookResponseSchema;
+  },
+  /**
+   * Removes an endpoint.
+   *
+   * @generated from rpc chat.admin.v1.AdminService.DeleteWebhook
+   */
+  deleteWebhook: {
+    methodKind: "unary";
+    input: typeof DeleteWebhookRequestSchema;
+    output: typeof DeleteWebhookResponseSchema;
   },
   /**
    * The audit log, newest first.

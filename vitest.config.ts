@@ -20,6 +20,7 @@ const unit = [
   "sdk/test/chat-feed.test.ts",
   "sdk/test/resumable-feed.test.ts",
   "sdk/test/send.test.ts",
+  "sdk/test/webhooks.test.ts",
   "examples/reminder-bot/test/commands.test.ts",
 ];
 

@@ -5,7 +5,7 @@
  * dependencies (tests and benchmarks give their own); startApp builds it
  * from a configuration with connections of its own (main.ts).
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -18,6 +18,7 @@ import {
 import type { Config } from "./config.js";
 import type { TokenService } from "./domain/auth/tokens.js";
 import { TrustedProxies } from "./platform/http/client-address.js";
+import { listenMetrics, serveMetrics } from "./platform/http/metrics-endpoint.js";
 import { createOnePortListener, type OnePortHandler } from "./platform/http/one-port-listener.js";
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
@@ -26,6 +27,7 @@ import { DirectSubscribe } from "./rpc/direct/direct-subscribe.js";
 import type { AnyResponse } from "./rpc/direct/stream-writer.js";
 import { RpcGate } from "./rpc/gate.js";
 import type { HealthMonitor } from "./rpc/grpc/health.js";
+import { auditCall } from "./rpc/interceptors/admin.js";
 import { createPrisma } from "./store/prisma.js";
 import { createSendPool } from "./store/tx.js";
 
@@ -39,6 +41,8 @@ export interface ChatServer {
   shutdown(timeoutMs: number): Promise<void>;
   readonly health: HealthMonitor;
   readonly tokens: TokenService;
+  /** Where the metrics listener of its own listens (ChatServerDeps.metrics.port), once listening. */
+  readonly metricsAddress: AddressInfo | undefined;
 }
 
 /** Creates the server. Nothing listens until `listen`. */
@@ -59,6 +63,10 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     maxUnauthenticatedStreams: limits.maxUnauthenticatedStreams,
     directUnary: deps.directUnary,
     proxies: new TrustedProxies(rpc.rateLimits.config.trustedProxies),
+    adminKeys: rpc.adminKeys,
+    onAdminRefused: (method, err) => {
+      void auditCall(rpc.audit, logger, { method, target: "", err });
+    },
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -86,6 +94,10 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
         res.end(
           JSON.stringify(path === "/healthz" ? { status } : { status, checks: health.report() }),
         );
+        return;
+      }
+      if (path === "/metrics" && deps.metrics?.token) {
+        await serveMetrics(rpc.metrics, req, res, deps.metrics.token);
         return;
       }
       if (deps.webDir && (await serveStatic(deps.webDir, req, res, webHeaders))) return;
@@ -126,19 +138,37 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     },
   });
 
+  rpc.countConnections(() => listener.connectionCount());
+  let metricsServer: Server | undefined;
+  let metricsAddress: AddressInfo | undefined;
+
   return {
     health,
     tokens,
     async listen(port, host) {
       health.start();
       await health.ready();
-      return listener.listen(port, host);
+      const address = await listener.listen(port, host);
+      if (deps.metrics?.port !== undefined && !metricsServer) {
+        const m = await listenMetrics(rpc.metrics, deps.metrics.port, host, (err) =>
+          logger.error({ err }, "metrics not served"),
+        );
+        metricsServer = m.server;
+        metricsAddress = m.address;
+      }
+      return address;
+    },
+    get metricsAddress() {
+      return metricsAddress;
     },
     async shutdown(timeoutMs) {
       health.setShuttingDown();
       // Streams see this and end with Unavailable so clients resume elsewhere.
       shutdownController.abort();
       await listener.close(timeoutMs);
+      const m = metricsServer;
+      metricsServer = undefined;
+      if (m) await new Promise((resolve) => m.close(resolve));
       direct.close();
       health.stop();
       await rpc.close();
@@ -208,6 +238,8 @@ export async function startApp(
     avatarHosts: config.avatarHosts,
     directUnary: config.directUnary,
     rateLimits: config.rateLimits,
+    metrics: { port: config.metricsPort, token: config.metricsToken },
+    webhooks: config.webhooks,
     ...extra,
   });
   try {

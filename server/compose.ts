@@ -8,16 +8,25 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { defaults, tuning } from "./config.js";
+import { ApiKeys } from "./domain/admin/api-keys.js";
+import { AuditLog } from "./domain/admin/audit-log.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
 import { LoginGuard } from "./domain/limits/login-guard.js";
 import { type RateLimitConfig, RateLimits } from "./domain/limits/rate-limits.js";
 import { RoomWriter } from "./domain/room-writer.js";
+import {
+  WebhookDispatcher,
+  type WebhookOptions,
+  type WebhookPost,
+} from "./domain/webhooks/dispatcher.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import type { ListenerLimits } from "./platform/http/one-port-listener.js";
+import { postWebhook } from "./platform/http/webhook-post.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
+import { ClusterStats } from "./realtime/cluster-stats.js";
 import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
 import {
   defaultPresenceOptions,
@@ -33,6 +42,7 @@ import { TypingTracker } from "./realtime/presence/typing.js";
 import type { SessionOptions } from "./realtime/session/feed-session.js";
 import { FeedStreams } from "./realtime/session/feed-streams.js";
 import { HealthMonitor } from "./rpc/grpc/health.js";
+import { adminInterceptor } from "./rpc/interceptors/admin.js";
 import { authInterceptor } from "./rpc/interceptors/auth.js";
 import {
   availabilityInterceptor,
@@ -42,6 +52,7 @@ import {
 } from "./rpc/interceptors/errors.js";
 import { loggingInterceptor } from "./rpc/interceptors/logging.js";
 import { validationInterceptor } from "./rpc/interceptors/validation.js";
+import { createMetrics, type Metrics } from "./rpc/metrics.js";
 import { createRoutes } from "./rpc/routes.js";
 import { DbGate, type DbWatcher, mariadbWatcher } from "./store/db-gate.js";
 import type { PrismaClient } from "./store/prisma.js";
@@ -88,6 +99,16 @@ export interface ChatServerDeps {
   avatarHosts?: readonly string[];
   /** Rate limits, login lockout, password policy; defaults in config.ts (docs/limits.md). */
   rateLimits?: Partial<RateLimitConfig>;
+  /**
+   * Where Prometheus metrics are served (app.ts): `port`, a listener of
+   * their own serving `/metrics` (0: any free port); `token`, `/metrics` on
+   * the main port for `Authorization: Bearer <token>`. Neither: not served.
+   */
+  metrics?: { port?: number; token?: string };
+  /** Webhook delivery timing; defaults from config.ts (WEBHOOK_*). */
+  webhooks?: Partial<WebhookOptions>;
+  /** Replaces the webhook POST (tests). */
+  webhookPost?: WebhookPost;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -103,18 +124,21 @@ export const defaultServerLimits: ServerLimits = defaults.limits;
 
 /**
  * Interceptors, outermost first: log, mask internals, refuse while the
- * database is down, authenticate, validate.
+ * database is down, admin API keys and audit (AdminService only),
+ * authenticate, validate.
  */
 function interceptors(
   logger: Logger,
   tokens: TokenService,
   mask: ErrorMasker,
   dbGate: DbGate,
+  admin: { keys: ApiKeys; audit: AuditLog },
 ): Interceptor[] {
   return [
     loggingInterceptor(logger),
     errorInterceptor(mask),
     availabilityInterceptor(dbGate),
+    adminInterceptor(admin.keys, admin.audit, logger),
     authInterceptor(tokens),
     validationInterceptor(),
   ];
@@ -147,6 +171,18 @@ export interface RpcParts {
   streams: FeedStreams;
   /** The rate limits (shared through Redis when there is one). */
   rateLimits: RateLimits;
+  /** AdminService's API keys (also checked by the gate before a body is read). */
+  adminKeys: ApiKeys;
+  /** The admin audit log (refusals at the gate land there too). */
+  audit: AuditLog;
+  /** Figures of this instance and the cluster. */
+  stats: ClusterStats;
+  /** Prometheus metrics of this server. */
+  metrics: Metrics;
+  /** Webhook deliveries of this instance. */
+  webhooks: WebhookDispatcher;
+  /** Tells the statistics how to count this process's open connections (app.ts). */
+  countConnections(fn: () => number): void;
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -224,9 +260,11 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
   );
   feed = hub;
   const typing = new TypingTracker((channel, payload) => hub.send(channel, payload));
-  const presence: Presence = new Presence(
+  const presenceStore =
     deps.presenceStore ??
-      (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore()),
+    (redisGate ? new RedisPresenceStore(redisGate, deps.redisPrefix) : new MemoryPresenceStore());
+  const presence: Presence = new Presence(
+    presenceStore,
     prisma,
     (channel, payload) => hub.send(channel, payload),
     logger,
@@ -242,11 +280,50 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     maxStreamsPerUser: feedOptions.maxStreamsPerUser,
     shutdownSignal: shutdownController.signal,
   });
+  const adminKeys = new ApiKeys(prisma);
+  const audit = new AuditLog(prisma);
+  let connections = () => 0;
+  const stats = new ClusterStats(
+    (instanceId) => ({
+      instanceId,
+      streamsByProtocol: Object.fromEntries(streams.byProtocol),
+      connections: connections(),
+      messagesPerSecond: hub.messageRate.perSecond(),
+      deliveriesPerSecond: hub.deliveryRate.perSecond(),
+      localUsers: hub.localUsers(),
+      reportedAt: clock.now().getTime(),
+    }),
+    redisGate,
+    `${deps.redisPrefix}stats`,
+    logger,
+  );
+  stats.start();
+  const webhooks = new WebhookDispatcher(
+    prisma,
+    stats.instanceId,
+    deps.webhookPost ?? postWebhook,
+    clock,
+    logger,
+    { ...defaults.webhooks, ...deps.webhooks },
+  );
+  webhooks.start();
+  const metrics = createMetrics({
+    prisma,
+    webhooks,
+    logger,
+    feed: hub,
+    streams,
+    dbGate,
+    redisGate,
+    sendPool: deps.sendPool,
+  });
   return {
     routes: createRoutes({
       prisma,
       tokens,
-      writer: new RoomWriter(prisma, clock, hub, deps.sendPool),
+      writer: new RoomWriter(prisma, clock, hub, deps.sendPool, (size, seconds) =>
+        metrics.observeBatch(size, seconds),
+      ),
       clock,
       health,
       feed: hub,
@@ -259,8 +336,9 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       avatarHosts: deps.avatarHosts,
       limits: rateLimits,
       loginGuard: new LoginGuard(rateLimits),
+      admin: { presence: presenceStore, stats, keys: adminKeys, audit },
     }),
-    interceptors: interceptors(logger, tokens, mask, dbGate),
+    interceptors: interceptors(logger, tokens, mask, dbGate, { keys: adminKeys, audit }),
     health,
     tokens,
     shutdownController,
@@ -270,7 +348,18 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     feed: hub,
     streams,
     rateLimits,
+    adminKeys,
+    audit,
+    stats,
+    metrics,
+    webhooks,
+    countConnections(fn) {
+      connections = fn;
+    },
     async close() {
+      await webhooks.stop();
+      await stats.close();
+      metrics.close();
       typing.clear();
       presence.close();
       hub.closeRooms();

@@ -174,6 +174,67 @@ export const settings: readonly Setting[] = [
     },
   },
   ...rateLimitSettings(),
+  // --- operations (issue 14) ---
+  {
+    env: "METRICS_PORT",
+    shown: "unset",
+    doc: "serve Prometheus metrics at `/metrics` on this port of their own (bound to `HOST`; keep it private); unset: no such listener",
+    read: (r) => {
+      const raw = r.str("METRICS_PORT", "");
+      r.out.metricsPort = raw === "" ? undefined : r.int("METRICS_PORT", 0, 1, 65535);
+    },
+  },
+  {
+    env: "METRICS_TOKEN",
+    shown: "unset",
+    doc: "also serve `/metrics` on `PORT`, to requests with `Authorization: Bearer <token>` (at least 16 characters); unset: not on `PORT`",
+    read: (r) => {
+      const token = r.str("METRICS_TOKEN", "");
+      if (token !== "" && token.length < 16)
+        r.problem("METRICS_TOKEN must have at least 16 characters");
+      r.out.metricsToken = token === "" ? undefined : token;
+    },
+  },
+  {
+    env: "WEBHOOK_INTERVAL_MS",
+    shown: "`1000`",
+    doc: "how often each instance looks for webhook events to deliver (the longest wait of a batch that is not full)",
+    read: (r) => {
+      r.out.webhooks.intervalMs = r.int("WEBHOOK_INTERVAL_MS", 1000, 50, 60000);
+    },
+  },
+  {
+    env: "WEBHOOK_TIMEOUT_MS",
+    shown: "`5000`",
+    doc: "a webhook delivery not answered within it fails (and is retried)",
+    read: (r) => {
+      r.out.webhooks.timeoutMs = r.int("WEBHOOK_TIMEOUT_MS", 5000, 100, 120000);
+    },
+  },
+  {
+    env: "WEBHOOK_MAX_FAILURES",
+    shown: "`10`",
+    doc: "failed deliveries in a row after which a webhook endpoint pauses (AdminService.SetWebhookPaused resumes it)",
+    read: (r) => {
+      r.out.webhooks.maxFailures = r.int("WEBHOOK_MAX_FAILURES", 10, 1, 1000);
+    },
+  },
+  {
+    env: "WEBHOOK_LEASE_MS",
+    shown: "`15000`",
+    doc: "how long an instance keeps delivering to an endpoint without renewing its lease (another instance takes over after it dies)",
+    read: (r) => {
+      r.out.webhooks.leaseMs = r.int("WEBHOOK_LEASE_MS", 15000, 500, 600000);
+    },
+  },
+  {
+    env: "WEBHOOK_BACKOFF_MS",
+    shown: "`1000`",
+    doc: "first retry delay of a failed webhook delivery; doubles per failure, with jitter, up to 64 times it",
+    read: (r) => {
+      r.out.webhooks.backoffMs = r.int("WEBHOOK_BACKOFF_MS", 1000, 10, 600000);
+    },
+  },
 ];
 
 /**

@@ -39,6 +39,12 @@ export interface Config {
   directUnary: boolean;
   /** Rate limits, the login lockout and the password policy (issue 13). */
   rateLimits: RateLimitConfig;
+  /** Port of the metrics listener; undefined: none. issue 14 */
+  metricsPort: number | undefined;
+  /** Bearer token of `/metrics` on the main port; undefined: not served there. issue 14 */
+  metricsToken: string | undefined;
+  /** Webhook delivery timing (domain/webhooks/dispatcher.ts). issue 14 */
+  webhooks: WebhookConfig;
 }
 
 /** `points` per `seconds`, in a window that starts at the first point. */
@@ -124,4 +130,13 @@ export interface LimitsConfig {
   sessionIdleTimeoutMs: number;
   /** Open Health.Watch/reflection streams without a token, per process. */
   maxUnauthenticatedStreams: number;
+}
+
+/** Webhook delivery timing; see WebhookOptions in domain/webhooks/dispatcher.ts. issue 14 */
+export interface WebhookConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  maxFailures: number;
+  leaseMs: number;
+  backoffMs: number;
 }

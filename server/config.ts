@@ -60,7 +60,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}="${raw}" must be true or false`);
       return fallback;
     },
-    out: { feed: {}, limits: {}, rateLimits: { rates: {} } } as unknown as Config,
+    out: { feed: {}, limits: {}, rateLimits: { rates: {} }, webhooks: {} } as unknown as Config,
     problem: (m) => problems.push(m),
   };
   for (const s of settings) s.read(reader);

@@ -56,9 +56,11 @@ export * from "./gen/chat/v1/errors_pb.js";
 export * from "./gen/chat/v1/event_pb.js";
 export * from "./gen/chat/v1/feed_pb.js";
 export * from "./gen/chat/v1/message_pb.js";
+export * from "./gen/chat/v1/notice_pb.js";
 export * from "./gen/chat/v1/role_pb.js";
 export * from "./gen/chat/v1/room_pb.js";
 export * from "./gen/chat/v1/user_pb.js";
+export * from "./gen/chat/v1/webhook_pb.js";
 export {
   type BadRequest,
   BadRequestSchema,
@@ -72,3 +74,10 @@ export { networkErrorsInterceptor } from "./network-errors.js";
 export { defaultRetryBackoff, type RetryOptions, withRetry } from "./retry.js";
 export { defaultAttemptTimeoutMs, type SendOptions } from "./send.js";
 export { type TokenProvider, TokenSource } from "./token-source.js";
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  webhookSignature,
+} from "./webhooks.js";

@@ -35,12 +35,16 @@ export class RoomWriter {
     private readonly clock: Clock,
     private readonly sink: RoomEventSink,
     sendPool?: SendPool,
+    /** Told of every committed send batch (metrics). */
+    observeBatch?: (size: number, seconds: number) => void,
   ) {
     this.sends = new SendBatcher(
       sendPool ? poolTransactions(sendPool) : prismaTransactions(prisma),
       prisma,
       clock,
       sink,
+      {},
+      observeBatch,
     );
   }
 

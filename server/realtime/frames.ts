@@ -80,12 +80,20 @@ export interface RoomFrame {
   seq: bigint;
   event: RoomEvent;
   frame: Frame;
+  /** An operator's priority event: also sent ahead of queued frames as `priority_event`. */
+  priority?: Frame;
 }
 
 /** Decodes stored/published RoomEvent bytes into a shared frame. */
 export function roomFrame(bytes: Uint8Array): RoomFrame {
   const event = fromBinary(RoomEventSchema, bytes);
-  return { seq: event.seq, event, frame: frame({ case: "roomEvent", value: event }) };
+  const rf: RoomFrame = {
+    seq: event.seq,
+    event,
+    frame: frame({ case: "roomEvent", value: event }),
+  };
+  if (event.priority) rf.priority = frame({ case: "priorityEvent", value: event });
+  return rf;
 }
 
 /** A heartbeat frame (fresh per tick: it carries the clock). */

@@ -4,6 +4,7 @@
  * {@link callerOf} instead of parsing headers themselves.
  */
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { AdminCaller } from "../domain/admin/api-keys.js";
 import type { Caller } from "../domain/auth/caller.js";
 
 export type { Caller } from "../domain/auth/caller.js";
@@ -57,3 +58,16 @@ export interface RpcCall {
 export const rpcCallKey = createContextKey<RpcCall | undefined>(undefined, {
   description: "call record of the RPC gate",
 });
+/** Set on every AdminService call by the admin interceptor (or the gate, before the body). */
+export const adminCallerKey = createContextKey<AdminCaller | undefined>(undefined, {
+  description: "authenticated operator (API key)",
+});
+
+/** The operator of an AdminService call; `Internal` when the admin interceptor did not run. */
+export function adminCallerOf(ctx: HandlerContext): AdminCaller {
+  const caller = ctx.values.get(adminCallerKey);
+  if (!caller) {
+    throw new ConnectError("API key missing on an admin procedure", Code.Internal);
+  }
+  return caller;
+}

@@ -36,6 +36,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import type { AdminCaller, ApiKeys } from "../domain/admin/api-keys.js";
 import type { TokenService } from "../domain/auth/tokens.js";
 import {
   connectWire,
@@ -53,8 +54,16 @@ import {
   releaseBodyTimeout,
   requestBodyReceived,
 } from "../platform/http/one-port-listener.js";
-import { type Caller, callerKey, clientAddressKey, type RpcCall, rpcCallKey } from "./context.js";
+import {
+  adminCallerKey,
+  type Caller,
+  callerKey,
+  clientAddressKey,
+  type RpcCall,
+  rpcCallKey,
+} from "./context.js";
 import { DirectUnary } from "./direct/direct-unary.js";
+import { authenticateAdmin, isAdminService } from "./interceptors/admin.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { logRpc, protocolOf } from "./interceptors/logging.js";
@@ -87,6 +96,10 @@ export interface RpcGateOptions {
   mask: ErrorMasker;
   /** Open server-streaming or bidirectional calls without a token, per process. */
   maxUnauthenticatedStreams: number;
+  /** API keys of AdminService calls (checked here instead of user tokens). */
+  adminKeys: ApiKeys;
+  /** Told of every AdminService call refused here, for the audit log. */
+  onAdminRefused?: (method: string, err: ConnectError) => void;
   /** Requests that are not RPCs (static files, /healthz). */
   fallback: (req: Req, res: Res) => void;
   /**
@@ -96,6 +109,12 @@ export interface RpcGateOptions {
   directUnary?: boolean;
   /** Whose X-Forwarded-For names the client (the address handed to the handlers). */
   proxies: TrustedProxies;
+}
+
+/** Who a call was authenticated as: a user (chat.v1) or an operator (chat.admin.v1). */
+interface Authenticated {
+  user?: Caller;
+  admin?: AdminCaller;
 }
 
 /** One call as the gate sees it (the part interceptors see is {@link RpcCall}). */
@@ -211,16 +230,22 @@ export class RpcGate {
     const socket = "stream" in req ? undefined : req.socket;
     socket?.pause();
     const left = () => this.log(call, new ConnectError("client went away", Code.Canceled));
-    authenticate(this.opts.tokens, header(req, "authorization")).then(
+    const admin = isAdminService(h.service.typeName);
+    const authorization = header(req, "authorization");
+    const checked: Promise<Authenticated> = admin
+      ? authenticateAdmin(this.opts.adminKeys, authorization).then((a) => ({ admin: a }))
+      : authenticate(this.opts.tokens, authorization).then((u) => ({ user: u }));
+    checked.then(
       (caller) => {
         if (gone) return left();
         socket?.resume();
         if (streamsUp) releaseBodyTimeout(req);
-        if (kind === "unary" && wire && this.direct) {
+        // User calls only: operators' calls (AdminService) are few, and go through connect-node.
+        if (kind === "unary" && wire && this.direct && caller.user) {
           call.path = "direct";
           const values = createContextValues()
             .set(rpcCallKey, call)
-            .set(callerKey, caller)
+            .set(callerKey, caller.user)
             .set(clientAddressKey, this.clientAddress(req));
           if (this.direct.take(req, res, h.requestPath, wire, values)) {
             return;
@@ -234,7 +259,9 @@ export class RpcGate {
         // A complete request on a kept-alive connection: the next request must be read.
         // An incomplete one: the connection closes after the answer, unread.
         if (requestBodyReceived(req)) socket?.resume();
-        this.refuse(req, res, call, this.opts.mask(err, call.procedure));
+        const refusal = this.opts.mask(err, call.procedure);
+        if (admin) this.opts.onAdminRefused?.(h.method.name, refusal);
+        this.refuse(req, res, call, refusal);
       },
     );
   }
@@ -258,7 +285,10 @@ export class RpcGate {
 
   /** The client's address: the socket's, or X-Forwarded-For through trusted proxies. */
   private clientAddress(req: Req) {
-    return this.opts.proxies.clientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"]);
+    return this.opts.proxies.clientAddress(
+      req.socket?.remoteAddress,
+      req.headers["x-forwarded-for"],
+    );
   }
 
   private log(call: GateCall, err: unknown): void {
@@ -285,12 +315,13 @@ export class RpcGate {
     h: UniversalHandler,
     call: GateCall,
     bodyLimit?: number,
-    caller?: Caller,
+    caller?: Authenticated,
   ): void {
     // connect-node reads the body from here on: a client waiting for `100 Continue` may send it.
     allowBody(req, res);
     const values = createContextValues().set(rpcCallKey, call);
-    if (caller) values.set(callerKey, caller);
+    if (caller?.user) values.set(callerKey, caller.user);
+    if (caller?.admin) values.set(adminCallerKey, caller.admin);
     values.set(clientAddressKey, this.clientAddress(req));
     let uReq: UniversalServerRequest;
     try {

@@ -6,11 +6,13 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { AdminService, file_chat_admin_v1_admin } from "../../gen/chat/admin/v1/admin_pb.js";
 import { AuthService, file_chat_v1_auth } from "../../gen/chat/v1/auth_pb.js";
 import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
@@ -26,6 +28,7 @@ import type { PrismaClient } from "../store/prisma.js";
 import { type HealthMonitor, registerHealth } from "./grpc/health.js";
 import { registerReflection } from "./grpc/reflection.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
+import { type AdminDeps, createAdminService } from "./services/admin-service.js";
 import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
@@ -58,6 +61,8 @@ export interface RouteDeps {
   limits: RateLimits;
   /** Login failures and lockouts. */
   loginGuard: LoginGuard;
+  /** What AdminService needs beyond the above. */
+  admin: Omit<AdminDeps, "prisma" | "writer" | "tokens" | "feed" | "clock">;
 }
 
 /** Files of the public contract, served by reflection. */
@@ -68,7 +73,9 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_message,
   file_chat_v1_event,
   file_chat_v1_feed,
+  file_chat_v1_notice,
   file_chat_v1_errors,
+  file_chat_admin_v1_admin,
   file_google_rpc_error_details,
 ];
 
@@ -79,6 +86,7 @@ export const serviceNames: readonly string[] = [
   RoomService.typeName,
   MessageService.typeName,
   FeedService.typeName,
+  AdminService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -90,6 +98,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     const messages = createMessageService(deps);
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
+    router.service(AdminService, createAdminService({ ...deps, ...deps.admin }));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

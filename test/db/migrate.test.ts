@@ -89,14 +89,14 @@ describe("migrate", () => {
   it("records a failed migration and then refuses to run until it is resolved", async () => {
     const url = await freshDatabase();
     const dir = await migrationsDir({
-      "20261123000000_broken": "CREATE TABLE `half_done` (`id` INT NOT NULL);\nTHIS IS NOT SQL;\n",
-      "20261124000000_later": "CREATE TABLE `later` (`id` INT NOT NULL);\n",
+      "20991123000000_broken": "CREATE TABLE `half_done` (`id` INT NOT NULL);\nTHIS IS NOT SQL;\n",
+      "20991124000000_later": "CREATE TABLE `later` (`id` INT NOT NULL);\n",
     });
     await expect(migrate(url, { migrationsDir: dir, log: quiet })).rejects.toThrow(
-      /20261123000000_broken failed/,
+      /20991123000000_broken failed/,
     );
     const failed = (await migrationRows(url)).find(
-      (r) => r.migration_name === "20261123000000_broken",
+      (r) => r.migration_name === "20991123000000_broken",
     );
     expect(failed?.finished_at).toBeNull();
     expect(failed?.rolled_back_at).toBeNull();
@@ -105,7 +105,7 @@ describe("migrate", () => {
 
     // Later runs refuse, naming the failed migration, and apply nothing after it.
     await expect(migrate(url, { migrationsDir: dir, log: quiet })).rejects.toThrow(
-      /"20261123000000_broken" failed earlier/,
+      /"20991123000000_broken" failed earlier/,
     );
     expect(await query(url, "SHOW TABLES LIKE 'later'")).toHaveLength(0);
 
@@ -116,16 +116,11 @@ describe("migrate", () => {
       "UPDATE _prisma_migrations SET rolled_back_at = NOW(3) WHERE finished_at IS NULL",
     );
     await writeFile(
-      path.join(dir, "20261123000000_broken", "migration.sql"),
+      path.join(dir, "20991123000000_broken", "migration.sql"),
       "CREATE TABLE `half_done` (`id` INT NOT NULL);\n",
     );
-    // The repository's own migrations dated after them run too, in order.
     expect(await migrate(url, { migrationsDir: dir, log: quiet })).toEqual({
-      applied: [
-        "20261123000000_broken",
-        "20261124000000_later",
-        ...ALL.filter((m) => m > "20261124000000_later"),
-      ],
+      applied: ["20991123000000_broken", "20991124000000_later"],
     });
   });
 

@@ -94,9 +94,19 @@ export class TokenService {
   private async load(hash: Buffer<ArrayBuffer>, now: Date): Promise<Caller | undefined> {
     const row = await this.prisma.session.findUnique({
       where: { tokenHash: hash },
-      select: { id: true, userId: true, expiresAt: true, revokedAt: true, lastUsedAt: true },
+      select: {
+        id: true,
+        userId: true,
+        expiresAt: true,
+        revokedAt: true,
+        lastUsedAt: true,
+        user: { select: { disabledAt: true } },
+      },
     });
     if (!row || row.revokedAt !== null || row.expiresAt <= now) return undefined;
+    // A disabled account's sessions are revoked; one issued by a login racing with the
+    // disabling is refused here.
+    if (row.user.disabledAt !== null) return undefined;
     // Cache misses happen at most once per TTL per token, which also bounds
     // how often last_used_at is written.
     if (now.getTime() - row.lastUsedAt.getTime() > 60_000) {

@@ -90,6 +90,8 @@ export class SendBatcher {
     private readonly clock: Clock,
     private readonly sink: RoomEventSink,
     limits: Partial<BatchLimits> = {},
+    /** Told of every committed batch: its size and its transaction's seconds (metrics). */
+    private readonly observe?: (size: number, seconds: number) => void,
   ) {
     this.limits = { ...defaultBatchLimits, ...limits };
   }
@@ -217,11 +219,16 @@ export class SendBatcher {
   private async write(items: () => Pending[]): Promise<BatchResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction(async (tx) => {
+        const started = performance.now();
+        let size = 0;
+        const result = await this.transaction(async (tx) => {
           const reqs = items().map((p) => p.req);
+          size = reqs.length;
           if (reqs.length === 0) return { outcomes: [], rooms: [] };
           return writeSendBatch(tx, reqs, () => this.clock.now());
         });
+        if (size > 0) this.observe?.(size, (performance.now() - started) / 1000);
+        return result;
       } catch (err) {
         if (attempt >= this.limits.maxTries || !isTransientTxError(err)) throw err;
       }

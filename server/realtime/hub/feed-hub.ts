@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import type { BusMessage } from "../../../gen/chat/internal/v1/bus_pb.js";
 import type { RoomEvent } from "../../../gen/chat/v1/event_pb.js";
+import type { UserNotice } from "../../../gen/chat/v1/notice_pb.js";
 import type { Room } from "../../../gen/chat/v1/room_pb.js";
 import type { RoomEventSink } from "../../domain/event-sink.js";
 import { roomSelect, toRoom } from "../../domain/room-view.js";
@@ -14,7 +15,13 @@ import type { PrismaClient } from "../../store/prisma.js";
 import type { Broker } from "../bus/broker.js";
 import { channels, encodeBus } from "../bus/bus-format.js";
 import { type Frame, frame, type RoomFrame } from "../frames.js";
-import { FeedSession, type SessionHost, type SessionOptions } from "../session/feed-session.js";
+import { RateCounter } from "../rate-counter.js";
+import {
+  type FeedCount,
+  FeedSession,
+  type SessionHost,
+  type SessionOptions,
+} from "../session/feed-session.js";
 import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
 import { UserChannels } from "./user-channels.js";
 
@@ -53,6 +60,12 @@ export class FeedHub implements SessionHost, RoomEventSink {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Each room's last sequence in storage at the previous head check. */
   private lastHeads = new Map<bigint, bigint>();
+  /** Messages committed by this process (AdminService.GetStats). */
+  readonly messageRate = new RateCounter();
+  /** Frames handed to this process's streams. */
+  readonly deliveryRate = new RateCounter();
+  /** Totals of what happened to this process's feeds (metrics). */
+  readonly counts: Record<FeedCount, number> = { bytes: 0, overflows: 0, resets: 0, replays: 0 };
 
   constructor(
     readonly broker: Broker,
@@ -163,6 +176,7 @@ export class FeedHub implements SessionHost, RoomEventSink {
       if (!b) return;
       this.send(channels.room(event.roomId), encodeBus({ case: "roomEvent", value: b }));
       const change = event.change;
+      if (change.case === "messageCreated") this.messageRate.add();
       if (change.case === "membersAdded") {
         for (const m of change.value.members) {
           const userId = m.user?.id;
@@ -199,7 +213,25 @@ export class FeedHub implements SessionHost, RoomEventSink {
     });
   }
 
+  /** Sends an operator's notice to the user's open feeds on every instance. */
+  noticeUser(userId: bigint, notice: UserNotice): void {
+    this.send(channels.user(userId), encodeBus({ case: "userNotice", value: notice }));
+  }
+
+  /** Users with an open feed in this process. */
+  localUsers(): number {
+    return this.users.userCount;
+  }
+
   // --- SessionHost -----------------------------------------------------------
+
+  delivered(n: number): void {
+    this.deliveryRate.add(n);
+  }
+
+  count(what: FeedCount, n: number): void {
+    this.counts[what] += n;
+  }
 
   readEvents(roomId: bigint, after: bigint, upTo: bigint, limit: number): Promise<RoomFrame[]> {
     const cached = this.rooms.get(roomId)?.recentRange(after, upTo, limit);

@@ -31,6 +31,11 @@ export class UserChannels {
     private readonly newSession: (userId: bigint, sessionId: bigint) => FeedSession,
   ) {}
 
+  /** Users with an open feed in this process. */
+  get userCount(): number {
+    return this.users.size;
+  }
+
   /** Number of open feeds of a user in this process. */
   localStreams(userId: bigint): number {
     return this.users.get(userId)?.sessions.size ?? 0;
@@ -95,6 +100,9 @@ export class UserChannels {
           break;
         case "readMarker":
           session.push(frame({ case: "readMarker", value: p.value }));
+          break;
+        case "userNotice":
+          session.push(frame({ case: "notice", value: p.value }));
           break;
         case "sessionsRevoked":
           if (p.value.all || p.value.sessionIds.includes(session.sessionId)) {

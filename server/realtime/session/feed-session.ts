@@ -8,11 +8,11 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Reset_Reason } from "../../../gen/chat/v1/feed_pb.js";
-import { frame, heartbeatFrame } from "../frames.js";
+import { Frame, frame, heartbeatFrame } from "../frames.js";
 import { type CursorOwner, RoomCursor } from "./room-cursor.js";
 import type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
-export type { Outgoing, SessionHost, SessionOptions } from "./session-types.js";
+export type { FeedCount, Outgoing, SessionHost, SessionOptions } from "./session-types.js";
 
 /** A Subscribe stream's state. */
 export class FeedSession implements CursorOwner {
@@ -53,6 +53,11 @@ export class FeedSession implements CursorOwner {
     this.heartbeatMs = options.heartbeatMs;
   }
 
+  /** Frames queued and not yet taken by the stream (statistics, tests). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Why the stream ended, once it failed (wrapped: any value may be thrown). */
   get failed(): { error: unknown } | undefined {
     return this.failure;
@@ -75,10 +80,16 @@ export class FeedSession implements CursorOwner {
     return taken;
   }
 
-  /** Queues a frame; past the limit the stream ends (resumable). */
-  push(f: Outgoing): void {
+  /**
+   * Queues a frame; past the limit the stream ends (resumable). `priority`:
+   * the in-order copy of a priority event, which may go up to twice the
+   * limit, so the priority frame queued ahead of it is not thrown away with
+   * the queue of a reader cut off for being slow.
+   */
+  push(f: Outgoing, priority = false): void {
     if (this.ended) return;
-    if (this.queue.length >= this.options.queueLimit) {
+    if (this.queue.length >= (priority ? 2 : 1) * this.options.queueLimit) {
+      this.host.count?.("overflows", 1);
       this.fail(
         new ConnectError(
           "feed consumer too slow: the stream was ended; reconnect and resume from the last sequence of each room",
@@ -88,6 +99,26 @@ export class FeedSession implements CursorOwner {
       return;
     }
     this.queue.push(f);
+    this.host.delivered?.(1);
+    this.wake?.();
+  }
+
+  /**
+   * Queues an operator's priority frame ahead of every queued room event
+   * (after `ready` and earlier priority frames, which keep their place).
+   * It is never the frame that cuts a slow reader: it may exceed the queue
+   * limit, up to twice it.
+   */
+  pushPriority(f: Outgoing): void {
+    if (this.ended) return;
+    if (this.queue.length >= 2 * this.options.queueLimit) {
+      this.push(f);
+      return;
+    }
+    let at = 0;
+    while (at < this.queue.length && !isRoomEvent(this.queue[at])) at += 1;
+    this.queue.splice(at, 0, f);
+    this.host.delivered?.(1);
     this.wake?.();
   }
 
@@ -186,6 +217,7 @@ export class FeedSession implements CursorOwner {
     const head = await this.host.attach(roomId, cursor);
     if (head - after > BigInt(this.options.maxReplay)) {
       cursor.next = head + 1n;
+      this.host.count?.("resets", 1);
       this.push(
         frame({
           case: "reset",
@@ -298,4 +330,9 @@ export class FeedSession implements CursorOwner {
     this.queue.length = 0;
     this.wake?.();
   }
+}
+
+/** Whether a queued frame is a room event (what a priority frame overtakes). */
+function isRoomEvent(f: Outgoing | undefined): boolean {
+  return f instanceof Frame && f.message.event?.event.case === "roomEvent";
 }

@@ -57,8 +57,14 @@ export class FeedStreams {
     return this.deps.feed.options.heartbeatMs;
   }
 
-  /** Opens a session for `caller`; the caller must `release` it. */
-  async open(caller: Caller): Promise<OpenSession> {
+  /** Open streams of this process by wire protocol (AdminService.GetStats). */
+  readonly byProtocol = new Map<string, number>();
+
+  /**
+   * Opens a session for `caller`, on a stream of `protocol` ("connect",
+   * "grpc" or "grpc-web", for statistics); the caller must `release` it.
+   */
+  async open(caller: Caller, protocol = "connect"): Promise<OpenSession> {
     const { feed, presence, maxStreamsPerUser } = this.deps;
     if (this.deps.shutdownSignal.aborted) throw shuttingDown();
     const session = await feed.open(caller.userId, caller.sessionId);
@@ -96,9 +102,11 @@ export class FeedStreams {
       expiry.unref();
     }
     let released = false;
+    this.byProtocol.set(protocol, (this.byProtocol.get(protocol) ?? 0) + 1);
     const release = () => {
       if (released) return;
       released = true;
+      this.byProtocol.set(protocol, (this.byProtocol.get(protocol) ?? 1) - 1);
       clearTimeout(expiry);
       feed.close(session);
       presence.disconnected(caller.userId, connId);

@@ -15,7 +15,9 @@ export interface CursorOwner {
   readonly options: SessionOptions;
   /** The stream ended: nothing more is owed. */
   readonly ended: boolean;
-  push(f: Outgoing): void;
+  push(f: Outgoing, priority?: boolean): void;
+  /** Queues a frame ahead of the queued room events (priority events). */
+  pushPriority(f: Outgoing): void;
   fail(err: unknown): void;
   /** Waits for room in the paced half of the queue; see FeedSession.reserve. */
   reserve(n: number): Promise<void>;
@@ -57,6 +59,11 @@ export class RoomCursor implements RoomListener {
     // that starves the event loop).
     if (this.stopped || this.session.ended) return;
     if (f.seq < this.next) return;
+    // An operator's priority event goes out at once, ahead of whatever is
+    // queued (catch-ups included); its in-order copy follows below as usual.
+    if (f.priority && (this.endAt === undefined || f.seq <= this.endAt)) {
+      this.session.pushPriority(f.priority);
+    }
     if (this.catchingUp) {
       if (f.seq > this.target) this.target = f.seq;
       return;
@@ -81,6 +88,7 @@ export class RoomCursor implements RoomListener {
     if (upTo > this.target) this.target = upTo;
     if (this.catchingUp) return;
     this.catchingUp = true;
+    this.session.host.count?.("replays", 1);
     this.replay().catch((err: unknown) => {
       this.catchingUp = false;
       this.session.fail(err);
@@ -118,7 +126,7 @@ export class RoomCursor implements RoomListener {
   private deliver(f: RoomFrame): void {
     if (this.session.ended || this.stopped) return;
     this.next = f.seq + 1n;
-    this.session.push(f.frame);
+    this.session.push(f.frame, f.priority !== undefined);
     // The room's own stream says the user left: stop here even if the
     // user-channel notice is late or was lost (bus outage), so nothing after
     // the removal ever reaches a former member.

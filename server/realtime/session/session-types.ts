@@ -7,6 +7,9 @@ import type { RoomListener } from "../hub/room-hub.js";
 /** What a stream sends: feed frames, and on Chat also command outcomes. */
 export type Outgoing = Frame | ChatResponse;
 
+/** What {@link SessionHost.count} counts. */
+export type FeedCount = "bytes" | "overflows" | "resets" | "replays";
+
 /** What a session needs from the process-wide hub. */
 export interface SessionHost {
   /** Stored events of a room in (after, upTo], ascending, at most `limit`. */
@@ -15,6 +18,10 @@ export interface SessionHost {
   attach(roomId: bigint, listener: RoomListener): Promise<bigint>;
   detach(roomId: bigint, listener: RoomListener): void;
   loadRoom(roomId: bigint): Promise<Room | undefined>;
+  /** Counts frames handed to streams (statistics); optional. */
+  delivered?(n: number): void;
+  /** Counts what happened to feeds (metrics): bytes written, queue overflows, resets, replays. */
+  count?(what: FeedCount, n: number): void;
 }
 
 /** Limits of a session. */

@@ -158,7 +158,7 @@ export class DirectSubscribe {
       const msg = decodeRequest(body, wire.codec);
       validateMessage(SubscribeRequestSchema, msg);
       await this.deps.limits.check("subscribes", caller.userId);
-      const opened = await this.deps.streams.open(caller);
+      const opened = await this.deps.streams.open(caller, wire.protocol);
       release = opened.release;
       if (gone) return opened.release();
       await this.deps.streams.start(opened.session, caller.userId, msg);

@@ -95,6 +95,7 @@ export class StreamWriter {
     }
     const data = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
     this.lastWrite = performance.now();
+    this.session.host.count?.("bytes", data.byteLength);
     const target = socket ?? this.res;
     if (!(socket ? socket.write(data) : out(this.res).write(data))) {
       this.blocked = true;

@@ -8,6 +8,7 @@ import { ErrorReason } from "../../../gen/chat/v1/errors_pb.js";
 import type { TokenService } from "../../domain/auth/tokens.js";
 import { chatError } from "../../platform/errors.js";
 import { type Caller, callerKey } from "../context.js";
+import { isAdminService } from "./admin.js";
 
 /** Procedures callable without a token, as `package.Service/Method`. */
 export const publicProcedures: ReadonlySet<string> = new Set([
@@ -59,6 +60,8 @@ export async function authenticate(
 export function authInterceptor(tokens: TokenService): Interceptor {
   return (next) => async (req) => {
     if (isPublic(req.service.typeName, req.method.name)) return next(req);
+    // AdminService takes API keys, never user tokens (interceptors/admin.ts).
+    if (isAdminService(req.service.typeName)) return next(req);
     if (req.contextValues.get(callerKey)) return next(req);
     const caller = await authenticate(tokens, req.header.get("authorization"));
     req.contextValues.set(callerKey, caller);

@@ -15,6 +15,27 @@ export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "c
   return "connect";
 }
 
+/** Told of every finished call (and Chat command): its entry, code name and seconds. */
+export type RpcObserver = (e: RpcLogEntry, code: string, seconds: number) => void;
+
+/**
+ * Observers by logger: every place that finishes a call (interceptor,
+ * gate, direct path, Chat commands) already holds the server's logger, so
+ * metrics hang off it instead of a new parameter at each of them.
+ */
+const rpcObservers = new WeakMap<Logger, Set<RpcObserver>>();
+
+/** Registers an observer of every call logged through `logger`; returns its removal. */
+export function observeRpcs(logger: Logger, fn: RpcObserver): () => void {
+  let set = rpcObservers.get(logger);
+  if (!set) {
+    set = new Set();
+    rpcObservers.set(logger, set);
+  }
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
 /** What one RPC log line is made of. */
 export interface RpcLogEntry {
   procedure: string;
@@ -38,6 +59,12 @@ export interface RpcLogEntry {
  */
 export function logRpc(logger: Logger, e: RpcLogEntry): void {
   const code = e.err === undefined ? "ok" : Code[ConnectError.from(e.err).code];
+  // Observers (metrics) see every call, also those whose line the limiter drops.
+  const observers = rpcObservers.get(logger);
+  if (observers) {
+    const seconds = (performance.now() - e.started) / 1000;
+    for (const fn of observers) fn(e, code ?? "Unknown", seconds);
+  }
   if (
     e.err !== undefined &&
     !limiterFor(logger).allow(`rpc:${e.procedure}:${e.command ?? ""}:${code}`)

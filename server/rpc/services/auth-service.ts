@@ -93,7 +93,7 @@ export function createAuthService({
       await loginGuard.before(account, address);
       const user = await prisma.user.findUnique({
         where: { usernameKey: req.username.toLowerCase() },
-        select: { ...userSelect, passwordHash: true },
+        select: { ...userSelect, passwordHash: true, disabledAt: true },
       });
       // Same error, and about the same time, for unknown user and wrong
       // password: the response must not tell which usernames exist.
@@ -106,6 +106,14 @@ export function createAuthService({
         );
       }
       await loginGuard.succeeded(account, address);
+      // Told only to whoever knows the password.
+      if (user.disabledAt) {
+        throw chatError(
+          Code.PermissionDenied,
+          "this account was disabled by an operator",
+          ErrorReason.ACCOUNT_DISABLED,
+        );
+      }
       const issued = await tokens.issue(user.id, req.deviceName.trim());
       return create(LoginResponseSchema, {
         accessToken: issued.token,

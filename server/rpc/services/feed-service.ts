@@ -71,7 +71,10 @@ export function createFeedService(deps: FeedServiceDeps): ServiceImpl<typeof Fee
 
   /** Opens a session for the caller, bound to the call's lifetime. */
   async function openSession(ctx: HandlerContext): Promise<OpenSession> {
-    const opened = await streams.open(callerOf(ctx));
+    const opened = await streams.open(
+      callerOf(ctx),
+      protocolOf(ctx.requestHeader.get("content-type")),
+    );
     // A generator parked at `yield` is never resumed once the client has
     // gone, so its `finally` may not run: release on abort as well.
     const release = () => {

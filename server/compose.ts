@@ -4,16 +4,22 @@
  * depends on outside. app.ts puts a network in front of it; tests mount its
  * routes on an in-memory transport.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { defaults, tuning } from "./config.js";
+import { defaults, type FilesConfig, tuning } from "./config.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
+import { FileSweeper } from "./domain/files/file-sweeper.js";
+import { Uploads } from "./domain/files/uploads.js";
 import { RoomWriter } from "./domain/room-writer.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import type { ListenerLimits } from "./platform/http/one-port-listener.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
+import type { FileStorage } from "./platform/storage/file-storage.js";
+import { LocalStorage } from "./platform/storage/local-storage.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
 import { FeedHub, type HubOptions } from "./realtime/hub/feed-hub.js";
@@ -82,6 +88,13 @@ export interface ChatServerDeps {
    * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.
    */
   avatarHosts?: readonly string[];
+  /**
+   * Where uploaded files are kept (platform/storage/create-storage.ts).
+   * Absent: a directory of this process under the OS temp directory.
+   */
+  storage?: FileStorage;
+  /** Upload limits; defaults from config.ts (the files section). */
+  files?: Partial<FilesConfig>;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -139,6 +152,8 @@ export interface RpcParts {
   redisGate: RedisGate | undefined;
   feed: FeedHub;
   streams: FeedStreams;
+  /** Uploads, their storage and its sweeper. */
+  files: { uploads: Uploads; storage: FileStorage; sweeper: FileSweeper };
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -229,6 +244,11 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     maxStreamsPerUser: feedOptions.maxStreamsPerUser,
     shutdownSignal: shutdownController.signal,
   });
+  const storage =
+    deps.storage ?? new LocalStorage(join(tmpdir(), `protochat-files-${process.pid}`));
+  const uploads = new Uploads(prisma, clock, { ...defaults.files, ...deps.files });
+  const sweeper = new FileSweeper(prisma, storage, clock, logger);
+  sweeper.start();
   return {
     routes: createRoutes({
       prisma,
@@ -244,6 +264,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       mask,
       checkAvailable: () => dbGate.check(),
       avatarHosts: deps.avatarHosts,
+      uploads,
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate),
     health,
@@ -254,7 +275,9 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     redisGate,
     feed: hub,
     streams,
+    files: { uploads, storage, sweeper },
     async close() {
+      sweeper.stop();
       typing.clear();
       presence.close();
       hub.closeRooms();

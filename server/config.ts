@@ -17,7 +17,7 @@ import { type Reader, settings } from "./config-settings.js";
 import type { Config } from "./config-types.js";
 
 export { parseHostList, redact, settings } from "./config-settings.js";
-export type { Config, FeedConfig, LimitsConfig } from "./config-types.js";
+export type { Config, FeedConfig, FilesConfig, LimitsConfig } from "./config-types.js";
 export { tuning } from "./tuning.js";
 
 /** Thrown by {@link loadConfig}; `problems` lists every invalid variable. */
@@ -53,7 +53,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}="${raw}" must be true or false`);
       return fallback;
     },
-    out: { feed: {}, limits: {} } as Config,
+    out: { feed: {}, limits: {}, files: {} } as Config,
     problem: (m) => problems.push(m),
   };
   for (const s of settings) s.read(reader);

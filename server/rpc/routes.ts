@@ -12,9 +12,11 @@ import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
+import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
+import type { Uploads } from "../domain/files/uploads.js";
 import type { RoomWriter } from "../domain/room-writer.js";
 import type { Clock } from "../platform/clock.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
@@ -28,6 +30,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
+import { createUploadService } from "./services/upload-service.js";
 import { createUserService } from "./services/user-service.js";
 
 /** What the handlers need. */
@@ -52,6 +55,8 @@ export interface RouteDeps {
   checkAvailable: () => void;
   /** Hosts avatar URLs may point at (server/domain/avatar-url.ts). */
   avatarHosts?: readonly string[];
+  /** Announced and stored files (domain/files/uploads.ts). */
+  uploads: Uploads;
 }
 
 /** Files of the public contract, served by reflection. */
@@ -62,6 +67,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_message,
   file_chat_v1_event,
   file_chat_v1_feed,
+  file_chat_v1_upload,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -73,6 +79,7 @@ export const serviceNames: readonly string[] = [
   RoomService.typeName,
   MessageService.typeName,
   FeedService.typeName,
+  UploadService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -84,6 +91,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     const messages = createMessageService(deps);
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
+    router.service(UploadService, createUploadService(deps.uploads));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

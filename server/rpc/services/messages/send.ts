@@ -21,7 +21,9 @@ export function sendMethods({
 > {
   return {
     async sendMessage(req, ctx) {
-      const text = checkText(req.text);
+      // A message of files alone may have no text.
+      const text =
+        req.attachmentIds.length > 0 && req.text.trim() === "" ? "" : checkText(req.text);
       const res = await writer.send(
         {
           roomId: req.roomId,
@@ -32,6 +34,7 @@ export function sendMethods({
           payload: null,
           replyToId: req.replyToId,
           minRole: "MEMBER",
+          attachmentIds: req.attachmentIds,
         },
         ctx.signal,
       );
@@ -68,6 +71,7 @@ export function sendMethods({
           payload: encodeCustomPayload(payload),
           replyToId: 0n,
           minRole: "ADMIN",
+          attachmentIds: [],
         },
         ctx.signal,
       );

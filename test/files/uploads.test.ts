@@ -17,6 +17,7 @@ import { UploadState } from "../../gen/chat/v1/upload_pb.js";
 import { LocalStorage } from "../../server/platform/storage/local-storage.js";
 import { inMemoryInstance } from "../support/env.js";
 import { expectCode, reasonOf } from "../support/errors.js";
+import { FeedReader } from "../support/feed.js";
 import { setupTestEnv } from "../support/fixture.js";
 import { eventually } from "../support/timing.js";
 import { newRoom, newUser } from "../support/users.js";
@@ -60,6 +61,8 @@ describe("uploads", () => {
     expect(answer.name).toBe("notes.txt");
     expect(answer.image).toBeUndefined();
 
+    const feed = FeedReader.open(bob.feed);
+    await feed.ready();
     const sent = await alice.msgs.sendMessage({
       roomId: room,
       text: "",
@@ -67,6 +70,15 @@ describe("uploads", () => {
       attachmentIds: [up.id],
     });
     const att = sent.message?.attachments[0];
+    // The live event carries the attachment as the response does.
+    const live = (
+      await feed.until((ev) => ev.case === "roomEvent" && ev.value.change.case === "messageCreated")
+    ).at(-1);
+    feed.close();
+    const created = live?.case === "roomEvent" ? live.value.change : undefined;
+    expect(created?.case === "messageCreated" && created.value.message?.attachments).toEqual(
+      sent.message?.attachments,
+    );
     expect(att?.id).toBe(up.id);
     expect(att?.sizeBytes).toBe(BigInt(text.length));
     const history = await bob.msgs.listMessages({ roomId: room });

@@ -42,6 +42,12 @@ export class S3Storage implements FileStorage {
       endpoint: opts.endpoint || undefined,
       forcePathStyle: opts.forcePathStyle,
       credentials: opts.credentials,
+      // Checksums only where S3 requires them: the default sends streamed
+      // bodies aws-chunked with a trailing checksum, which many
+      // S3-compatible stores do not understand (they would store the
+      // chunk framing as the file).
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
     });
   }
 

@@ -140,15 +140,15 @@ export async function handleUpload(deps: UploadRouteDeps, req: Req, res: Res, id
     });
     res.end(body);
   } catch (err) {
-    if (!(err instanceof ConnectError) && !(err instanceof BodyTooLarge) && !isClientGone(err)) {
-      if (
-        !(err instanceof BodyIdle) &&
-        !(err instanceof ImageTooLargeError) &&
-        !(err instanceof BadImageError)
-      ) {
-        deps.logger.error({ err, uploadId: String(id) }, "upload failed");
-      }
-    }
+    // Client faults are answered; anything else (storage, database) is ours to log.
+    const expected =
+      err instanceof ConnectError ||
+      err instanceof BodyTooLarge ||
+      err instanceof BodyIdle ||
+      err instanceof ImageTooLargeError ||
+      err instanceof BadImageError ||
+      isClientGone(err);
+    if (!expected) deps.logger.error({ err, uploadId: String(id) }, "upload failed");
     answerError(req, res, toAnswer(err, size), { close: true, status: statusFor(err) });
   } finally {
     // A failed pipeline may leave the file still opening: remove it after it closed.
@@ -191,12 +191,17 @@ function isClientGone(err: unknown): boolean {
   return code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ABORT_ERR";
 }
 
+/** Errors answered 413 rather than 400. */
+const payloadTooLarge = new WeakSet<ConnectError>();
+
 function tooLargeError(size: number): ConnectError {
-  return chatError(
+  const err = chatError(
     Code.InvalidArgument,
     `the body is larger than the ${size} bytes announced by CreateUpload`,
     ErrorReason.UPLOAD_TOO_LARGE,
   );
+  payloadTooLarge.add(err);
+  return err;
 }
 
 function shortBody(size: number, got: number): ConnectError {
@@ -224,13 +229,7 @@ function toAnswer(err: unknown, size: number): ConnectError {
 /** 413 for a body beyond the announced size, 422 for images refused; otherwise by code. */
 function statusFor(err: unknown): number | undefined {
   if (err instanceof BodyTooLarge) return 413;
-  if (
-    err instanceof ConnectError &&
-    err.code === Code.InvalidArgument &&
-    /larger than/.test(err.rawMessage)
-  ) {
-    return 413;
-  }
+  if (err instanceof ConnectError && payloadTooLarge.has(err)) return 413;
   if (err instanceof ImageTooLargeError || err instanceof BadImageError) return 422;
   return undefined;
 }

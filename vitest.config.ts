@@ -35,7 +35,13 @@ const integration = [
 export default defineConfig({
   resolve: { conditions: [source, ...defaultClientConditions] },
   ssr: {
-    resolve: { conditions: [source, ...defaultServerConditions], externalConditions: [source] },
+    // Vitest hands these conditions to Node (--conditions) as well; "module"
+    // is a bundlers' condition, and packages whose "module" build uses
+    // extensionless imports (@aws-sdk/*) would then fail to load in Node.
+    resolve: {
+      conditions: [source, ...defaultServerConditions.filter((c) => c !== "module")],
+      externalConditions: [source],
+    },
   },
   test: {
     pool: "forks",

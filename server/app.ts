@@ -23,8 +23,10 @@ import { createOnePortListener, type OnePortHandler } from "./platform/http/one-
 import { securityHeaders, webSecurityHeaders } from "./platform/http/security-headers.js";
 import { serveStatic } from "./platform/http/static-files.js";
 import { createRedis, defaultRedisTimeouts } from "./platform/redis.js";
+import { createStorage } from "./platform/storage/create-storage.js";
 import { DirectSubscribe } from "./rpc/direct/direct-subscribe.js";
 import type { AnyResponse } from "./rpc/direct/stream-writer.js";
+import { fileRoutes } from "./rpc/files/file-routes.js";
 import { RpcGate } from "./rpc/gate.js";
 import type { HealthMonitor } from "./rpc/grpc/health.js";
 import { auditCall } from "./rpc/interceptors/admin.js";
@@ -122,7 +124,16 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     checkAvailable: () => rpc.dbGate.check(),
     limits: rpc.rateLimits,
   });
+  // Files go by plain HTTP (PUT /uploads/<id>, GET /files/<id>) on the same port.
+  const files = fileRoutes({
+    tokens,
+    uploads: rpc.files.uploads,
+    storage: rpc.files.storage,
+    logger,
+    bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
+  });
   const handler: OnePortHandler = (req, res) => {
+    if (files(req, res)) return;
     if (!direct.handle(req, res as AnyResponse)) gate.handle(req, res);
   };
   const refusedConnections = throttledCount(10_000, (count, limit) =>
@@ -223,6 +234,7 @@ export async function startApp(
   const redisTimeouts = { ...defaultRedisTimeouts, commandTimeoutMs: config.redisCommandTimeoutMs };
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger, redisTimeouts) : undefined;
   const sendPool = createSendPool(config.databaseUrl);
+  const storage = createStorage(config.files);
   const server = createChatServer({
     prisma,
     redis,
@@ -240,6 +252,8 @@ export async function startApp(
     rateLimits: config.rateLimits,
     metrics: { port: config.metricsPort, token: config.metricsToken },
     webhooks: config.webhooks,
+    storage,
+    files: config.files,
     ...extra,
   });
   try {
@@ -250,6 +264,7 @@ export async function startApp(
       async stop(timeoutMs) {
         await server.shutdown(timeoutMs);
         await Promise.allSettled([prisma.$disconnect(), redis?.quit(), sendPool.end()]);
+        storage.close?.();
       },
     };
   } catch (err) {
@@ -257,6 +272,7 @@ export async function startApp(
     await server.shutdown(0).catch(() => {});
     redis?.disconnect();
     await Promise.allSettled([prisma.$disconnect(), sendPool.end()]);
+    storage.close?.();
     throw err;
   }
 }

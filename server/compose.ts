@@ -4,14 +4,18 @@
  * depends on outside. app.ts puts a network in front of it; tests mount its
  * routes on an in-memory transport.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { defaults, tuning } from "./config.js";
+import { defaults, type FilesConfig, tuning } from "./config.js";
 import { ApiKeys } from "./domain/admin/api-keys.js";
 import { AuditLog } from "./domain/admin/audit-log.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
+import { FileSweeper } from "./domain/files/file-sweeper.js";
+import { Uploads } from "./domain/files/uploads.js";
 import { LoginGuard } from "./domain/limits/login-guard.js";
 import { type RateLimitConfig, RateLimits } from "./domain/limits/rate-limits.js";
 import { RoomWriter } from "./domain/room-writer.js";
@@ -24,6 +28,8 @@ import { type Clock, systemClock } from "./platform/clock.js";
 import type { ListenerLimits } from "./platform/http/one-port-listener.js";
 import { postWebhook } from "./platform/http/webhook-post.js";
 import { defaultRedisTimeouts, RedisGate, type RedisTimeouts } from "./platform/redis.js";
+import type { FileStorage } from "./platform/storage/file-storage.js";
+import { LocalStorage } from "./platform/storage/local-storage.js";
 import { type Broker, InProcessBroker, RedisBroker } from "./realtime/bus/broker.js";
 import { channels, encodeBus } from "./realtime/bus/bus-format.js";
 import { ClusterStats } from "./realtime/cluster-stats.js";
@@ -109,6 +115,13 @@ export interface ChatServerDeps {
   webhooks?: Partial<WebhookOptions>;
   /** Replaces the webhook POST (tests). */
   webhookPost?: WebhookPost;
+  /**
+   * Where uploaded files are kept (platform/storage/create-storage.ts).
+   * Absent: a directory of this process under the OS temp directory.
+   */
+  storage?: FileStorage;
+  /** Upload limits; defaults from config.ts (the files section). */
+  files?: Partial<FilesConfig>;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -183,6 +196,8 @@ export interface RpcParts {
   webhooks: WebhookDispatcher;
   /** Tells the statistics how to count this process's open connections (app.ts). */
   countConnections(fn: () => number): void;
+  /** Uploads, their storage and its sweeper. */
+  files: { uploads: Uploads; storage: FileStorage; sweeper: FileSweeper };
   /** Releases the bus and timers (after the listener closed). */
   close(): Promise<void>;
 }
@@ -317,6 +332,11 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     redisGate,
     sendPool: deps.sendPool,
   });
+  const storage =
+    deps.storage ?? new LocalStorage(join(tmpdir(), `protochat-files-${process.pid}`));
+  const uploads = new Uploads(prisma, clock, { ...defaults.files, ...deps.files });
+  const sweeper = new FileSweeper(prisma, storage, clock, logger);
+  sweeper.start();
   return {
     routes: createRoutes({
       prisma,
@@ -337,6 +357,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       limits: rateLimits,
       loginGuard: new LoginGuard(rateLimits),
       admin: { presence: presenceStore, stats, keys: adminKeys, audit },
+      uploads,
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate, { keys: adminKeys, audit }),
     health,
@@ -356,7 +377,9 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
     countConnections(fn) {
       connections = fn;
     },
+    files: { uploads, storage, sweeper },
     async close() {
+      sweeper.stop();
       await webhooks.stop();
       await stats.close();
       metrics.close();

@@ -9,6 +9,7 @@ import { type Config, logLevels, type RateLimitName } from "./config-types.js";
 export type {
   Config,
   FeedConfig,
+  FilesConfig,
   LimitsConfig,
   RateLimitConfig,
   RateLimitName,
@@ -235,6 +236,7 @@ export const settings: readonly Setting[] = [
       r.out.webhooks.backoffMs = r.int("WEBHOOK_BACKOFF_MS", 1000, 10, 600000);
     },
   },
+  ...fileSettings(),
 ];
 
 /**
@@ -425,7 +427,7 @@ function rateLimitSettings(): Setting[] {
  * A whole-number setting of a section: read with its bounds, shown with
  * its default, stored multiplied by `scale` (seconds held as milliseconds).
  */
-function sectionInt<S extends "feed" | "limits">(
+function sectionInt<S extends "feed" | "limits" | "files">(
   section: S,
   env: string,
   key: keyof Config[S],
@@ -578,6 +580,91 @@ function limitSettings(): Setting[] {
       100,
       { min: 0, max: 1_000_000 },
       "open `Health/Watch` and reflection streams without a token, per process (`RESOURCE_EXHAUSTED` beyond)",
+    ),
+  ];
+}
+
+/** Uploads and storage (issue 16; README "Files and images"). */
+function fileSettings(): Setting[] {
+  return [
+    {
+      env: "STORAGE_DIR",
+      shown: "`data/files`",
+      doc: "directory of uploaded files when `S3_BUCKET` is empty (one instance, or a shared volume)",
+      read: (r) => {
+        r.out.files.storageDir = r.str("STORAGE_DIR", "data/files");
+      },
+    },
+    {
+      env: "S3_BUCKET",
+      shown: "empty",
+      doc: "keep files in this S3 bucket instead of `STORAGE_DIR` (needed by several instances); credentials from the usual `AWS_*` variables",
+      read: (r) => {
+        r.out.files.s3Bucket = r.str("S3_BUCKET", "");
+      },
+    },
+    {
+      env: "S3_ENDPOINT",
+      shown: "empty",
+      doc: "endpoint of an S3-compatible store, e.g. `http://minio:9000`; empty: AWS",
+      read: (r) => {
+        const raw = r.str("S3_ENDPOINT", "");
+        if (raw !== "") {
+          const u = parseUrl(raw);
+          if (!u || !["http:", "https:"].includes(u.protocol)) {
+            r.problem(`S3_ENDPOINT="${raw}" must be an http(s) URL (or unset it)`);
+          }
+        }
+        r.out.files.s3Endpoint = raw;
+      },
+    },
+    {
+      env: "S3_REGION",
+      shown: "`us-east-1`",
+      doc: "region of the S3 bucket",
+      read: (r) => {
+        r.out.files.s3Region = r.str("S3_REGION", "us-east-1");
+      },
+    },
+    {
+      env: "S3_FORCE_PATH_STYLE",
+      shown: "`false`",
+      doc: "path-style bucket URLs (most S3-compatible stores need `true`)",
+      read: (r) => {
+        r.out.files.s3ForcePathStyle = r.bool("S3_FORCE_PATH_STYLE", false);
+      },
+    },
+    sectionInt(
+      "files",
+      "UPLOAD_MAX_FILE_BYTES",
+      "maxFileBytes",
+      26_214_400,
+      { min: 1, max: 5 * 1024 ** 3 },
+      "largest file, in bytes (25 MiB); a body beyond it is cut off while it streams and nothing is kept",
+    ),
+    sectionInt(
+      "files",
+      "UPLOAD_USER_QUOTA_BYTES",
+      "maxUserBytes",
+      1_073_741_824,
+      { min: 1, max: 1024 ** 4 },
+      "total bytes of one user's files, announced ones included (1 GiB)",
+    ),
+    sectionInt(
+      "files",
+      "UPLOAD_MAX_IMAGE_PIXELS",
+      "maxImagePixels",
+      50_000_000,
+      { min: 1, max: 1_000_000_000 },
+      "largest image decoded, width x height x frames; larger ones are refused (decompression bombs)",
+    ),
+    sectionInt(
+      "files",
+      "UPLOAD_TTL_SECONDS",
+      "unattachedTtlMs",
+      86_400,
+      { min: 60, max: 30 * 86_400, scale: 1000 },
+      "an upload never attached to a message is removed (row and file) after this long",
     ),
   ];
 }

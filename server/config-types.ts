@@ -45,6 +45,30 @@ export interface Config {
   metricsToken: string | undefined;
   /** Webhook delivery timing (domain/webhooks/dispatcher.ts). issue 14 */
   webhooks: WebhookConfig;
+  /** Uploads and their storage (issue 16). */
+  files: FilesConfig;
+}
+
+/** Uploads: where files are kept and how much a user may keep. */
+export interface FilesConfig {
+  /** Directory of the local-disk storage (used when `s3Bucket` is empty). */
+  storageDir: string;
+  /** S3 bucket; non-empty: files are kept in S3 (or an S3-compatible store), not on disk. */
+  s3Bucket: string;
+  /** S3 endpoint URL for S3-compatible stores; empty: AWS's. */
+  s3Endpoint: string;
+  /** S3 region. */
+  s3Region: string;
+  /** Path-style S3 URLs (most S3-compatible stores need them). */
+  s3ForcePathStyle: boolean;
+  /** Largest file, in bytes. */
+  maxFileBytes: number;
+  /** Total bytes of one user's files. */
+  maxUserBytes: number;
+  /** Largest image decoded, in pixels (width x height x frames). */
+  maxImagePixels: number;
+  /** An upload never attached to a message is removed after this long. */
+  unattachedTtlMs: number;
 }
 
 /** `points` per `seconds`, in a window that starts at the first point. */

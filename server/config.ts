@@ -20,6 +20,7 @@ export { parseHostList, redact, settings } from "./config-settings.js";
 export type {
   Config,
   FeedConfig,
+  FilesConfig,
   LimitsConfig,
   RateLimitConfig,
   RateLimitName,
@@ -60,7 +61,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(`${name}="${raw}" must be true or false`);
       return fallback;
     },
-    out: { feed: {}, limits: {}, rateLimits: { rates: {} }, webhooks: {} } as unknown as Config,
+    out: {
+      feed: {},
+      limits: {},
+      rateLimits: { rates: {} },
+      webhooks: {},
+      files: {},
+    } as unknown as Config,
     problem: (m) => problems.push(m),
   };
   for (const s of settings) s.read(reader);

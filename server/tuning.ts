@@ -36,6 +36,13 @@ export const tuning = {
     /** A send waits this long at most for a room whose lock another transaction holds. */
     maxDeferMs: 5_000,
   },
+  /** Uploads (domain/files). */
+  files: {
+    /** How often expired uploads and files of deleted messages are removed. */
+    sweepMs: 60_000,
+    /** Uploads removed per query of a sweep. */
+    sweepBatch: 100,
+  },
   /** The database gate (store/db-gate.ts). */
   dbGate: {
     /** Ping of the watcher connection while the database is up. */

@@ -19,10 +19,12 @@ import {
   type SystemNotice,
   SystemNoticeSchema,
 } from "../../gen/chat/v1/message_pb.js";
+import type { Attachment } from "../../gen/chat/v1/upload_pb.js";
 import type { $Enums, PrismaClient } from "../store/prisma.js";
 import { reactionTallies } from "../store/sql/counts.js";
 import type { ReplyParentRow } from "../store/sql/rows.js";
 import type { NewMessageRow } from "../store/sql/send.js";
+import { loadAttachments } from "./files/upload-view.js";
 import type { Tx } from "./room-change.js";
 
 /** The message columns a view needs. */
@@ -122,6 +124,7 @@ function toMessage(
   mentionIds: bigint[],
   reactions: Reaction[],
   replyTo: ReplyPreview | undefined,
+  attachments: Attachment[],
 ): Message {
   const deleted = row.deletedAt !== null;
   let system: SystemNotice | undefined;
@@ -149,6 +152,7 @@ function toMessage(
     deleted,
     deleteTime: row.deletedAt ? timestampFromDate(row.deletedAt) : undefined,
     deletedBy: row.deletedById ?? 0n,
+    attachments: deleted ? [] : attachments,
   });
 }
 
@@ -157,8 +161,9 @@ export function newMessageView(
   row: MessageRow,
   mentionIds: bigint[],
   replyTo?: ReplyPreview,
+  attachments: Attachment[] = [],
 ): Message {
-  return toMessage(row, mentionIds, [], replyTo);
+  return toMessage(row, mentionIds, [], replyTo, attachments);
 }
 
 /**
@@ -224,7 +229,7 @@ async function loadReplyParents(
 
 /**
  * Current-state views of `rows` (same order) for `viewerId` (0n: nobody, so
- * `me` is never set). At most three queries, whatever the number of rows.
+ * `me` is never set). At most four queries, whatever the number of rows.
  */
 export async function viewMessages(
   db: PrismaClient | Tx,
@@ -240,6 +245,7 @@ export async function viewMessages(
   const mentions = await loadMentions(db, liveIds);
   const reactions = await loadReactions(db, liveIds, viewerId);
   const parents = await loadReplyParents(db, replyIds);
+  const attachments = await loadAttachments(db, liveIds);
   return rows.map((r) => {
     const parent = r.replyToId === null ? undefined : parents.get(r.replyToId);
     return toMessage(
@@ -247,6 +253,7 @@ export async function viewMessages(
       mentions.get(r.id) ?? [],
       reactions.get(r.id) ?? [],
       parent ? toReplyPreview(parent) : undefined,
+      attachments.get(r.id) ?? [],
     );
   });
 }

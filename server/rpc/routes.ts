@@ -14,9 +14,11 @@ import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
+import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
+import type { Uploads } from "../domain/files/uploads.js";
 import type { LoginGuard } from "../domain/limits/login-guard.js";
 import type { RateLimits } from "../domain/limits/rate-limits.js";
 import type { RoomWriter } from "../domain/room-writer.js";
@@ -33,6 +35,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
+import { createUploadService } from "./services/upload-service.js";
 import { createUserService } from "./services/user-service.js";
 
 /** What the handlers need. */
@@ -63,6 +66,8 @@ export interface RouteDeps {
   loginGuard: LoginGuard;
   /** What AdminService needs beyond the above. */
   admin: Omit<AdminDeps, "prisma" | "writer" | "tokens" | "feed" | "clock">;
+  /** Announced and stored files (domain/files/uploads.ts). */
+  uploads: Uploads;
 }
 
 /** Files of the public contract, served by reflection. */
@@ -74,6 +79,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_event,
   file_chat_v1_feed,
   file_chat_v1_notice,
+  file_chat_v1_upload,
   file_chat_v1_errors,
   file_chat_admin_v1_admin,
   file_google_rpc_error_details,
@@ -87,6 +93,7 @@ export const serviceNames: readonly string[] = [
   MessageService.typeName,
   FeedService.typeName,
   AdminService.typeName,
+  UploadService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -99,6 +106,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
     router.service(AdminService, createAdminService({ ...deps, ...deps.admin }));
+    router.service(UploadService, createUploadService(deps.uploads));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

@@ -11,7 +11,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   MessageCreatedSchema,
   type RoomEvent,
@@ -29,8 +29,10 @@ import {
   type NewEventRow,
   touchLastSent,
 } from "../../store/sql/send.js";
+import { attachUploads, type UploadRow } from "../../store/sql/uploads.js";
 import { type SqlTx, type Stmt, sqlDateTime } from "../../store/tx.js";
 import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } from "../access.js";
+import { toAttachment } from "../files/upload-view.js";
 import { slowModeWait } from "../limits/slow-mode.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
@@ -50,6 +52,8 @@ export interface SendRequest {
   replyToId: bigint;
   /** Lowest role that may send it (custom events: ADMIN). */
   minRole: "MEMBER" | "ADMIN";
+  /** Uploads to attach, in order (TEXT only; absent or empty for none). */
+  attachmentIds?: readonly bigint[];
 }
 
 /** What became of one request of a batch. */
@@ -83,6 +87,7 @@ interface Accepted {
   row: MessageRow;
   mentionIds: bigint[];
   parent: ReplyParent | undefined;
+  uploads: UploadRow[];
 }
 
 /** One room's calls, and what it accepted of them. */
@@ -118,6 +123,8 @@ export async function writeSendBatch(
   const createdAt = now();
   // Senders held to a room's slow mode whose clock this batch moves.
   const slowed: { roomId: bigint; userId: bigint }[] = [];
+  // Uploads attached by earlier calls of this batch.
+  const taken = new Set<bigint>();
   // Accepted requests get their outcome once their message id is known.
   const outcomes: (SendOutcome | undefined)[] = reqs.map(() => undefined);
   for (const part of parts.values()) {
@@ -159,6 +166,9 @@ export async function writeSendBatch(
             { field: "reply_to_id", description: "must be a message of the same room" },
           ]);
         }
+        const uploads = (req.attachmentIds ?? []).map((id, i) =>
+          attachable(facts.upload(id), req.senderId, taken, `attachment_ids[${i}]`),
+        );
         // Slow mode last: a retry of a stored message (above) is never held back.
         const held = room.slowModeSeconds > 0 && m.role === "MEMBER";
         if (held) {
@@ -170,9 +180,11 @@ export async function writeSendBatch(
           slowed.push({ roomId: part.roomId, userId: req.senderId });
         }
         claimed.set(key, index);
+        for (const u of uploads) taken.add(u.id);
         part.accepted.push({
           index,
           parent,
+          uploads,
           mentionIds: facts.mentioned(part.roomId, candidates[index] ?? []),
           row: newRow(req, part.lastSeq + BigInt(part.accepted.length + 1), createdAt),
         });
@@ -205,6 +217,7 @@ export async function writeSendBatch(
   const events: NewEventRow[] = [];
   const mentions: { messageId: bigint; userId: bigint; roomId: bigint; seq: bigint }[] = [];
   const counters: { roomId: bigint; lastSeq: bigint; lastMessageId: bigint }[] = [];
+  const attached: { uploadId: bigint; messageId: bigint; roomId: bigint; position: number }[] = [];
   for (const part of written) {
     const out: RoomEvents = { roomId: part.roomId, events: [], bytes: [] };
     for (const a of part.accepted) {
@@ -212,7 +225,15 @@ export async function writeSendBatch(
       const id = ids.get(`${part.roomId}:${a.row.seq}`);
       if (id === undefined) throw new Error(`message at seq ${a.row.seq} was not stored`);
       a.row.id = id;
-      const message = newMessageView(a.row, a.mentionIds, a.parent && toReplyPreview(a.parent));
+      const message = newMessageView(
+        a.row,
+        a.mentionIds,
+        a.parent && toReplyPreview(a.parent),
+        a.uploads.map(toAttachment),
+      );
+      a.uploads.forEach((u, position) => {
+        attached.push({ uploadId: u.id, messageId: id, roomId: part.roomId, position });
+      });
       outcomes[a.index] = { kind: "created", message };
       for (const userId of a.mentionIds) {
         mentions.push({ messageId: id, userId, roomId: part.roomId, seq: a.row.seq });
@@ -243,8 +264,38 @@ export async function writeSendBatch(
   const writes: Stmt[] = [insertEvents(events, at), advanceRooms(counters, at)];
   if (mentions.length > 0) writes.push(insertMentions(mentions));
   if (slowed.length > 0) writes.push(touchLastSent(slowed, at));
+  if (attached.length > 0) writes.push(attachUploads(attached));
   await tx.run(writes, { commit: true });
   return { outcomes: outcomes as SendOutcome[], rooms: result };
+}
+
+/**
+ * An upload a call may attach: the sender's own (anyone else's is not
+ * found, as for every private thing), stored, and attached to nothing yet,
+ * in the database or earlier in this batch.
+ */
+function attachable(
+  row: UploadRow | undefined,
+  senderId: bigint,
+  taken: ReadonlySet<bigint>,
+  field: string,
+): UploadRow {
+  if (!row || row.ownerId !== senderId) {
+    throw new ConnectError(`${field}: upload not found`, Code.NotFound);
+  }
+  if (row.status !== "READY") {
+    throw new ConnectError(
+      `${field}: upload ${row.id} has not been sent yet (PUT its bytes first)`,
+      Code.FailedPrecondition,
+    );
+  }
+  if (row.messageId !== null || taken.has(row.id)) {
+    throw new ConnectError(
+      `${field}: upload ${row.id} is already attached to a message`,
+      Code.FailedPrecondition,
+    );
+  }
+  return row;
 }
 
 function newRow(req: SendRequest, seq: bigint, createdAt: Date): MessageRow {

@@ -6,6 +6,7 @@
  * COMMITTED they see every change committed before it.
  */
 import { readStatements, toMembership, toParent } from "../../store/sql/send.js";
+import { lockUploads, toUploadRow, type UploadRow } from "../../store/sql/uploads.js";
 import type { SqlTx } from "../../store/tx.js";
 import type { MembershipRow } from "../access.js";
 import type { ReplyParentRow } from "../message-view.js";
@@ -19,6 +20,8 @@ export interface ReadRequest {
   replyToId: bigint;
   /** `@name` spellings per mention (mentionCandidates in mentions.ts). */
   mentions: string[][];
+  /** Uploads to attach (locked with the rooms). */
+  attachmentIds?: readonly bigint[];
 }
 
 /** A locked room as the checks need it. */
@@ -49,6 +52,8 @@ export interface BatchFacts {
    * spelling that names a member wins.
    */
   mentioned(roomId: bigint, spellings: string[][]): bigint[];
+  /** An upload named by a call of the batch, as locked. */
+  upload(id: bigint): UploadRow | undefined;
 }
 
 /** The idempotency key as the database compares it (case-insensitive collation). */
@@ -69,11 +74,16 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
   }
   const roomIds = [...byRoom.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const replyIds = unique(reqs.flatMap((r) => (r.replyToId === 0n ? [] : [r.replyToId])));
+  const uploadIds = unique(reqs.flatMap((r) => r.attachmentIds ?? []));
   const stmts = readStatements(byRoom, roomIds, replyIds);
+  // The uploads are locked after the rooms, in ascending id order, like every batch.
+  const list = uploadIds.length > 0 ? [...stmts.list, lockUploads(uploadIds)] : stmts.list;
   const [roomRows = [], existingRows = [], memberRows = [], keyRows = [], ...optional] =
-    await tx.run(stmts.list);
+    await tx.run(list);
   const parentRows = stmts.parents ? (optional.shift() ?? []) : [];
   const mentionRows = stmts.mentions ? (optional.shift() ?? []) : [];
+  const uploadRows = uploadIds.length > 0 ? (optional.shift() ?? []) : [];
+  const uploads = new Map(uploadRows.map((r) => [big(r.id), toUploadRow(r)]));
 
   const rooms = new Map<bigint, LockedRoomState>(
     roomRows.map((r) => [
@@ -113,6 +123,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
     lastSent: (roomId, userId) => lastSent.get(`${roomId}:${userId}`) ?? null,
     storedId: (roomId, senderId, key) => stored.get(`${roomId}:${sendKey(senderId, key)}`),
     replyParent: (id) => parents.get(id),
+    upload: (id) => uploads.get(id),
     mentioned(roomId, spellings) {
       const ids = new Set<bigint>();
       for (const names of spellings) {

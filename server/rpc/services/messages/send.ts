@@ -25,7 +25,9 @@ export function sendMethods({
 > {
   return {
     async sendMessage(req, ctx) {
-      const text = checkText(req.text);
+      // A message of files alone may have no text.
+      const text =
+        req.attachmentIds.length > 0 && req.text.trim() === "" ? "" : checkText(req.text);
       await limits.checkAll(sendLimits, me(ctx));
       const res = await writer.send(
         {
@@ -37,6 +39,7 @@ export function sendMethods({
           payload: null,
           replyToId: req.replyToId,
           minRole: "MEMBER",
+          attachmentIds: req.attachmentIds,
         },
         ctx.signal,
       );
@@ -74,6 +77,7 @@ export function sendMethods({
           payload: encodeCustomPayload(payload),
           replyToId: 0n,
           minRole: "ADMIN",
+          attachmentIds: [],
         },
         ctx.signal,
       );

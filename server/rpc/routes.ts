@@ -12,6 +12,7 @@ import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
+import { file_chat_v1_search, SearchService } from "../../gen/chat/v1/search_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
@@ -28,6 +29,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
+import { createSearchService } from "./services/search-service.js";
 import { createUserService } from "./services/user-service.js";
 
 /** What the handlers need. */
@@ -62,6 +64,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_message,
   file_chat_v1_event,
   file_chat_v1_feed,
+  file_chat_v1_search,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -73,6 +76,7 @@ export const serviceNames: readonly string[] = [
   RoomService.typeName,
   MessageService.typeName,
   FeedService.typeName,
+  SearchService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -84,6 +88,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     const messages = createMessageService(deps);
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
+    router.service(SearchService, createSearchService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

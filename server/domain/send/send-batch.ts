@@ -32,6 +32,7 @@ import { type SqlTx, type Stmt, sqlDateTime } from "../../store/tx.js";
 import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } from "../access.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
+import { indexTokens } from "../search/search-tokens.js";
 import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
 
 /** One SendMessage or SendCustomEvent, its input already checked. */
@@ -173,7 +174,10 @@ export async function writeSendBatch(
   const all = written.flatMap((p) => p.accepted);
   const [, idRows = []] = await tx.run([
     insertMessages(
-      all.map((a) => a.row),
+      all.map((a) => ({
+        ...a.row,
+        searchTokens: a.row.kind === "TEXT" ? indexTokens(a.row.text) : null,
+      })),
       at,
     ),
     messageIdsBySeq(

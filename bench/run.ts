@@ -15,6 +15,7 @@
  *             point
  *   hostile   connections without a token that never finish: server RSS,
  *             time until closed
+ *   search    message search over a million messages: latency, cost per send
  *   profile   summarize a server .cpuprofile (lib/cpu-profile.ts)
  *
  * `npm run chaos` (chaos/main.ts) is the fault-injection run.
@@ -29,6 +30,8 @@ import { runHostile } from "./hostile/orchestrator.js";
 import { profileCommand } from "./lib/cpu-profile.js";
 import { parseResumeOptions, resumeUsage } from "./resume/options.js";
 import { runResume } from "./resume/orchestrator.js";
+import { parseSearchOptions, searchUsage } from "./search/options.js";
+import { runSearch } from "./search/orchestrator.js";
 import { parseSendsOptions, sendsUsage } from "./sends/options.js";
 import { runSends } from "./sends/orchestrator.js";
 import { parseStormOptions, stormUsage } from "./storm/options.js";
@@ -43,6 +46,7 @@ benchmarks:
   resume    many feeds reconnect at once and catch up: no gap, no duplicate
   hold      many idle feed streams on one server: memory per stream, failure point
   hostile   slow bodies, idle sessions, streams without a token: server RSS, time until closed
+  search    message search latency over many messages, and the cost its tokens add to a send
   profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
 /** A benchmark: its usage, its option parser and its runner. */
@@ -67,6 +71,7 @@ const benchmarks: Record<string, Benchmark<unknown>> = {
   resume: benchmark(resumeUsage, parseResumeOptions, runResume),
   hold: benchmark(holdUsage, parseHoldOptions, runHold),
   hostile: benchmark(hostileUsage, parseHostileOptions, runHostile),
+  search: benchmark(searchUsage, parseSearchOptions, runSearch),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -14,6 +14,7 @@ import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
+import { file_chat_v1_search, SearchService } from "../../gen/chat/v1/search_pb.js";
 import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
@@ -35,6 +36,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
+import { createSearchService } from "./services/search-service.js";
 import { createUploadService } from "./services/upload-service.js";
 import { createUserService } from "./services/user-service.js";
 
@@ -80,6 +82,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_feed,
   file_chat_v1_notice,
   file_chat_v1_upload,
+  file_chat_v1_search,
   file_chat_v1_errors,
   file_chat_admin_v1_admin,
   file_google_rpc_error_details,
@@ -94,6 +97,7 @@ export const serviceNames: readonly string[] = [
   FeedService.typeName,
   AdminService.typeName,
   UploadService.typeName,
+  SearchService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -107,6 +111,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(FeedService, createFeedService({ ...deps, messages }));
     router.service(AdminService, createAdminService({ ...deps, ...deps.admin }));
     router.service(UploadService, createUploadService(deps.uploads));
+    router.service(SearchService, createSearchService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

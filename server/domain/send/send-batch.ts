@@ -36,6 +36,7 @@ import { toAttachment } from "../files/upload-view.js";
 import { slowModeWait } from "../limits/slow-mode.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
+import { indexTokens } from "../search/search-tokens.js";
 import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
 
 /** One SendMessage or SendCustomEvent, its input already checked. */
@@ -200,7 +201,10 @@ export async function writeSendBatch(
   const all = written.flatMap((p) => p.accepted);
   const [, idRows = []] = await tx.run([
     insertMessages(
-      all.map((a) => a.row),
+      all.map((a) => ({
+        ...a.row,
+        searchTokens: a.row.kind === "TEXT" ? indexTokens(a.row.text) : null,
+      })),
       at,
     ),
     messageIdsBySeq(

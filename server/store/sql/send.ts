@@ -129,13 +129,15 @@ export interface NewMessageRow {
   text: string;
   payload: Uint8Array | null;
   replyToId: bigint | null;
+  /** Search tokens of the text (domain/search/search-tokens.ts); null or absent: not searchable. */
+  searchTokens?: string | null;
 }
 
 /** One multi-row INSERT of messages; `at` is a DATETIME(3) literal (sqlDateTime). */
 export function insertMessages(rows: readonly NewMessageRow[], at: string): Stmt {
   return {
     sql: `INSERT INTO messages (room_id, seq, sender_id, client_msg_id, kind, text, payload,
-            reply_to_id, created_at) VALUES ${placeholders(rows.length, 9)}`,
+            reply_to_id, created_at, search_tokens) VALUES ${placeholders(rows.length, 10)}`,
     params: rows.flatMap((r) => [
       r.roomId,
       r.seq,
@@ -146,6 +148,7 @@ export function insertMessages(rows: readonly NewMessageRow[], at: string): Stmt
       r.payload === null ? null : toBuffer(r.payload),
       r.replyToId,
       at,
+      r.searchTokens ?? null,
     ]),
   };
 }

@@ -23,6 +23,7 @@ import {
   messageSelect,
   viewMessages,
 } from "../../../domain/message-view.js";
+import { indexTokens } from "../../../domain/search/search-tokens.js";
 import type { MessageServiceDeps } from "./shared.js";
 import { checkEmoji, checkText, me, messageChanges } from "./shared.js";
 
@@ -56,7 +57,8 @@ export function changeMethods(
         const mentionIds = await resolveMentions(c.tx, row.roomId, text);
         const updated = await c.tx.message.update({
           where: { id: row.id },
-          data: { text, editedAt: c.now },
+          // Searchable by its new text from this commit on.
+          data: { text, editedAt: c.now, searchTokens: indexTokens(text) },
           select: messageSelect,
         });
         await c.tx.mention.deleteMany({ where: { messageId: row.id } });
@@ -103,7 +105,13 @@ export function changeMethods(
         }
         const updated = await c.tx.message.update({
           where: { id: row.id },
-          data: { deletedAt: c.now, deletedById: userId, text: "", payload: null },
+          data: {
+            deletedAt: c.now,
+            deletedById: userId,
+            text: "",
+            payload: null,
+            searchTokens: null,
+          },
           select: messageSelect,
         });
         await c.tx.mention.deleteMany({ where: { messageId: row.id } });

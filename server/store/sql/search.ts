@@ -1,0 +1,68 @@
+/**
+ * The FULLTEXT query of message search (domain/search/): InnoDB boolean
+ * mode over `messages.search_tokens`, restricted to what the caller may
+ * read. Prisma cannot express MATCH ... AGAINST, hence raw SQL here.
+ */
+import { type Db, Prisma } from "../prisma.js";
+
+/** Where and how to look. */
+export interface SearchScope {
+  /** Boolean-mode expression of `[+a-z0-9_*]` terms (domain/search/search-tokens.ts). */
+  expression: string;
+  /** Rooms the caller is a JOINED member of (when `roomId` is unset). */
+  userId: bigint;
+  /** One room the caller may read; its membership is checked by the caller of this. */
+  roomId?: bigint;
+  senderId?: bigint;
+  /** created_at >= after. */
+  after?: Date;
+  /** created_at < before. */
+  before?: Date;
+  order: "relevance" | "date";
+}
+
+/** One candidate: the message and its score. */
+export interface SearchCandidate {
+  id: bigint;
+  score: number;
+}
+
+/**
+ * One batch of candidates in the order asked for. Relevance pages by
+ * offset (scores are floats, a keyset over them would be fragile); date
+ * pages by id (ids grow with time), below `beforeId`.
+ */
+export async function searchCandidates(
+  db: Db,
+  s: SearchScope,
+  cursor: { offset: number } | { beforeId: bigint | undefined },
+  limit: number,
+): Promise<SearchCandidate[]> {
+  const match = Prisma.sql`MATCH(m.search_tokens) AGAINST (${s.expression} IN BOOLEAN MODE)`;
+  const conds: Prisma.Sql[] = [match, Prisma.sql`m.deleted_at IS NULL`];
+  if (s.roomId !== undefined) conds.push(Prisma.sql`m.room_id = ${s.roomId}`);
+  if (s.senderId !== undefined) conds.push(Prisma.sql`m.sender_id = ${s.senderId}`);
+  if (s.after) conds.push(Prisma.sql`m.created_at >= ${s.after}`);
+  if (s.before) conds.push(Prisma.sql`m.created_at < ${s.before}`);
+  if ("beforeId" in cursor && cursor.beforeId !== undefined) {
+    conds.push(Prisma.sql`m.id < ${cursor.beforeId}`);
+  }
+  // Without a room: only rooms the caller is a member of now (left, kicked
+  // and banned rows have other states).
+  const members =
+    s.roomId === undefined
+      ? Prisma.sql`JOIN memberships ms ON ms.room_id = m.room_id AND ms.user_id = ${s.userId} AND ms.state = 'JOINED'`
+      : Prisma.empty;
+  const order =
+    s.order === "relevance"
+      ? Prisma.sql`ORDER BY score DESC, m.id DESC`
+      : Prisma.sql`ORDER BY m.id DESC`;
+  const offset = "offset" in cursor ? cursor.offset : 0;
+  const rows = await db.$queryRaw<{ id: bigint | number; score: number | string }[]>`
+    SELECT m.id, ${match} AS score
+    FROM messages m ${members}
+    WHERE ${Prisma.join(conds, " AND ")}
+    ${order}
+    LIMIT ${limit} OFFSET ${offset}`;
+  return rows.map((r) => ({ id: BigInt(r.id), score: Number(r.score) }));
+}

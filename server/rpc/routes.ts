@@ -12,12 +12,14 @@ import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
+import { file_chat_v1_thread, ThreadService } from "../../gen/chat/v1/thread_pb.js";
 import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
 import type { Uploads } from "../domain/files/uploads.js";
 import type { RoomWriter } from "../domain/room-writer.js";
+import { Threads } from "../domain/threads/threads.js";
 import type { Clock } from "../platform/clock.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
 import type { TypingTracker } from "../realtime/presence/typing.js";
@@ -30,6 +32,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
+import { createThreadService } from "./services/thread-service.js";
 import { createUploadService } from "./services/upload-service.js";
 import { createUserService } from "./services/user-service.js";
 
@@ -68,6 +71,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_event,
   file_chat_v1_feed,
   file_chat_v1_upload,
+  file_chat_v1_thread,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -80,6 +84,7 @@ export const serviceNames: readonly string[] = [
   MessageService.typeName,
   FeedService.typeName,
   UploadService.typeName,
+  ThreadService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -92,6 +97,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
     router.service(UploadService, createUploadService(deps.uploads));
+    router.service(ThreadService, createThreadService(new Threads(deps.prisma)));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

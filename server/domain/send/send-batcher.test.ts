@@ -155,8 +155,9 @@ class FakeStore {
       return this.messages.map((m) => ({ ...m }));
     }
     if (sql.startsWith("INSERT INTO messages")) {
-      for (let i = 0; i < p.length; i += 9) {
-        const [roomId, seq, senderId, clientMsgId, , text] = p.slice(i, i + 9);
+      // Ten columns a row (insertMessages in store/sql/send.ts).
+      for (let i = 0; i < p.length; i += 10) {
+        const [roomId, seq, senderId, clientMsgId, , text] = p.slice(i, i + 10);
         const row: StoredMessage = {
           id: this.nextId++,
           roomId: big(roomId),

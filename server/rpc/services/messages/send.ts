@@ -35,6 +35,7 @@ export function sendMethods({
           replyToId: req.replyToId,
           minRole: "MEMBER",
           attachmentIds: req.attachmentIds,
+          threadRootId: req.threadRootId,
         },
         ctx.signal,
       );

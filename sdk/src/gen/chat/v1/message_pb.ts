@@ -17,7 +17,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chat/v1/message.proto.
  */
 export const file_chat_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEipQMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABIQCghhY3Rvcl9pZBgKIAEoBEIPCgZub3RpY2USBbpIAggBIiEKEVJvb21DcmVhdGVkTm90aWNlEgwKBG5hbWUYASABKAkiJwoTTWVtYmVyc0pvaW5lZE5vdGljZRIQCgh1c2VyX2lkcxgBIAMoBCIjChBNZW1iZXJMZWZ0Tm90aWNlEg8KB3VzZXJfaWQYASABKAQiNgoTTWVtYmVyUmVtb3ZlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEg4KBmJhbm5lZBgCIAEoCCI3ChFSb29tUmVuYW1lZE5vdGljZRIQCghvbGRfbmFtZRgBIAEoCRIQCghuZXdfbmFtZRgCIAEoCSIUChJSb29tQXJjaGl2ZWROb3RpY2UiRwoRUm9sZUNoYW5nZWROb3RpY2USDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIkUKDUN1c3RvbVBheWxvYWQSDAoEdHlwZRgBIAEoCRIOCgRqc29uGAIgASgJSAASDgoEZGF0YRgDIAEoDEgAQgYKBGJvZHkiNAoIUmVhY3Rpb24SDQoFZW1vamkYASABKAkSDQoFY291bnQYAiABKA0SCgoCbWUYAyABKAgiYQoMUmVwbHlQcmV2aWV3EhIKCm1lc3NhZ2VfaWQYASABKAQSCwoDc2VxGAIgASgEEhEKCXNlbmRlcl9pZBgDIAEoBBIMCgR0ZXh0GAQgASgJEg8KB2RlbGV0ZWQYBSABKAgiogQKB01lc3NhZ2USCgoCaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoBBILCgNzZXEYAyABKAQSEQoJc2VuZGVyX2lkGAQgASgEEhUKDWNsaWVudF9tc2dfaWQYBSABKAkSIgoEa2luZBgGIAEoDjIULmNoYXQudjEuTWVzc2FnZUtpbmQSDAoEdGV4dBgHIAEoCRIlCgZzeXN0ZW0YCCABKAsyFS5jaGF0LnYxLlN5c3RlbU5vdGljZRImCgZjdXN0b20YCSABKAsyFi5jaGF0LnYxLkN1c3RvbVBheWxvYWQSJwoIcmVwbHlfdG8YCiABKAsyFS5jaGF0LnYxLlJlcGx5UHJldmlldxITCgttZW50aW9uX2lkcxgLIAMoBBIkCglyZWFjdGlvbnMYDCADKAsyES5jaGF0LnYxLlJlYWN0aW9uEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYDyABKAgSLwoLZGVsZXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmRlbGV0ZWRfYnkYESABKAQSKAoLYXR0YWNobWVudHMYKCADKAsyEy5jaGF0LnYxLkF0dGFjaG1lbnQiuQEKElNlbmRNZXNzYWdlUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhYKBHRleHQYAiABKAlCCLpIBXIDGKAfEjIKDWNsaWVudF9tc2dfaWQYAyABKAlCG7pIGHIWEAEYQDIQXltBLVphLXowLTlfLV0rJBITCgtyZXBseV90b19pZBgEIAEoBBIoCg5hdHRhY2htZW50X2lkcxgoIAMoBEIQukgNkgEKEAoYASIEMgIgACJLChNTZW5kTWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USEQoJZHVwbGljYXRlGAIgASgIIs4BChZTZW5kQ3VzdG9tRXZlbnRSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASKgoEdHlwZRgCIAEoCUIcukgZchcQARhAMhFeW0EtWmEtejAtOS5fLV0rJBIYCgRqc29uGAMgASgJQgi6SAVyAyiAQEgAEhgKBGRhdGEYBCABKAxCCLpIBXoDGIBASAASMgoNY2xpZW50X21zZ19pZBgFIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskQgYKBGJvZHkiTwoXU2VuZEN1c3RvbUV2ZW50UmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgiSwoSRWRpdE1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASGAoEdGV4dBgCIAEoCUIKukgHcgUQARigHyJFChNFZGl0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEIjMKFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAAiRwoVRGVsZXRlTWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEIlIKEkFkZFJlYWN0aW9uUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEh8KBWVtb2ppGAIgASgJQhC6SA1yCxABGCAyBV5cUyskIkgKE0FkZFJlYWN0aW9uUmVzcG9uc2USJAoJcmVhY3Rpb25zGAEgAygLMhEuY2hhdC52MS5SZWFjdGlvbhILCgNzZXEYAiABKAQiTgoVUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASGAoFZW1vamkYAiABKAlCCbpIBnIEEAEYICJLChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEiQKCXJlYWN0aW9ucxgBIAMoCzIRLmNoYXQudjEuUmVhY3Rpb24SCwoDc2VxGAIgASgEIpUBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASFAoKYmVmb3JlX3NlcRgCIAEoBEgAEhMKCWFmdGVyX3NlcRgDIAEoBEgAEhQKCmFyb3VuZF9zZXEYBCABKARIABIZCgVsaW1pdBgFIAEoBUIKukgHGgUYyAEoAEIICgZhbmNob3IifQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USIgoIbWVzc2FnZXMYASADKAsyEC5jaGF0LnYxLk1lc3NhZ2USFwoPaGFzX21vcmVfYmVmb3JlGAIgASgIEhYKDmhhc19tb3JlX2FmdGVyGAMgASgIEhAKCGxhc3Rfc2VxGAQgASgEIjAKEUdldE1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAAiNwoSR2V0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2UiOAoPTWFya1JlYWRSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASCwoDc2VxGAIgASgEIlYKEE1hcmtSZWFkUmVzcG9uc2USFQoNbGFzdF9yZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0SFQoNbWVudGlvbl9jb3VudBgDIAEoDSp0CgtNZXNzYWdlS2luZBIcChhNRVNTQUdFX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNRVNTQUdFX0tJTkRfVEVYVBABEhcKE01FU1NBR0VfS0lORF9TWVNURU0QAhIXChNNRVNTQUdFX0tJTkRfQ1VTVE9NEAMy1wUKDk1lc3NhZ2VTZXJ2aWNlEkoKC1NlbmRNZXNzYWdlEhsuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaHC5jaGF0LnYxLlNlbmRNZXNzYWdlUmVzcG9uc2UiABJWCg9TZW5kQ3VzdG9tRXZlbnQSHy5jaGF0LnYxLlNlbmRDdXN0b21FdmVudFJlcXVlc3QaIC5jaGF0LnYxLlNlbmRDdXN0b21FdmVudFJlc3BvbnNlIgASSgoLRWRpdE1lc3NhZ2USGy5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXNwb25zZSIAElAKDURlbGV0ZU1lc3NhZ2USHS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0Gh4uY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiABJKCgtBZGRSZWFjdGlvbhIbLmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GhwuY2hhdC52MS5BZGRSZWFjdGlvblJlc3BvbnNlIgASUwoOUmVtb3ZlUmVhY3Rpb24SHi5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBofLmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXNwb25zZSIAElAKDExpc3RNZXNzYWdlcxIcLmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBodLmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiA5ACARJKCgpHZXRNZXNzYWdlEhouY2hhdC52MS5HZXRNZXNzYWdlUmVxdWVzdBobLmNoYXQudjEuR2V0TWVzc2FnZVJlc3BvbnNlIgOQAgESRAoITWFya1JlYWQSGC5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBoZLmNoYXQudjEuTWFya1JlYWRSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_role, file_chat_v1_upload, file_google_protobuf_timestamp]);
+  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEipQMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABIQCghhY3Rvcl9pZBgKIAEoBEIPCgZub3RpY2USBbpIAggBIiEKEVJvb21DcmVhdGVkTm90aWNlEgwKBG5hbWUYASABKAkiJwoTTWVtYmVyc0pvaW5lZE5vdGljZRIQCgh1c2VyX2lkcxgBIAMoBCIjChBNZW1iZXJMZWZ0Tm90aWNlEg8KB3VzZXJfaWQYASABKAQiNgoTTWVtYmVyUmVtb3ZlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEg4KBmJhbm5lZBgCIAEoCCI3ChFSb29tUmVuYW1lZE5vdGljZRIQCghvbGRfbmFtZRgBIAEoCRIQCghuZXdfbmFtZRgCIAEoCSIUChJSb29tQXJjaGl2ZWROb3RpY2UiRwoRUm9sZUNoYW5nZWROb3RpY2USDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIkUKDUN1c3RvbVBheWxvYWQSDAoEdHlwZRgBIAEoCRIOCgRqc29uGAIgASgJSAASDgoEZGF0YRgDIAEoDEgAQgYKBGJvZHkiNAoIUmVhY3Rpb24SDQoFZW1vamkYASABKAkSDQoFY291bnQYAiABKA0SCgoCbWUYAyABKAgiYQoMUmVwbHlQcmV2aWV3EhIKCm1lc3NhZ2VfaWQYASABKAQSCwoDc2VxGAIgASgEEhEKCXNlbmRlcl9pZBgDIAEoBBIMCgR0ZXh0GAQgASgJEg8KB2RlbGV0ZWQYBSABKAgi4gQKB01lc3NhZ2USCgoCaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoBBILCgNzZXEYAyABKAQSEQoJc2VuZGVyX2lkGAQgASgEEhUKDWNsaWVudF9tc2dfaWQYBSABKAkSIgoEa2luZBgGIAEoDjIULmNoYXQudjEuTWVzc2FnZUtpbmQSDAoEdGV4dBgHIAEoCRIlCgZzeXN0ZW0YCCABKAsyFS5jaGF0LnYxLlN5c3RlbU5vdGljZRImCgZjdXN0b20YCSABKAsyFi5jaGF0LnYxLkN1c3RvbVBheWxvYWQSJwoIcmVwbHlfdG8YCiABKAsyFS5jaGF0LnYxLlJlcGx5UHJldmlldxITCgttZW50aW9uX2lkcxgLIAMoBBIkCglyZWFjdGlvbnMYDCADKAsyES5jaGF0LnYxLlJlYWN0aW9uEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYDyABKAgSLwoLZGVsZXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmRlbGV0ZWRfYnkYESABKAQSKAoLYXR0YWNobWVudHMYKCADKAsyEy5jaGF0LnYxLkF0dGFjaG1lbnQSFgoOdGhyZWFkX3Jvb3RfaWQYKSABKAQSJgoGdGhyZWFkGCogASgLMhYuY2hhdC52MS5UaHJlYWRTdW1tYXJ5IooBCg1UaHJlYWRTdW1tYXJ5EhMKC3JlcGx5X2NvdW50GAEgASgNEjMKD2xhc3RfcmVwbHlfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoObGFzdF9yZXBseV9zZXEYAyABKAQSFwoPcGFydGljaXBhbnRfaWRzGAQgAygEItEBChJTZW5kTWVzc2FnZVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIWCgR0ZXh0GAIgASgJQgi6SAVyAxigHxIyCg1jbGllbnRfbXNnX2lkGAMgASgJQhu6SBhyFhABGEAyEF5bQS1aYS16MC05Xy1dKyQSEwoLcmVwbHlfdG9faWQYBCABKAQSKAoOYXR0YWNobWVudF9pZHMYKCADKARCELpIDZIBChAKGAEiBDICIAASFgoOdGhyZWFkX3Jvb3RfaWQYKSABKAQiSwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCCLOAQoWU2VuZEN1c3RvbUV2ZW50UmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEioKBHR5cGUYAiABKAlCHLpIGXIXEAEYQDIRXltBLVphLXowLTkuXy1dKyQSGAoEanNvbhgDIAEoCUIIukgFcgMogEBIABIYCgRkYXRhGAQgASgMQgi6SAV6AxiAQEgAEjIKDWNsaWVudF9tc2dfaWQYBSABKAlCG7pIGHIWEAEYQDIQXltBLVphLXowLTlfLV0rJEIGCgRib2R5Ik8KF1NlbmRDdXN0b21FdmVudFJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USEQoJZHVwbGljYXRlGAIgASgIIksKEkVkaXRNZXNzYWdlUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEhgKBHRleHQYAiABKAlCCrpIB3IFEAEYoB8iRQoTRWRpdE1lc3NhZ2VSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEgsKA3NlcRgCIAEoBCIzChREZWxldGVNZXNzYWdlUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAIkcKFURlbGV0ZU1lc3NhZ2VSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEgsKA3NlcRgCIAEoBCJSChJBZGRSZWFjdGlvblJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIfCgVlbW9qaRgCIAEoCUIQukgNcgsQARggMgVeXFMrJCJIChNBZGRSZWFjdGlvblJlc3BvbnNlEiQKCXJlYWN0aW9ucxgBIAMoCzIRLmNoYXQudjEuUmVhY3Rpb24SCwoDc2VxGAIgASgEIk4KFVJlbW92ZVJlYWN0aW9uUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEhgKBWVtb2ppGAIgASgJQgm6SAZyBBABGCAiSwoWUmVtb3ZlUmVhY3Rpb25SZXNwb25zZRIkCglyZWFjdGlvbnMYASADKAsyES5jaGF0LnYxLlJlYWN0aW9uEgsKA3NlcRgCIAEoBCKVAQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhQKCmJlZm9yZV9zZXEYAiABKARIABITCglhZnRlcl9zZXEYAyABKARIABIUCgphcm91bmRfc2VxGAQgASgESAASGQoFbGltaXQYBSABKAVCCrpIBxoFGMgBKABCCAoGYW5jaG9yIn0KFExpc3RNZXNzYWdlc1Jlc3BvbnNlEiIKCG1lc3NhZ2VzGAEgAygLMhAuY2hhdC52MS5NZXNzYWdlEhcKD2hhc19tb3JlX2JlZm9yZRgCIAEoCBIWCg5oYXNfbW9yZV9hZnRlchgDIAEoCBIQCghsYXN0X3NlcRgEIAEoBCIwChFHZXRNZXNzYWdlUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAIjcKEkdldE1lc3NhZ2VSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlIjgKD01hcmtSZWFkUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEgsKA3NlcRgCIAEoBCJWChBNYXJrUmVhZFJlc3BvbnNlEhUKDWxhc3RfcmVhZF9zZXEYASABKAQSFAoMdW5yZWFkX2NvdW50GAIgASgNEhUKDW1lbnRpb25fY291bnQYAyABKA0qdAoLTWVzc2FnZUtpbmQSHAoYTUVTU0FHRV9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRTUVTU0FHRV9LSU5EX1RFWFQQARIXChNNRVNTQUdFX0tJTkRfU1lTVEVNEAISFwoTTUVTU0FHRV9LSU5EX0NVU1RPTRADMtcFCg5NZXNzYWdlU2VydmljZRJKCgtTZW5kTWVzc2FnZRIbLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GhwuY2hhdC52MS5TZW5kTWVzc2FnZVJlc3BvbnNlIgASVgoPU2VuZEN1c3RvbUV2ZW50Eh8uY2hhdC52MS5TZW5kQ3VzdG9tRXZlbnRSZXF1ZXN0GiAuY2hhdC52MS5TZW5kQ3VzdG9tRXZlbnRSZXNwb25zZSIAEkoKC0VkaXRNZXNzYWdlEhsuY2hhdC52MS5FZGl0TWVzc2FnZVJlcXVlc3QaHC5jaGF0LnYxLkVkaXRNZXNzYWdlUmVzcG9uc2UiABJQCg1EZWxldGVNZXNzYWdlEh0uY2hhdC52MS5EZWxldGVNZXNzYWdlUmVxdWVzdBoeLmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlc3BvbnNlIgASSgoLQWRkUmVhY3Rpb24SGy5jaGF0LnYxLkFkZFJlYWN0aW9uUmVxdWVzdBocLmNoYXQudjEuQWRkUmVhY3Rpb25SZXNwb25zZSIAElMKDlJlbW92ZVJlYWN0aW9uEh4uY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlcXVlc3QaHy5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVzcG9uc2UiABJQCgxMaXN0TWVzc2FnZXMSHC5jaGF0LnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlIgOQAgESSgoKR2V0TWVzc2FnZRIaLmNoYXQudjEuR2V0TWVzc2FnZVJlcXVlc3QaGy5jaGF0LnYxLkdldE1lc3NhZ2VSZXNwb25zZSIDkAIBEkQKCE1hcmtSZWFkEhguY2hhdC52MS5NYXJrUmVhZFJlcXVlc3QaGS5jaGF0LnYxLk1hcmtSZWFkUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_role, file_chat_v1_upload, file_google_protobuf_timestamp]);
 
 /**
  * SystemNotice describes the change a SYSTEM message reports.
@@ -527,6 +527,22 @@ export type Message = Message$1<"chat.v1.Message"> & {
    * @generated from field: repeated chat.v1.Attachment attachments = 40;
    */
   attachments: Attachment[];
+
+  /**
+   * The thread this message replies in (its root message); 0 when it is
+   * not a thread reply. Replies are room events on the room's one
+   * sequence, like every message.
+   *
+   * @generated from field: uint64 thread_root_id = 41;
+   */
+  threadRootId: bigint;
+
+  /**
+   * Set on a thread's root once it has replies.
+   *
+   * @generated from field: chat.v1.ThreadSummary thread = 42;
+   */
+  thread?: ThreadSummary | undefined;
 };
 
 /**
@@ -535,6 +551,49 @@ export type Message = Message$1<"chat.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 11);
+
+/**
+ * ThreadSummary is what a thread's root shows of its replies.
+ *
+ * @generated from message chat.v1.ThreadSummary
+ */
+export type ThreadSummary = Message$1<"chat.v1.ThreadSummary"> & {
+  /**
+   * Replies that are not deleted.
+   *
+   * @generated from field: uint32 reply_count = 1;
+   */
+  replyCount: number;
+
+  /**
+   * When the latest reply was sent.
+   *
+   * @generated from field: google.protobuf.Timestamp last_reply_time = 2;
+   */
+  lastReplyTime?: Timestamp | undefined;
+
+  /**
+   * Sequence of the latest reply.
+   *
+   * @generated from field: uint64 last_reply_seq = 3;
+   */
+  lastReplySeq: bigint;
+
+  /**
+   * The root's author and everyone who replied, in order of their first
+   * message in the thread (at most 20).
+   *
+   * @generated from field: repeated uint64 participant_ids = 4;
+   */
+  participantIds: bigint[];
+};
+
+/**
+ * Describes the message chat.v1.ThreadSummary.
+ * Use `create(ThreadSummarySchema)` to create a new message.
+ */
+export const ThreadSummarySchema: GenMessage<ThreadSummary> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 12);
 
 /**
  * SendMessageRequest posts a text message.
@@ -580,6 +639,14 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
    * @generated from field: repeated uint64 attachment_ids = 40;
    */
   attachmentIds: bigint[];
+
+  /**
+   * Message of the same room to reply to in its thread (ThreadService);
+   * 0 for the room's main conversation. A thread reply cannot be a root.
+   *
+   * @generated from field: uint64 thread_root_id = 41;
+   */
+  threadRootId: bigint;
 };
 
 /**
@@ -587,7 +654,7 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 12);
+  messageDesc(file_chat_v1_message, 13);
 
 /**
  * SendMessageResponse carries the stored message.
@@ -615,7 +682,7 @@ export type SendMessageResponse = Message$1<"chat.v1.SendMessageResponse"> & {
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 13);
+  messageDesc(file_chat_v1_message, 14);
 
 /**
  * SendCustomEventRequest posts a custom event.
@@ -674,7 +741,7 @@ export type SendCustomEventRequest = Message$1<"chat.v1.SendCustomEventRequest">
  * Use `create(SendCustomEventRequestSchema)` to create a new message.
  */
 export const SendCustomEventRequestSchema: GenMessage<SendCustomEventRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 14);
+  messageDesc(file_chat_v1_message, 15);
 
 /**
  * SendCustomEventResponse carries the stored event.
@@ -702,7 +769,7 @@ export type SendCustomEventResponse = Message$1<"chat.v1.SendCustomEventResponse
  * Use `create(SendCustomEventResponseSchema)` to create a new message.
  */
 export const SendCustomEventResponseSchema: GenMessage<SendCustomEventResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 15);
+  messageDesc(file_chat_v1_message, 16);
 
 /**
  * EditMessageRequest replaces a message's text.
@@ -730,7 +797,7 @@ export type EditMessageRequest = Message$1<"chat.v1.EditMessageRequest"> & {
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 16);
+  messageDesc(file_chat_v1_message, 17);
 
 /**
  * EditMessageResponse carries the edited message.
@@ -758,7 +825,7 @@ export type EditMessageResponse = Message$1<"chat.v1.EditMessageResponse"> & {
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 17);
+  messageDesc(file_chat_v1_message, 18);
 
 /**
  * DeleteMessageRequest names a message to delete.
@@ -779,7 +846,7 @@ export type DeleteMessageRequest = Message$1<"chat.v1.DeleteMessageRequest"> & {
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 18);
+  messageDesc(file_chat_v1_message, 19);
 
 /**
  * DeleteMessageResponse carries the tombstone.
@@ -807,7 +874,7 @@ export type DeleteMessageResponse = Message$1<"chat.v1.DeleteMessageResponse"> &
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 19);
+  messageDesc(file_chat_v1_message, 20);
 
 /**
  * AddReactionRequest adds an emoji reaction.
@@ -835,7 +902,7 @@ export type AddReactionRequest = Message$1<"chat.v1.AddReactionRequest"> & {
  * Use `create(AddReactionRequestSchema)` to create a new message.
  */
 export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 20);
+  messageDesc(file_chat_v1_message, 21);
 
 /**
  * AddReactionResponse carries the message's reactions after the change.
@@ -863,7 +930,7 @@ export type AddReactionResponse = Message$1<"chat.v1.AddReactionResponse"> & {
  * Use `create(AddReactionResponseSchema)` to create a new message.
  */
 export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 21);
+  messageDesc(file_chat_v1_message, 22);
 
 /**
  * RemoveReactionRequest removes an emoji reaction.
@@ -891,7 +958,7 @@ export type RemoveReactionRequest = Message$1<"chat.v1.RemoveReactionRequest"> &
  * Use `create(RemoveReactionRequestSchema)` to create a new message.
  */
 export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 22);
+  messageDesc(file_chat_v1_message, 23);
 
 /**
  * RemoveReactionResponse carries the message's reactions after the change.
@@ -919,7 +986,7 @@ export type RemoveReactionResponse = Message$1<"chat.v1.RemoveReactionResponse">
  * Use `create(RemoveReactionResponseSchema)` to create a new message.
  */
 export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 23);
+  messageDesc(file_chat_v1_message, 24);
 
 /**
  * ListMessagesRequest asks for a page of history.
@@ -979,7 +1046,7 @@ export type ListMessagesRequest = Message$1<"chat.v1.ListMessagesRequest"> & {
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 24);
+  messageDesc(file_chat_v1_message, 25);
 
 /**
  * ListMessagesResponse is a page of history in ascending sequence order.
@@ -1021,7 +1088,7 @@ export type ListMessagesResponse = Message$1<"chat.v1.ListMessagesResponse"> & {
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 25);
+  messageDesc(file_chat_v1_message, 26);
 
 /**
  * GetMessageRequest names a message.
@@ -1042,7 +1109,7 @@ export type GetMessageRequest = Message$1<"chat.v1.GetMessageRequest"> & {
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 26);
+  messageDesc(file_chat_v1_message, 27);
 
 /**
  * GetMessageResponse carries it.
@@ -1063,7 +1130,7 @@ export type GetMessageResponse = Message$1<"chat.v1.GetMessageResponse"> & {
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 27);
+  messageDesc(file_chat_v1_message, 28);
 
 /**
  * MarkReadRequest moves the read marker.
@@ -1092,7 +1159,7 @@ export type MarkReadRequest = Message$1<"chat.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 28);
+  messageDesc(file_chat_v1_message, 29);
 
 /**
  * MarkReadResponse tells the marker and counts after the call.
@@ -1127,7 +1194,7 @@ export type MarkReadResponse = Message$1<"chat.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 29);
+  messageDesc(file_chat_v1_message, 30);
 
 /**
  * MessageKind tells who wrote a message and how to show it.

@@ -200,7 +200,8 @@ describe("one-shot commands", () => {
     writeFileSync(path, "quarterly numbers\n".repeat(50));
     const sent = protochat(["--json", "send", "lobby", "see attached", "--file", path]);
     expect(sent.status, sent.stderr).toBe(0);
-    const message = (sent.json[0]?.response as { message: { id: string } }).message;
+    const response = sent.json[0]?.response as { message: { id: string } } | undefined;
+    const messageId = BigInt(response?.message.id ?? 0);
     expect(sent.json[0]).toMatchObject({
       type: "sent",
       response: {
@@ -210,7 +211,7 @@ describe("one-shot commands", () => {
         },
       },
     });
-    const seen = await bob.messages.getMessage({ messageId: BigInt(message.id) });
+    const seen = await bob.messages.getMessage({ messageId });
     const url = seen.message?.attachments[0]?.url ?? "";
     const res = await fetch(server.url + url, {
       headers: { authorization: `Bearer ${await bob.token()}` },

@@ -15,6 +15,7 @@
  *             point
  *   hostile   connections without a token that never finish: server RSS,
  *             time until closed
+ *   files     upload throughput (MB/s), sends with attachments under fan-out
  *   profile   summarize a server .cpuprofile (lib/cpu-profile.ts)
  *
  * `npm run chaos` (chaos/main.ts) is the fault-injection run.
@@ -22,6 +23,8 @@
 
 import { fanoutUsage, parseFanoutOptions } from "./fanout/options.js";
 import { runFanout } from "./fanout/orchestrator.js";
+import { filesUsage, parseFilesOptions } from "./files/options.js";
+import { runFiles } from "./files/orchestrator.js";
 import { holdUsage, parseHoldOptions } from "./hold/options.js";
 import { runHold } from "./hold/orchestrator.js";
 import { hostileUsage, parseHostileOptions } from "./hostile/options.js";
@@ -43,6 +46,7 @@ benchmarks:
   resume    many feeds reconnect at once and catch up: no gap, no duplicate
   hold      many idle feed streams on one server: memory per stream, failure point
   hostile   slow bodies, idle sessions, streams without a token: server RSS, time until closed
+  files     upload MB/s, and sends with attachments under fan-out
   profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
 /** A benchmark: its usage, its option parser and its runner. */
@@ -67,6 +71,7 @@ const benchmarks: Record<string, Benchmark<unknown>> = {
   resume: benchmark(resumeUsage, parseResumeOptions, runResume),
   hold: benchmark(holdUsage, parseHoldOptions, runHold),
   hostile: benchmark(hostileUsage, parseHostileOptions, runHostile),
+  files: benchmark(filesUsage, parseFilesOptions, runFiles),
 };
 
 async function main(argv: string[]): Promise<void> {

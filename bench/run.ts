@@ -16,6 +16,7 @@
  *   hostile   connections without a token that never finish: server RSS,
  *             time until closed
  *   search    message search over a million messages: latency, cost per send
+ *   files     upload throughput (MB/s), sends with attachments under fan-out
  *   profile   summarize a server .cpuprofile (lib/cpu-profile.ts)
  *
  * `npm run chaos` (chaos/main.ts) is the fault-injection run.
@@ -23,6 +24,8 @@
 
 import { fanoutUsage, parseFanoutOptions } from "./fanout/options.js";
 import { runFanout } from "./fanout/orchestrator.js";
+import { filesUsage, parseFilesOptions } from "./files/options.js";
+import { runFiles } from "./files/orchestrator.js";
 import { holdUsage, parseHoldOptions } from "./hold/options.js";
 import { runHold } from "./hold/orchestrator.js";
 import { hostileUsage, parseHostileOptions } from "./hostile/options.js";
@@ -47,6 +50,7 @@ benchmarks:
   hold      many idle feed streams on one server: memory per stream, failure point
   hostile   slow bodies, idle sessions, streams without a token: server RSS, time until closed
   search    message search latency over many messages, and the cost its tokens add to a send
+  files     upload MB/s, and sends with attachments under fan-out
   profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
 /** A benchmark: its usage, its option parser and its runner. */
@@ -72,6 +76,7 @@ const benchmarks: Record<string, Benchmark<unknown>> = {
   hold: benchmark(holdUsage, parseHoldOptions, runHold),
   hostile: benchmark(hostileUsage, parseHostileOptions, runHostile),
   search: benchmark(searchUsage, parseSearchOptions, runSearch),
+  files: benchmark(filesUsage, parseFilesOptions, runFiles),
 };
 
 async function main(argv: string[]): Promise<void> {

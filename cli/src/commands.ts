@@ -2,7 +2,10 @@
  * The one-shot commands: login, register, logout, whoami, rooms, join,
  * history, send. Each prints readable lines, or JSON lines with `--json`.
  */
+
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { basename } from "node:path";
 import { toJson } from "@bufbuild/protobuf";
 import {
   type ChatClient,
@@ -40,6 +43,8 @@ export interface Context {
     before?: string;
     replyTo?: string;
     clientMsgId?: string;
+    /** Files to attach (send --file). */
+    files?: string[];
   };
 }
 
@@ -193,6 +198,11 @@ export async function send(ctx: Context, args: string[]): Promise<void> {
   const c = client(ctx);
   const me = (await c.users.getMe({})).user;
   const room = await findRoom(c, ref, me?.id ?? 0n);
+  const files = ctx.options.files ?? [];
+  if (files.length > 0) {
+    await sendFiles(ctx, c, room, words.join(" "), files);
+    return;
+  }
   const fromStdin = words.length === 0 || (words.length === 1 && words[0] === "-");
   const texts = fromStdin
     ? (await readStdinLines(ctx.stdin)).filter((l) => l.trim())
@@ -209,4 +219,29 @@ export async function send(ctx: Context, args: string[]): Promise<void> {
       () => ({ type: "sent", response: toJson(SendMessageResponseSchema, res) }),
     );
   }
+}
+
+/** send --file: uploads each file, then sends one message with all of them. */
+async function sendFiles(
+  ctx: Context,
+  c: ChatClient,
+  room: { id: bigint; title: string },
+  text: string,
+  paths: string[],
+): Promise<void> {
+  const attachmentIds: bigint[] = [];
+  for (const path of paths) {
+    const data = await readFile(path);
+    const att = await c.upload({ name: basename(path), data });
+    attachmentIds.push(att.id);
+  }
+  const res = await c.send(room.id, text, {
+    clientMsgId: ctx.options.clientMsgId,
+    replyToId: seqOption(ctx.options.replyTo, "reply-to"),
+    attachmentIds,
+  });
+  ctx.out.emit(
+    `Sent ${paths.length} file${paths.length === 1 ? "" : "s"} to ${room.title} (seq ${res.message?.seq}).`,
+    () => ({ type: "sent", response: toJson(SendMessageResponseSchema, res) }),
+  );
 }

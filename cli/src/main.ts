@@ -32,6 +32,7 @@ commands:
   join <room>                            join a public room (id or name)
   history <room> [--limit N] [--before SEQ]
   send <room> <text...>                  send a message (send <room> - : one per stdin line)
+  send <room> [text...] --file PATH      send files (repeat --file), with optional text
   chat <room> [--history N]              talk live (Ctrl-D to leave)
 
 <room> is an id, a name (general or #general) or @username for a direct conversation.
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
         history: { type: "string" },
         "reply-to": { type: "string" },
         "client-msg-id": { type: "string" },
+        file: { type: "string", multiple: true },
       },
     });
   }
@@ -107,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
       before: v.before,
       replyTo: v["reply-to"],
       clientMsgId: v["client-msg-id"],
+      files: v.file,
     },
   };
 

@@ -7,7 +7,7 @@
  * proxy, and line editing with history on a real terminal (script(1)).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -118,8 +118,8 @@ const textsIn = (items: FeedItem[], roomId: bigint) =>
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await serverProcess(db.url);
   dir = mkdtempSync(join(tmpdir(), "protochat-cli-"));
+  server = await serverProcess(db.url, { STORAGE_DIR: join(dir, "files") });
   configFile = join(dir, "config", "protochat.json");
   aliceName = `alice_${Date.now().toString(36)}`;
   const bobName = `bob_${Date.now().toString(36)}`;
@@ -193,6 +193,30 @@ describe("one-shot commands", () => {
       expect.stringMatching(new RegExp(`^\\[\\d\\d:\\d\\d\\] ${aliceName}: line two$`)),
     ]);
     expect(protochat(["whoami"]).stdout).toContain(aliceName);
+  });
+
+  it("sends files with --file, which members download", async () => {
+    const path = join(dir, "report.txt");
+    writeFileSync(path, "quarterly numbers\n".repeat(50));
+    const sent = protochat(["--json", "send", "lobby", "see attached", "--file", path]);
+    expect(sent.status, sent.stderr).toBe(0);
+    const response = sent.json[0]?.response as { message: { id: string } } | undefined;
+    const messageId = BigInt(response?.message.id ?? 0);
+    expect(sent.json[0]).toMatchObject({
+      type: "sent",
+      response: {
+        message: {
+          text: "see attached",
+          attachments: [{ name: "report.txt", contentType: "text/plain; charset=utf-8" }],
+        },
+      },
+    });
+    const seen = await bob.messages.getMessage({ messageId });
+    const url = seen.message?.attachments[0]?.url ?? "";
+    const res = await fetch(server.url + url, {
+      headers: { authorization: `Bearer ${await bob.token()}` },
+    });
+    expect(await res.text()).toBe(readFileSync(path, "utf8"));
   });
 
   it("explains failures with the code and a hint, and exits non-zero", async () => {

@@ -17,10 +17,13 @@ import {
   type SendMessageResponse,
 } from "./gen/chat/v1/message_pb.js";
 import { type MyRoom, RoomService } from "./gen/chat/v1/room_pb.js";
+import { ThreadService } from "./gen/chat/v1/thread_pb.js";
+import { type Attachment, UploadService } from "./gen/chat/v1/upload_pb.js";
 import { UserService } from "./gen/chat/v1/user_pb.js";
 import type { RetryOptions } from "./retry.js";
 import { type SendOptions, sendWithRetry } from "./send.js";
 import { type TokenProvider, TokenSource } from "./token-source.js";
+import { type UploadInput, uploadFile } from "./upload.js";
 
 /** How to reach the server and authenticate, whatever the transport. */
 export interface ChatClientBaseOptions {
@@ -33,6 +36,8 @@ export interface ChatClientBaseOptions {
   getToken?: TokenProvider;
   /** Retries of send() and ChatFeed.send() (default 8 attempts, 250 ms to 10 s). */
   retry?: RetryOptions;
+  /** The server's URL, for upload() (node.ts and web.ts set it from their own). */
+  baseUrl?: string;
 }
 
 /** Options of {@link createChatClientFromTransport}. */
@@ -60,6 +65,8 @@ export interface ChatClient {
   readonly rooms: Client<typeof RoomService>;
   readonly messages: Client<typeof MessageService>;
   readonly feed: Client<typeof FeedService>;
+  readonly uploads: Client<typeof UploadService>;
+  readonly threads: Client<typeof ThreadService>;
   /** The transport the clients use (with the token added). */
   readonly transport: Transport;
   /** Logs in and uses the new token from now on. */
@@ -85,6 +92,11 @@ export interface ChatClient {
   history(roomId: bigint, range?: HistoryRange): AsyncIterable<Message>;
   /** Every room of the caller (all pages of ListMyRooms, archived ones included). */
   listMyRooms(): Promise<MyRoom[]>;
+  /**
+   * Uploads a file (CreateUpload, then the PUT of its bytes); put the
+   * attachment's id in SendOptions.attachmentIds. Needs `baseUrl`.
+   */
+  upload(input: UploadInput): Promise<Attachment>;
 }
 
 /** A chat client on a transport of your own (tests, proxies, custom fetch). */
@@ -96,6 +108,8 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
   const rooms = createClient(RoomService, transport);
   const messages = createClient(MessageService, transport);
   const feed = createClient(FeedService, transport);
+  const uploads = createClient(UploadService, transport);
+  const threads = createClient(ThreadService, transport);
 
   async function listMyRooms(): Promise<MyRoom[]> {
     const out: MyRoom[] = [];
@@ -128,6 +142,8 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
     rooms,
     messages,
     feed,
+    uploads,
+    threads,
     transport,
 
     async login(username, password, deviceName = "") {
@@ -155,6 +171,8 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
             text: req.text,
             clientMsgId: req.clientMsgId,
             replyToId: req.replyToId,
+            attachmentIds: sendOptions.attachmentIds ?? [],
+            threadRootId: sendOptions.threadRootId ?? 0n,
           },
           { signal: req.signal, timeoutMs: req.timeoutMs },
         ),
@@ -200,5 +218,18 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
     },
 
     listMyRooms,
+
+    upload(input) {
+      const baseUrl = options.baseUrl;
+      if (!baseUrl) throw new Error("upload: the client needs baseUrl");
+      return uploadFile(
+        {
+          baseUrl,
+          token: () => tokens.get(),
+          createUpload: (req, signal) => uploads.createUpload(req, { signal }),
+        },
+        input,
+      );
+    },
   };
 }

@@ -59,6 +59,8 @@ export * from "./gen/chat/v1/message_pb.js";
 export * from "./gen/chat/v1/notice_pb.js";
 export * from "./gen/chat/v1/role_pb.js";
 export * from "./gen/chat/v1/room_pb.js";
+export * from "./gen/chat/v1/thread_pb.js";
+export * from "./gen/chat/v1/upload_pb.js";
 export * from "./gen/chat/v1/user_pb.js";
 export * from "./gen/chat/v1/webhook_pb.js";
 export {
@@ -74,6 +76,7 @@ export { networkErrorsInterceptor } from "./network-errors.js";
 export { defaultRetryBackoff, type RetryOptions, withRetry } from "./retry.js";
 export { defaultAttemptTimeoutMs, type SendOptions } from "./send.js";
 export { type TokenProvider, TokenSource } from "./token-source.js";
+export { type UploadDeps, type UploadInput, uploadFile } from "./upload.js";
 export {
   type VerifyWebhookOptions,
   verifyWebhook,

@@ -13,6 +13,10 @@ export interface SendOptions {
   clientMsgId?: string;
   /** The message this one replies to. */
   replyToId?: bigint;
+  /** Uploads to attach (ChatClient.upload); the text may then be empty. */
+  attachmentIds?: bigint[];
+  /** The thread to reply in (its root message). */
+  threadRootId?: bigint;
   /** Cancels the send, retries included (it fails with CANCELED). */
   signal?: AbortSignal;
   /** Bound on each attempt (ms, default 15 s): a hung attempt is retried. */

@@ -51,5 +51,9 @@ export function createWebTransport(options: WebTransportOptions = {}): Transport
 /** A chat client for browsers (see createWebTransport). */
 export function createChatClient(options: WebChatClientOptions = {}): ChatClient {
   const transport = options.transport ?? createWebTransport(options);
-  return createChatClientFromTransport({ ...options, transport });
+  return createChatClientFromTransport({
+    ...options,
+    baseUrl: options.baseUrl ?? globalThis.location?.origin,
+    transport,
+  });
 }

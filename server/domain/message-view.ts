@@ -18,6 +18,7 @@ import {
   ReplyPreviewSchema,
   type SystemNotice,
   SystemNoticeSchema,
+  type ThreadSummary,
 } from "../../gen/chat/v1/message_pb.js";
 import type { Attachment } from "../../gen/chat/v1/upload_pb.js";
 import type { $Enums, PrismaClient } from "../store/prisma.js";
@@ -26,6 +27,7 @@ import type { ReplyParentRow } from "../store/sql/rows.js";
 import type { NewMessageRow } from "../store/sql/send.js";
 import { loadAttachments } from "./files/upload-view.js";
 import type { Tx } from "./room-change.js";
+import { loadThreadSummaries } from "./threads/thread-view.js";
 
 /** The message columns a view needs. */
 export const messageSelect = {
@@ -42,6 +44,7 @@ export const messageSelect = {
   editedAt: true,
   deletedAt: true,
   deletedById: true,
+  threadRootId: true,
 } as const;
 
 /** A message row selected with {@link messageSelect}. */
@@ -125,6 +128,7 @@ function toMessage(
   reactions: Reaction[],
   replyTo: ReplyPreview | undefined,
   attachments: Attachment[],
+  thread?: ThreadSummary,
 ): Message {
   const deleted = row.deletedAt !== null;
   let system: SystemNotice | undefined;
@@ -153,6 +157,8 @@ function toMessage(
     deleteTime: row.deletedAt ? timestampFromDate(row.deletedAt) : undefined,
     deletedBy: row.deletedById ?? 0n,
     attachments: deleted ? [] : attachments,
+    threadRootId: row.threadRootId ?? 0n,
+    thread,
   });
 }
 
@@ -229,7 +235,7 @@ async function loadReplyParents(
 
 /**
  * Current-state views of `rows` (same order) for `viewerId` (0n: nobody, so
- * `me` is never set). At most four queries, whatever the number of rows.
+ * `me` is never set). At most six queries, whatever the number of rows.
  */
 export async function viewMessages(
   db: PrismaClient | Tx,
@@ -246,6 +252,11 @@ export async function viewMessages(
   const reactions = await loadReactions(db, liveIds, viewerId);
   const parents = await loadReplyParents(db, replyIds);
   const attachments = await loadAttachments(db, liveIds);
+  // A deleted root keeps its thread: the replies are still there.
+  const threads = await loadThreadSummaries(
+    db,
+    rows.filter((r) => r.threadRootId === null && r.kind !== "SYSTEM"),
+  );
   return rows.map((r) => {
     const parent = r.replyToId === null ? undefined : parents.get(r.replyToId);
     return toMessage(
@@ -254,6 +265,7 @@ export async function viewMessages(
       reactions.get(r.id) ?? [],
       parent ? toReplyPreview(parent) : undefined,
       attachments.get(r.id) ?? [],
+      threads.get(r.id),
     );
   });
 }

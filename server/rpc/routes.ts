@@ -15,6 +15,7 @@ import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_
 import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_search, SearchService } from "../../gen/chat/v1/search_pb.js";
+import { file_chat_v1_thread, ThreadService } from "../../gen/chat/v1/thread_pb.js";
 import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
@@ -23,6 +24,7 @@ import type { Uploads } from "../domain/files/uploads.js";
 import type { LoginGuard } from "../domain/limits/login-guard.js";
 import type { RateLimits } from "../domain/limits/rate-limits.js";
 import type { RoomWriter } from "../domain/room-writer.js";
+import { Threads } from "../domain/threads/threads.js";
 import type { Clock } from "../platform/clock.js";
 import type { FeedHub } from "../realtime/hub/feed-hub.js";
 import type { TypingTracker } from "../realtime/presence/typing.js";
@@ -37,6 +39,7 @@ import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createSearchService } from "./services/search-service.js";
+import { createThreadService } from "./services/thread-service.js";
 import { createUploadService } from "./services/upload-service.js";
 import { createUserService } from "./services/user-service.js";
 
@@ -83,6 +86,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_notice,
   file_chat_v1_upload,
   file_chat_v1_search,
+  file_chat_v1_thread,
   file_chat_v1_errors,
   file_chat_admin_v1_admin,
   file_google_rpc_error_details,
@@ -98,6 +102,7 @@ export const serviceNames: readonly string[] = [
   AdminService.typeName,
   UploadService.typeName,
   SearchService.typeName,
+  ThreadService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -112,6 +117,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(AdminService, createAdminService({ ...deps, ...deps.admin }));
     router.service(UploadService, createUploadService(deps.uploads));
     router.service(SearchService, createSearchService(deps));
+    router.service(ThreadService, createThreadService(new Threads(deps.prisma)));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
+import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
@@ -122,6 +123,38 @@ describe("uploads", () => {
       }),
       Code.FailedPrecondition,
     );
+  });
+
+  it("takes uploads and serves downloads over HTTP/2 (h2c) too", async () => {
+    const { alice } = await people();
+    const bytes = randomBytes(200_000);
+    const created = await uploadsOf(alice, a).createUpload({
+      name: "h2.bin",
+      sizeBytes: BigInt(bytes.length),
+    });
+    const session = connect(server.url);
+    try {
+      const call = (headers: Record<string, string>, body?: Buffer) =>
+        new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+          const stream = session.request({ authorization: `Bearer ${alice.token}`, ...headers });
+          const chunks: Buffer[] = [];
+          let status = 0;
+          stream.on("response", (h) => {
+            status = Number(h[":status"]);
+          });
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("end", () => resolve({ status, body: Buffer.concat(chunks) }));
+          stream.on("error", reject);
+          stream.end(body);
+        });
+      const put = await call({ ":method": "PUT", ":path": created.upload?.uploadUrl ?? "" }, bytes);
+      expect(put.status, put.body.toString()).toBe(200);
+      const got = await call({ ":method": "GET", ":path": `/files/${created.upload?.id}` });
+      expect(got.status).toBe(200);
+      expect(got.body.equals(bytes)).toBe(true);
+    } finally {
+      session.close();
+    }
   });
 
   it("serves active types as downloads", async () => {

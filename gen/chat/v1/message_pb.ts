@@ -19,7 +19,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chat/v1/message.proto.
  */
 export const file_chat_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi1AMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABItCglicm9hZGNhc3QYHiABKAsyGC5jaGF0LnYxLkJyb2FkY2FzdE5vdGljZUgAEhAKCGFjdG9yX2lkGAogASgEQg8KBm5vdGljZRIFukgCCAEiIQoRUm9vbUNyZWF0ZWROb3RpY2USDAoEbmFtZRgBIAEoCSInChNNZW1iZXJzSm9pbmVkTm90aWNlEhAKCHVzZXJfaWRzGAEgAygEIiMKEE1lbWJlckxlZnROb3RpY2USDwoHdXNlcl9pZBgBIAEoBCI2ChNNZW1iZXJSZW1vdmVkTm90aWNlEg8KB3VzZXJfaWQYASABKAQSDgoGYmFubmVkGAIgASgIIjcKEVJvb21SZW5hbWVkTm90aWNlEhAKCG9sZF9uYW1lGAEgASgJEhAKCG5ld19uYW1lGAIgASgJIhQKElJvb21BcmNoaXZlZE5vdGljZSJHChFSb2xlQ2hhbmdlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEiEKBHJvbGUYAiABKA4yEy5jaGF0LnYxLk1lbWJlclJvbGUiRQoNQ3VzdG9tUGF5bG9hZBIMCgR0eXBlGAEgASgJEg4KBGpzb24YAiABKAlIABIOCgRkYXRhGAMgASgMSABCBgoEYm9keSI0CghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRINCgVjb3VudBgCIAEoDRIKCgJtZRgDIAEoCCJhCgxSZXBseVByZXZpZXcSEgoKbWVzc2FnZV9pZBgBIAEoBBILCgNzZXEYAiABKAQSEQoJc2VuZGVyX2lkGAMgASgEEgwKBHRleHQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCCKiBAoHTWVzc2FnZRIKCgJpZBgBIAEoBBIPCgdyb29tX2lkGAIgASgEEgsKA3NlcRgDIAEoBBIRCglzZW5kZXJfaWQYBCABKAQSFQoNY2xpZW50X21zZ19pZBgFIAEoCRIiCgRraW5kGAYgASgOMhQuY2hhdC52MS5NZXNzYWdlS2luZBIMCgR0ZXh0GAcgASgJEiUKBnN5c3RlbRgIIAEoCzIVLmNoYXQudjEuU3lzdGVtTm90aWNlEiYKBmN1c3RvbRgJIAEoCzIWLmNoYXQudjEuQ3VzdG9tUGF5bG9hZBInCghyZXBseV90bxgKIAEoCzIVLmNoYXQudjEuUmVwbHlQcmV2aWV3EhMKC21lbnRpb25faWRzGAsgAygEEiQKCXJlYWN0aW9ucxgMIAMoCzIRLmNoYXQudjEuUmVhY3Rpb24SLwoLY3JlYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWVkaXRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgPIAEoCBIvCgtkZWxldGVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZGVsZXRlZF9ieRgRIAEoBBIoCgthdHRhY2htZW50cxgoIAMoCzITLmNoYXQudjEuQXR0YWNobWVudCK5AQoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASFgoEdGV4dBgCIAEoCUIIukgFcgMYoB8SMgoNY2xpZW50X21zZ19pZBgDIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskEhMKC3JlcGx5X3RvX2lkGAQgASgEEigKDmF0dGFjaG1lbnRfaWRzGCggAygEQhC6SA2SAQoQChgBIgQyAiAAIksKE1NlbmRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgizgEKFlNlbmRDdXN0b21FdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIABIyCg1jbGllbnRfbXNnX2lkGAUgASgJQhu6SBhyFhABGEAyEF5bQS1aYS16MC05Xy1dKyRCBgoEYm9keSJPChdTZW5kQ3VzdG9tRXZlbnRSZXNwb25zZRIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCCJLChJFZGl0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgR0ZXh0GAIgASgJQgq6SAdyBRABGKAfIkUKE0VkaXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiUgoSQWRkUmVhY3Rpb25SZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASHwoFZW1vamkYAiABKAlCELpIDXILEAEYIDIFXlxTKyQiSAoTQWRkUmVhY3Rpb25SZXNwb25zZRIkCglyZWFjdGlvbnMYASADKAsyES5jaGF0LnYxLlJlYWN0aW9uEgsKA3NlcRgCIAEoBCJOChVSZW1vdmVSZWFjdGlvblJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIYCgVlbW9qaRgCIAEoCUIJukgGcgQQARggIksKFlJlbW92ZVJlYWN0aW9uUmVzcG9uc2USJAoJcmVhY3Rpb25zGAEgAygLMhEuY2hhdC52MS5SZWFjdGlvbhILCgNzZXEYAiABKAQilQEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIUCgpiZWZvcmVfc2VxGAIgASgESAASEwoJYWZ0ZXJfc2VxGAMgASgESAASFAoKYXJvdW5kX3NlcRgEIAEoBEgAEhkKBWxpbWl0GAUgASgFQgq6SAcaBRjIASgAQggKBmFuY2hvciJ9ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZRIXCg9oYXNfbW9yZV9iZWZvcmUYAiABKAgSFgoOaGFzX21vcmVfYWZ0ZXIYAyABKAgSEAoIbGFzdF9zZXEYBCABKAQiMAoRR2V0TWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACI3ChJHZXRNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSI4Cg9NYXJrUmVhZFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABILCgNzZXEYAiABKAQiVgoQTWFya1JlYWRSZXNwb25zZRIVCg1sYXN0X3JlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDRIVCg1tZW50aW9uX2NvdW50GAMgASgNKnQKC01lc3NhZ2VLaW5kEhwKGE1FU1NBR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FU1NBR0VfS0lORF9URVhUEAESFwoTTUVTU0FHRV9LSU5EX1NZU1RFTRACEhcKE01FU1NBR0VfS0lORF9DVVNUT00QAzLXBQoOTWVzc2FnZVNlcnZpY2USSgoLU2VuZE1lc3NhZ2USGy5jaGF0LnYxLlNlbmRNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuU2VuZE1lc3NhZ2VSZXNwb25zZSIAElYKD1NlbmRDdXN0b21FdmVudBIfLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVxdWVzdBogLmNoYXQudjEuU2VuZEN1c3RvbUV2ZW50UmVzcG9uc2UiABJKCgtFZGl0TWVzc2FnZRIbLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXF1ZXN0GhwuY2hhdC52MS5FZGl0TWVzc2FnZVJlc3BvbnNlIgASUAoNRGVsZXRlTWVzc2FnZRIdLmNoYXQudjEuRGVsZXRlTWVzc2FnZVJlcXVlc3QaHi5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXNwb25zZSIAEkoKC0FkZFJlYWN0aW9uEhsuY2hhdC52MS5BZGRSZWFjdGlvblJlcXVlc3QaHC5jaGF0LnYxLkFkZFJlYWN0aW9uUmVzcG9uc2UiABJTCg5SZW1vdmVSZWFjdGlvbhIeLmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0Gh8uY2hhdC52MS5SZW1vdmVSZWFjdGlvblJlc3BvbnNlIgASUAoMTGlzdE1lc3NhZ2VzEhwuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh0uY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSIDkAIBEkoKCkdldE1lc3NhZ2USGi5jaGF0LnYxLkdldE1lc3NhZ2VSZXF1ZXN0GhsuY2hhdC52MS5HZXRNZXNzYWdlUmVzcG9uc2UiA5ACARJECghNYXJrUmVhZBIYLmNoYXQudjEuTWFya1JlYWRSZXF1ZXN0GhkuY2hhdC52MS5NYXJrUmVhZFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_notice, file_chat_v1_role, file_chat_v1_upload, file_google_protobuf_timestamp]);
+  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi1AMKDFN5c3RlbU5vdGljZRIyCgxyb29tX2NyZWF0ZWQYASABKAsyGi5jaGF0LnYxLlJvb21DcmVhdGVkTm90aWNlSAASNgoObWVtYmVyc19qb2luZWQYAiABKAsyHC5jaGF0LnYxLk1lbWJlcnNKb2luZWROb3RpY2VIABIwCgttZW1iZXJfbGVmdBgDIAEoCzIZLmNoYXQudjEuTWVtYmVyTGVmdE5vdGljZUgAEjYKDm1lbWJlcl9yZW1vdmVkGAQgASgLMhwuY2hhdC52MS5NZW1iZXJSZW1vdmVkTm90aWNlSAASMgoMcm9vbV9yZW5hbWVkGAUgASgLMhouY2hhdC52MS5Sb29tUmVuYW1lZE5vdGljZUgAEjQKDXJvb21fYXJjaGl2ZWQYBiABKAsyGy5jaGF0LnYxLlJvb21BcmNoaXZlZE5vdGljZUgAEjIKDHJvbGVfY2hhbmdlZBgHIAEoCzIaLmNoYXQudjEuUm9sZUNoYW5nZWROb3RpY2VIABItCglicm9hZGNhc3QYHiABKAsyGC5jaGF0LnYxLkJyb2FkY2FzdE5vdGljZUgAEhAKCGFjdG9yX2lkGAogASgEQg8KBm5vdGljZRIFukgCCAEiIQoRUm9vbUNyZWF0ZWROb3RpY2USDAoEbmFtZRgBIAEoCSInChNNZW1iZXJzSm9pbmVkTm90aWNlEhAKCHVzZXJfaWRzGAEgAygEIiMKEE1lbWJlckxlZnROb3RpY2USDwoHdXNlcl9pZBgBIAEoBCI2ChNNZW1iZXJSZW1vdmVkTm90aWNlEg8KB3VzZXJfaWQYASABKAQSDgoGYmFubmVkGAIgASgIIjcKEVJvb21SZW5hbWVkTm90aWNlEhAKCG9sZF9uYW1lGAEgASgJEhAKCG5ld19uYW1lGAIgASgJIhQKElJvb21BcmNoaXZlZE5vdGljZSJHChFSb2xlQ2hhbmdlZE5vdGljZRIPCgd1c2VyX2lkGAEgASgEEiEKBHJvbGUYAiABKA4yEy5jaGF0LnYxLk1lbWJlclJvbGUiRQoNQ3VzdG9tUGF5bG9hZBIMCgR0eXBlGAEgASgJEg4KBGpzb24YAiABKAlIABIOCgRkYXRhGAMgASgMSABCBgoEYm9keSI0CghSZWFjdGlvbhINCgVlbW9qaRgBIAEoCRINCgVjb3VudBgCIAEoDRIKCgJtZRgDIAEoCCJhCgxSZXBseVByZXZpZXcSEgoKbWVzc2FnZV9pZBgBIAEoBBILCgNzZXEYAiABKAQSEQoJc2VuZGVyX2lkGAMgASgEEgwKBHRleHQYBCABKAkSDwoHZGVsZXRlZBgFIAEoCCLiBAoHTWVzc2FnZRIKCgJpZBgBIAEoBBIPCgdyb29tX2lkGAIgASgEEgsKA3NlcRgDIAEoBBIRCglzZW5kZXJfaWQYBCABKAQSFQoNY2xpZW50X21zZ19pZBgFIAEoCRIiCgRraW5kGAYgASgOMhQuY2hhdC52MS5NZXNzYWdlS2luZBIMCgR0ZXh0GAcgASgJEiUKBnN5c3RlbRgIIAEoCzIVLmNoYXQudjEuU3lzdGVtTm90aWNlEiYKBmN1c3RvbRgJIAEoCzIWLmNoYXQudjEuQ3VzdG9tUGF5bG9hZBInCghyZXBseV90bxgKIAEoCzIVLmNoYXQudjEuUmVwbHlQcmV2aWV3EhMKC21lbnRpb25faWRzGAsgAygEEiQKCXJlYWN0aW9ucxgMIAMoCzIRLmNoYXQudjEuUmVhY3Rpb24SLwoLY3JlYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWVkaXRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgPIAEoCBIvCgtkZWxldGVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZGVsZXRlZF9ieRgRIAEoBBIoCgthdHRhY2htZW50cxgoIAMoCzITLmNoYXQudjEuQXR0YWNobWVudBIWCg50aHJlYWRfcm9vdF9pZBgpIAEoBBImCgZ0aHJlYWQYKiABKAsyFi5jaGF0LnYxLlRocmVhZFN1bW1hcnkiigEKDVRocmVhZFN1bW1hcnkSEwoLcmVwbHlfY291bnQYASABKA0SMwoPbGFzdF9yZXBseV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5sYXN0X3JlcGx5X3NlcRgDIAEoBBIXCg9wYXJ0aWNpcGFudF9pZHMYBCADKAQi0QEKElNlbmRNZXNzYWdlUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhYKBHRleHQYAiABKAlCCLpIBXIDGKAfEjIKDWNsaWVudF9tc2dfaWQYAyABKAlCG7pIGHIWEAEYQDIQXltBLVphLXowLTlfLV0rJBITCgtyZXBseV90b19pZBgEIAEoBBIoCg5hdHRhY2htZW50X2lkcxgoIAMoBEIQukgNkgEKEAoYASIEMgIgABIWCg50aHJlYWRfcm9vdF9pZBgpIAEoBCJLChNTZW5kTWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USEQoJZHVwbGljYXRlGAIgASgIIs4BChZTZW5kQ3VzdG9tRXZlbnRSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASKgoEdHlwZRgCIAEoCUIcukgZchcQARhAMhFeW0EtWmEtejAtOS5fLV0rJBIYCgRqc29uGAMgASgJQgi6SAVyAyiAQEgAEhgKBGRhdGEYBCABKAxCCLpIBXoDGIBASAASMgoNY2xpZW50X21zZ19pZBgFIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskQgYKBGJvZHkiTwoXU2VuZEN1c3RvbUV2ZW50UmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgiSwoSRWRpdE1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASGAoEdGV4dBgCIAEoCUIKukgHcgUQARigHyJFChNFZGl0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEIjMKFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAAiRwoVRGVsZXRlTWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEIlIKEkFkZFJlYWN0aW9uUmVxdWVzdBIbCgptZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEh8KBWVtb2ppGAIgASgJQhC6SA1yCxABGCAyBV5cUyskIkgKE0FkZFJlYWN0aW9uUmVzcG9uc2USJAoJcmVhY3Rpb25zGAEgAygLMhEuY2hhdC52MS5SZWFjdGlvbhILCgNzZXEYAiABKAQiTgoVUmVtb3ZlUmVhY3Rpb25SZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAASGAoFZW1vamkYAiABKAlCCbpIBnIEEAEYICJLChZSZW1vdmVSZWFjdGlvblJlc3BvbnNlEiQKCXJlYWN0aW9ucxgBIAMoCzIRLmNoYXQudjEuUmVhY3Rpb24SCwoDc2VxGAIgASgEIpUBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASFAoKYmVmb3JlX3NlcRgCIAEoBEgAEhMKCWFmdGVyX3NlcRgDIAEoBEgAEhQKCmFyb3VuZF9zZXEYBCABKARIABIZCgVsaW1pdBgFIAEoBUIKukgHGgUYyAEoAEIICgZhbmNob3IifQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USIgoIbWVzc2FnZXMYASADKAsyEC5jaGF0LnYxLk1lc3NhZ2USFwoPaGFzX21vcmVfYmVmb3JlGAIgASgIEhYKDmhhc19tb3JlX2FmdGVyGAMgASgIEhAKCGxhc3Rfc2VxGAQgASgEIjAKEUdldE1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAAiNwoSR2V0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2UiOAoPTWFya1JlYWRSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASCwoDc2VxGAIgASgEIlYKEE1hcmtSZWFkUmVzcG9uc2USFQoNbGFzdF9yZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0SFQoNbWVudGlvbl9jb3VudBgDIAEoDSp0CgtNZXNzYWdlS2luZBIcChhNRVNTQUdFX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNRVNTQUdFX0tJTkRfVEVYVBABEhcKE01FU1NBR0VfS0lORF9TWVNURU0QAhIXChNNRVNTQUdFX0tJTkRfQ1VTVE9NEAMy1wUKDk1lc3NhZ2VTZXJ2aWNlEkoKC1NlbmRNZXNzYWdlEhsuY2hhdC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaHC5jaGF0LnYxLlNlbmRNZXNzYWdlUmVzcG9uc2UiABJWCg9TZW5kQ3VzdG9tRXZlbnQSHy5jaGF0LnYxLlNlbmRDdXN0b21FdmVudFJlcXVlc3QaIC5jaGF0LnYxLlNlbmRDdXN0b21FdmVudFJlc3BvbnNlIgASSgoLRWRpdE1lc3NhZ2USGy5jaGF0LnYxLkVkaXRNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuRWRpdE1lc3NhZ2VSZXNwb25zZSIAElAKDURlbGV0ZU1lc3NhZ2USHS5jaGF0LnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0Gh4uY2hhdC52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiABJKCgtBZGRSZWFjdGlvbhIbLmNoYXQudjEuQWRkUmVhY3Rpb25SZXF1ZXN0GhwuY2hhdC52MS5BZGRSZWFjdGlvblJlc3BvbnNlIgASUwoOUmVtb3ZlUmVhY3Rpb24SHi5jaGF0LnYxLlJlbW92ZVJlYWN0aW9uUmVxdWVzdBofLmNoYXQudjEuUmVtb3ZlUmVhY3Rpb25SZXNwb25zZSIAElAKDExpc3RNZXNzYWdlcxIcLmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBodLmNoYXQudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiA5ACARJKCgpHZXRNZXNzYWdlEhouY2hhdC52MS5HZXRNZXNzYWdlUmVxdWVzdBobLmNoYXQudjEuR2V0TWVzc2FnZVJlc3BvbnNlIgOQAgESRAoITWFya1JlYWQSGC5jaGF0LnYxLk1hcmtSZWFkUmVxdWVzdBoZLmNoYXQudjEuTWFya1JlYWRSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_notice, file_chat_v1_role, file_chat_v1_upload, file_google_protobuf_timestamp]);
 
 /**
  * SystemNotice describes the change a SYSTEM message reports.
@@ -537,6 +537,22 @@ export type Message = Message$1<"chat.v1.Message"> & {
    * @generated from field: repeated chat.v1.Attachment attachments = 40;
    */
   attachments: Attachment[];
+
+  /**
+   * The thread this message replies in (its root message); 0 when it is
+   * not a thread reply. Replies are room events on the room's one
+   * sequence, like every message.
+   *
+   * @generated from field: uint64 thread_root_id = 41;
+   */
+  threadRootId: bigint;
+
+  /**
+   * Set on a thread's root once it has replies.
+   *
+   * @generated from field: chat.v1.ThreadSummary thread = 42;
+   */
+  thread?: ThreadSummary | undefined;
 };
 
 /**
@@ -545,6 +561,49 @@ export type Message = Message$1<"chat.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_chat_v1_message, 11);
+
+/**
+ * ThreadSummary is what a thread's root shows of its replies.
+ *
+ * @generated from message chat.v1.ThreadSummary
+ */
+export type ThreadSummary = Message$1<"chat.v1.ThreadSummary"> & {
+  /**
+   * Replies that are not deleted.
+   *
+   * @generated from field: uint32 reply_count = 1;
+   */
+  replyCount: number;
+
+  /**
+   * When the latest reply was sent.
+   *
+   * @generated from field: google.protobuf.Timestamp last_reply_time = 2;
+   */
+  lastReplyTime?: Timestamp | undefined;
+
+  /**
+   * Sequence of the latest reply.
+   *
+   * @generated from field: uint64 last_reply_seq = 3;
+   */
+  lastReplySeq: bigint;
+
+  /**
+   * The root's author and everyone who replied, in order of their first
+   * message in the thread (at most 20).
+   *
+   * @generated from field: repeated uint64 participant_ids = 4;
+   */
+  participantIds: bigint[];
+};
+
+/**
+ * Describes the message chat.v1.ThreadSummary.
+ * Use `create(ThreadSummarySchema)` to create a new message.
+ */
+export const ThreadSummarySchema: GenMessage<ThreadSummary> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 12);
 
 /**
  * SendMessageRequest posts a text message.
@@ -590,6 +649,14 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
    * @generated from field: repeated uint64 attachment_ids = 40;
    */
   attachmentIds: bigint[];
+
+  /**
+   * Message of the same room to reply to in its thread (ThreadService);
+   * 0 for the room's main conversation. A thread reply cannot be a root.
+   *
+   * @generated from field: uint64 thread_root_id = 41;
+   */
+  threadRootId: bigint;
 };
 
 /**
@@ -597,7 +664,7 @@ export type SendMessageRequest = Message$1<"chat.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 12);
+  messageDesc(file_chat_v1_message, 13);
 
 /**
  * SendMessageResponse carries the stored message.
@@ -625,7 +692,7 @@ export type SendMessageResponse = Message$1<"chat.v1.SendMessageResponse"> & {
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 13);
+  messageDesc(file_chat_v1_message, 14);
 
 /**
  * SendCustomEventRequest posts a custom event.
@@ -684,7 +751,7 @@ export type SendCustomEventRequest = Message$1<"chat.v1.SendCustomEventRequest">
  * Use `create(SendCustomEventRequestSchema)` to create a new message.
  */
 export const SendCustomEventRequestSchema: GenMessage<SendCustomEventRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 14);
+  messageDesc(file_chat_v1_message, 15);
 
 /**
  * SendCustomEventResponse carries the stored event.
@@ -712,7 +779,7 @@ export type SendCustomEventResponse = Message$1<"chat.v1.SendCustomEventResponse
  * Use `create(SendCustomEventResponseSchema)` to create a new message.
  */
 export const SendCustomEventResponseSchema: GenMessage<SendCustomEventResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 15);
+  messageDesc(file_chat_v1_message, 16);
 
 /**
  * EditMessageRequest replaces a message's text.
@@ -740,7 +807,7 @@ export type EditMessageRequest = Message$1<"chat.v1.EditMessageRequest"> & {
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 16);
+  messageDesc(file_chat_v1_message, 17);
 
 /**
  * EditMessageResponse carries the edited message.
@@ -768,7 +835,7 @@ export type EditMessageResponse = Message$1<"chat.v1.EditMessageResponse"> & {
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 17);
+  messageDesc(file_chat_v1_message, 18);
 
 /**
  * DeleteMessageRequest names a message to delete.
@@ -789,7 +856,7 @@ export type DeleteMessageRequest = Message$1<"chat.v1.DeleteMessageRequest"> & {
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 18);
+  messageDesc(file_chat_v1_message, 19);
 
 /**
  * DeleteMessageResponse carries the tombstone.
@@ -817,7 +884,7 @@ export type DeleteMessageResponse = Message$1<"chat.v1.DeleteMessageResponse"> &
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 19);
+  messageDesc(file_chat_v1_message, 20);
 
 /**
  * AddReactionRequest adds an emoji reaction.
@@ -845,7 +912,7 @@ export type AddReactionRequest = Message$1<"chat.v1.AddReactionRequest"> & {
  * Use `create(AddReactionRequestSchema)` to create a new message.
  */
 export const AddReactionRequestSchema: GenMessage<AddReactionRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 20);
+  messageDesc(file_chat_v1_message, 21);
 
 /**
  * AddReactionResponse carries the message's reactions after the change.
@@ -873,7 +940,7 @@ export type AddReactionResponse = Message$1<"chat.v1.AddReactionResponse"> & {
  * Use `create(AddReactionResponseSchema)` to create a new message.
  */
 export const AddReactionResponseSchema: GenMessage<AddReactionResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 21);
+  messageDesc(file_chat_v1_message, 22);
 
 /**
  * RemoveReactionRequest removes an emoji reaction.
@@ -901,7 +968,7 @@ export type RemoveReactionRequest = Message$1<"chat.v1.RemoveReactionRequest"> &
  * Use `create(RemoveReactionRequestSchema)` to create a new message.
  */
 export const RemoveReactionRequestSchema: GenMessage<RemoveReactionRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 22);
+  messageDesc(file_chat_v1_message, 23);
 
 /**
  * RemoveReactionResponse carries the message's reactions after the change.
@@ -929,7 +996,7 @@ export type RemoveReactionResponse = Message$1<"chat.v1.RemoveReactionResponse">
  * Use `create(RemoveReactionResponseSchema)` to create a new message.
  */
 export const RemoveReactionResponseSchema: GenMessage<RemoveReactionResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 23);
+  messageDesc(file_chat_v1_message, 24);
 
 /**
  * ListMessagesRequest asks for a page of history.
@@ -989,7 +1056,7 @@ export type ListMessagesRequest = Message$1<"chat.v1.ListMessagesRequest"> & {
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 24);
+  messageDesc(file_chat_v1_message, 25);
 
 /**
  * ListMessagesResponse is a page of history in ascending sequence order.
@@ -1031,7 +1098,7 @@ export type ListMessagesResponse = Message$1<"chat.v1.ListMessagesResponse"> & {
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 25);
+  messageDesc(file_chat_v1_message, 26);
 
 /**
  * GetMessageRequest names a message.
@@ -1052,7 +1119,7 @@ export type GetMessageRequest = Message$1<"chat.v1.GetMessageRequest"> & {
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 26);
+  messageDesc(file_chat_v1_message, 27);
 
 /**
  * GetMessageResponse carries it.
@@ -1073,7 +1140,7 @@ export type GetMessageResponse = Message$1<"chat.v1.GetMessageResponse"> & {
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 27);
+  messageDesc(file_chat_v1_message, 28);
 
 /**
  * MarkReadRequest moves the read marker.
@@ -1102,7 +1169,7 @@ export type MarkReadRequest = Message$1<"chat.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 28);
+  messageDesc(file_chat_v1_message, 29);
 
 /**
  * MarkReadResponse tells the marker and counts after the call.
@@ -1137,7 +1204,7 @@ export type MarkReadResponse = Message$1<"chat.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_message, 29);
+  messageDesc(file_chat_v1_message, 30);
 
 /**
  * MessageKind tells who wrote a message and how to show it.

@@ -29,6 +29,7 @@ import {
   type NewEventRow,
   touchLastSent,
 } from "../../store/sql/send.js";
+import { followAsAuthor, followAsReplier } from "../../store/sql/threads.js";
 import { attachUploads, type UploadRow } from "../../store/sql/uploads.js";
 import { type SqlTx, type Stmt, sqlDateTime } from "../../store/tx.js";
 import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } from "../access.js";
@@ -53,6 +54,8 @@ export interface SendRequest {
   replyToId: bigint;
   /** Lowest role that may send it (custom events: ADMIN). */
   minRole: "MEMBER" | "ADMIN";
+  /** The thread replied in (TEXT only; 0n or absent for none). */
+  threadRootId?: bigint;
   /** Uploads to attach, in order (TEXT only; absent or empty for none). */
   attachmentIds?: readonly bigint[];
 }
@@ -89,6 +92,8 @@ interface Accepted {
   mentionIds: bigint[];
   parent: ReplyParent | undefined;
   uploads: UploadRow[];
+  /** The thread's root, for a thread reply. */
+  root: ReplyParent | undefined;
 }
 
 /** One room's calls, and what it accepted of them. */
@@ -167,6 +172,15 @@ export async function writeSendBatch(
             { field: "reply_to_id", description: "must be a message of the same room" },
           ]);
         }
+        const root = req.threadRootId ? facts.replyParent(req.threadRootId) : undefined;
+        if (req.threadRootId && (root?.roomId !== part.roomId || root.threadRootId !== null)) {
+          throw invalidArgument([
+            {
+              field: "thread_root_id",
+              description: "must be a message of the same room that is not itself a thread reply",
+            },
+          ]);
+        }
         const uploads = (req.attachmentIds ?? []).map((id, i) =>
           attachable(facts.upload(id), req.senderId, taken, `attachment_ids[${i}]`),
         );
@@ -186,6 +200,7 @@ export async function writeSendBatch(
           index,
           parent,
           uploads,
+          root,
           mentionIds: facts.mentioned(part.roomId, candidates[index] ?? []),
           row: newRow(req, part.lastSeq + BigInt(part.accepted.length + 1), createdAt),
         });
@@ -222,6 +237,8 @@ export async function writeSendBatch(
   const mentions: { messageId: bigint; userId: bigint; roomId: bigint; seq: bigint }[] = [];
   const counters: { roomId: bigint; lastSeq: bigint; lastMessageId: bigint }[] = [];
   const attached: { uploadId: bigint; messageId: bigint; roomId: bigint; position: number }[] = [];
+  const repliers: { rootId: bigint; userId: bigint; roomId: bigint; seq: bigint }[] = [];
+  const authors: { rootId: bigint; userId: bigint; roomId: bigint }[] = [];
   for (const part of written) {
     const out: RoomEvents = { roomId: part.roomId, events: [], bytes: [] };
     for (const a of part.accepted) {
@@ -235,6 +252,17 @@ export async function writeSendBatch(
         a.parent && toReplyPreview(a.parent),
         a.uploads.map(toAttachment),
       );
+      if (a.root) {
+        repliers.push({
+          rootId: a.root.id,
+          userId: req.senderId,
+          roomId: part.roomId,
+          seq: a.row.seq,
+        });
+        if (a.root.senderId !== null && a.root.senderId !== req.senderId) {
+          authors.push({ rootId: a.root.id, userId: a.root.senderId, roomId: part.roomId });
+        }
+      }
       a.uploads.forEach((u, position) => {
         attached.push({ uploadId: u.id, messageId: id, roomId: part.roomId, position });
       });
@@ -269,6 +297,8 @@ export async function writeSendBatch(
   if (mentions.length > 0) writes.push(insertMentions(mentions));
   if (slowed.length > 0) writes.push(touchLastSent(slowed, at));
   if (attached.length > 0) writes.push(attachUploads(attached));
+  if (repliers.length > 0) writes.push(followAsReplier(repliers, at));
+  if (authors.length > 0) writes.push(followAsAuthor(authors, at));
   await tx.run(writes, { commit: true });
   return { outcomes: outcomes as SendOutcome[], rooms: result };
 }
@@ -313,6 +343,7 @@ function newRow(req: SendRequest, seq: bigint, createdAt: Date): MessageRow {
     text: req.text,
     payload: req.payload,
     replyToId: req.replyToId === 0n ? null : req.replyToId,
+    threadRootId: req.threadRootId ? req.threadRootId : null,
     createdAt,
     editedAt: null,
     deletedAt: null,

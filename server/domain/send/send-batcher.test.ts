@@ -155,9 +155,9 @@ class FakeStore {
       return this.messages.map((m) => ({ ...m }));
     }
     if (sql.startsWith("INSERT INTO messages")) {
-      // Ten columns per row (the last: search tokens).
-      for (let i = 0; i < p.length; i += 10) {
-        const [roomId, seq, senderId, clientMsgId, , text] = p.slice(i, i + 10);
+      // Eleven columns a row (insertMessages in store/sql/send.ts).
+      for (let i = 0; i < p.length; i += 11) {
+        const [roomId, seq, senderId, clientMsgId, , text] = p.slice(i, i + 11);
         const row: StoredMessage = {
           id: this.nextId++,
           roomId: big(roomId),

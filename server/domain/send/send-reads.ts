@@ -20,6 +20,8 @@ export interface ReadRequest {
   replyToId: bigint;
   /** `@name` spellings per mention (mentionCandidates in mentions.ts). */
   mentions: string[][];
+  /** The thread replied in (0n or absent: none). */
+  threadRootId?: bigint;
   /** Uploads to attach (locked with the rooms). */
   attachmentIds?: readonly bigint[];
 }
@@ -31,7 +33,7 @@ type LockedRoomState = Pick<LockedRoom, "visibility" | "lastSeq" | "archivedAt">
 };
 
 /** A reply parent, any room. */
-export type ReplyParent = ReplyParentRow & { roomId: bigint };
+export type ReplyParent = ReplyParentRow & { roomId: bigint; threadRootId: bigint | null };
 
 /** Everything read under the locks, as lookups. */
 export interface BatchFacts {
@@ -73,7 +75,13 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
     else byRoom.set(r.roomId, [r]);
   }
   const roomIds = [...byRoom.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const replyIds = unique(reqs.flatMap((r) => (r.replyToId === 0n ? [] : [r.replyToId])));
+  // Thread roots are read like reply parents (same columns, same statement).
+  const replyIds = unique(
+    reqs.flatMap((r) => [
+      ...(r.replyToId === 0n ? [] : [r.replyToId]),
+      ...(r.threadRootId ? [r.threadRootId] : []),
+    ]),
+  );
   const uploadIds = unique(reqs.flatMap((r) => r.attachmentIds ?? []));
   const stmts = readStatements(byRoom, roomIds, replyIds);
   // The uploads are locked after the rooms, in ascending id order, like every batch.

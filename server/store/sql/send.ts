@@ -90,6 +90,7 @@ export function readStatements(
   if (replyIds.length > 0) {
     list.push({
       sql: `SELECT id, room_id AS roomId, seq, sender_id AS senderId, text, deleted_at AS deletedAt
+              , thread_root_id AS threadRootId
             FROM messages WHERE id IN (${qs(replyIds.length)})`,
       params: replyIds,
     });
@@ -108,10 +109,12 @@ export function toMembership(m: Row): MembershipRow {
   };
 }
 
-export function toParent(p: Row): ReplyParentRow & { roomId: bigint } {
+export function toParent(p: Row): ReplyParentRow & { roomId: bigint; threadRootId: bigint | null } {
   return {
     id: big(p.id),
     roomId: big(p.roomId),
+    threadRootId:
+      p.threadRootId === null || p.threadRootId === undefined ? null : big(p.threadRootId),
     seq: big(p.seq),
     senderId: p.senderId === null ? null : big(p.senderId),
     text: String(p.text),
@@ -131,13 +134,15 @@ export interface NewMessageRow {
   replyToId: bigint | null;
   /** Search tokens of the text (domain/search/search-tokens.ts); null or absent: not searchable. */
   searchTokens?: string | null;
+  /** The thread's root for a thread reply (issue 16). */
+  threadRootId: bigint | null;
 }
 
 /** One multi-row INSERT of messages; `at` is a DATETIME(3) literal (sqlDateTime). */
 export function insertMessages(rows: readonly NewMessageRow[], at: string): Stmt {
   return {
     sql: `INSERT INTO messages (room_id, seq, sender_id, client_msg_id, kind, text, payload,
-            reply_to_id, created_at, search_tokens) VALUES ${placeholders(rows.length, 10)}`,
+            reply_to_id, created_at, search_tokens, thread_root_id) VALUES ${placeholders(rows.length, 11)}`,
     params: rows.flatMap((r) => [
       r.roomId,
       r.seq,
@@ -149,6 +154,7 @@ export function insertMessages(rows: readonly NewMessageRow[], at: string): Stmt
       r.replyToId,
       at,
       r.searchTokens ?? null,
+      r.threadRootId,
     ]),
   };
 }

@@ -40,6 +40,7 @@ export function sendMethods({
           replyToId: req.replyToId,
           minRole: "MEMBER",
           attachmentIds: req.attachmentIds,
+          threadRootId: req.threadRootId,
         },
         ctx.signal,
       );

@@ -1,5 +1,8 @@
 -- issue 17: receipts, search, pins.
 
+-- Receipts: the privacy setting (receipts themselves are the read markers).
+ALTER TABLE `users` ADD COLUMN `hide_read_receipts` BOOLEAN NOT NULL DEFAULT false;
+
 -- Search: the application writes each text message's search tokens
 -- (server/domain/search/search-tokens.ts); plain InnoDB FULLTEXT, no plugin,
 -- no server option, the same on MariaDB and MySQL 8 (docs/search.md).

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { BusMessage } from "../../../gen/chat/internal/v1/bus_pb.js";
 import type { RoomEvent } from "../../../gen/chat/v1/event_pb.js";
 import type { Room } from "../../../gen/chat/v1/room_pb.js";
+import { tuning } from "../../config.js";
 import type { RoomEventSink } from "../../domain/event-sink.js";
 import { roomSelect, toRoom } from "../../domain/room-view.js";
 import type { PrismaClient } from "../../store/prisma.js";
@@ -15,6 +16,7 @@ import type { Broker } from "../bus/broker.js";
 import { channels, encodeBus } from "../bus/bus-format.js";
 import { type Frame, frame, type RoomFrame } from "../frames.js";
 import { FeedSession, type SessionHost, type SessionOptions } from "../session/feed-session.js";
+import { ReceiptCoalescer } from "./receipt-coalescer.js";
 import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
 import { UserChannels } from "./user-channels.js";
 
@@ -53,6 +55,11 @@ export class FeedHub implements SessionHost, RoomEventSink {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Each room's last sequence in storage at the previous head check. */
   private lastHeads = new Map<bigint, bigint>();
+  /** Read receipts to the rooms' feeds, coalesced. */
+  readonly receipts = new ReceiptCoalescer(
+    (channel, payload) => this.send(channel, payload),
+    tuning.receipts.everyMs,
+  );
 
   constructor(
     readonly broker: Broker,
@@ -269,6 +276,7 @@ export class FeedHub implements SessionHost, RoomEventSink {
   /** Closes every room hub and stops the checks (server shutdown). */
   closeRooms(): void {
     for (const t of this.timers) clearInterval(t);
+    this.receipts.close();
     for (const hub of this.rooms.values()) hub.close();
     this.rooms.clear();
   }
@@ -289,6 +297,8 @@ function signalFrame(msg: BusMessage): Frame | undefined {
       return frame({ case: "presence", value: p.value });
     case "roomStats":
       return frame({ case: "roomStats", value: p.value });
+    case "readReceipt":
+      return frame({ case: "readReceipt", value: p.value });
     default:
       return undefined;
   }

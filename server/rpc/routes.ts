@@ -11,6 +11,7 @@ import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { file_chat_v1_pins, PinService } from "../../gen/chat/v1/pins_pb.js";
 import { file_chat_v1_receipts, ReceiptService } from "../../gen/chat/v1/receipts_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_search, SearchService } from "../../gen/chat/v1/search_pb.js";
@@ -29,6 +30,7 @@ import type { ErrorMasker } from "./interceptors/errors.js";
 import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
+import { createPinService } from "./services/pin-service.js";
 import { createReceiptService } from "./services/receipt-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createSearchService } from "./services/search-service.js";
@@ -68,6 +70,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_feed,
   file_chat_v1_search,
   file_chat_v1_receipts,
+  file_chat_v1_pins,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -81,6 +84,7 @@ export const serviceNames: readonly string[] = [
   FeedService.typeName,
   SearchService.typeName,
   ReceiptService.typeName,
+  PinService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -94,6 +98,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(FeedService, createFeedService({ ...deps, messages }));
     router.service(SearchService, createSearchService(deps));
     router.service(ReceiptService, createReceiptService(deps));
+    router.service(PinService, createPinService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

@@ -11,3 +11,20 @@ ALTER TABLE `messages` ADD COLUMN `search_tokens` MEDIUMTEXT CHARACTER SET ascii
 
 -- CreateIndex
 CREATE FULLTEXT INDEX `messages_search_tokens_idx` ON `messages`(`search_tokens`);
+
+-- Pins: who may pin, and the pins.
+ALTER TABLE `rooms` ADD COLUMN `members_can_pin` BOOLEAN NOT NULL DEFAULT false;
+
+-- CreateTable
+CREATE TABLE `pins` (
+    `message_id` BIGINT NOT NULL,
+    `room_id` BIGINT NOT NULL,
+    `pinned_by_id` BIGINT NOT NULL,
+    `pinned_at` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+
+    INDEX `pins_room_id_pinned_at_idx`(`room_id`, `pinned_at`),
+    PRIMARY KEY (`message_id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- AddForeignKey
+ALTER TABLE `pins` ADD CONSTRAINT `pins_message_id_fkey` FOREIGN KEY (`message_id`) REFERENCES `messages`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;

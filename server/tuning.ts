@@ -14,6 +14,11 @@ export const tuning = {
     /** Room stats are sent at most this often per room. */
     statsEveryMs: 1_000,
   },
+  /** Read receipts on the feed (realtime/hub/receipt-coalescer.ts). issue 17 */
+  receipts: {
+    /** At most one receipt per member and room this often, from each instance. */
+    everyMs: 1_000,
+  },
   /** Typing indicators (realtime/presence/typing.ts). */
   typing: {
     /** "Stopped" is sent this long after the last SetTyping(true). */

@@ -239,7 +239,8 @@ export async function runSearch(o: SearchOptions): Promise<void> {
       const rows: string[] = [];
       for (let i = done; i < Math.min(o.messages, done + chunk); i++) {
         const room = 1 + Math.floor(rand() * o.rooms);
-        const seq = (seqs[room] = (seqs[room] ?? 0) + 1);
+        const seq = (seqs[room] ?? 0) + 1;
+        seqs[room] = seq;
         const text = messageText(rand, vocab);
         const a = performance.now();
         const tokens = indexTokens(text);
@@ -297,7 +298,8 @@ export async function runSearch(o: SearchOptions): Promise<void> {
       const text = messageText(rand, vocab);
       for (const tokens of [true, false]) {
         const room = 1 + (i % o.rooms);
-        const seq = (seqs[room] = (seqs[room] ?? 0) + 1);
+        const seq = (seqs[room] ?? 0) + 1;
+        seqs[room] = seq;
         const a = performance.now();
         const t = tokens ? indexTokens(text) : null;
         if (tokens) tokenize.record(performance.now() - a);

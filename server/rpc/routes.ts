@@ -13,6 +13,8 @@ import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
+import { file_chat_v1_pins, PinService } from "../../gen/chat/v1/pins_pb.js";
+import { file_chat_v1_receipts, ReceiptService } from "../../gen/chat/v1/receipts_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_search, SearchService } from "../../gen/chat/v1/search_pb.js";
 import { file_chat_v1_thread, ThreadService } from "../../gen/chat/v1/thread_pb.js";
@@ -37,6 +39,8 @@ import { type AdminDeps, createAdminService } from "./services/admin-service.js"
 import { createAuthService } from "./services/auth-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
+import { createPinService } from "./services/pin-service.js";
+import { createReceiptService } from "./services/receipt-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createSearchService } from "./services/search-service.js";
 import { createThreadService } from "./services/thread-service.js";
@@ -87,6 +91,8 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_upload,
   file_chat_v1_search,
   file_chat_v1_thread,
+  file_chat_v1_receipts,
+  file_chat_v1_pins,
   file_chat_v1_errors,
   file_chat_admin_v1_admin,
   file_google_rpc_error_details,
@@ -103,6 +109,8 @@ export const serviceNames: readonly string[] = [
   UploadService.typeName,
   SearchService.typeName,
   ThreadService.typeName,
+  ReceiptService.typeName,
+  PinService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -118,6 +126,8 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(UploadService, createUploadService(deps.uploads));
     router.service(SearchService, createSearchService(deps));
     router.service(ThreadService, createThreadService(new Threads(deps.prisma)));
+    router.service(ReceiptService, createReceiptService(deps));
+    router.service(PinService, createPinService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

@@ -9,6 +9,7 @@ import type { BusMessage } from "../../../gen/chat/internal/v1/bus_pb.js";
 import type { RoomEvent } from "../../../gen/chat/v1/event_pb.js";
 import type { UserNotice } from "../../../gen/chat/v1/notice_pb.js";
 import type { Room } from "../../../gen/chat/v1/room_pb.js";
+import { tuning } from "../../config.js";
 import type { RoomEventSink } from "../../domain/event-sink.js";
 import { roomSelect, toRoom } from "../../domain/room-view.js";
 import type { PrismaClient } from "../../store/prisma.js";
@@ -22,6 +23,7 @@ import {
   type SessionHost,
   type SessionOptions,
 } from "../session/feed-session.js";
+import { ReceiptCoalescer } from "./receipt-coalescer.js";
 import { RoomHub, type RoomListener, readEvents } from "./room-hub.js";
 import { UserChannels } from "./user-channels.js";
 
@@ -66,6 +68,11 @@ export class FeedHub implements SessionHost, RoomEventSink {
   readonly deliveryRate = new RateCounter();
   /** Totals of what happened to this process's feeds (metrics). */
   readonly counts: Record<FeedCount, number> = { bytes: 0, overflows: 0, resets: 0, replays: 0 };
+  /** Read receipts to the rooms' feeds, coalesced. */
+  readonly receipts = new ReceiptCoalescer(
+    (channel, payload) => this.send(channel, payload),
+    tuning.receipts.everyMs,
+  );
 
   constructor(
     readonly broker: Broker,
@@ -301,6 +308,7 @@ export class FeedHub implements SessionHost, RoomEventSink {
   /** Closes every room hub and stops the checks (server shutdown). */
   closeRooms(): void {
     for (const t of this.timers) clearInterval(t);
+    this.receipts.close();
     for (const hub of this.rooms.values()) hub.close();
     this.rooms.clear();
   }
@@ -321,6 +329,8 @@ function signalFrame(msg: BusMessage): Frame | undefined {
       return frame({ case: "presence", value: p.value });
     case "roomStats":
       return frame({ case: "roomStats", value: p.value });
+    case "readReceipt":
+      return frame({ case: "readReceipt", value: p.value });
     default:
       return undefined;
   }

@@ -8,13 +8,15 @@ import type { Presence, ReadMarker, RoomStats, Typing } from "../../v1/feed_pb.j
 import { file_chat_v1_feed } from "../../v1/feed_pb.js";
 import type { UserNotice } from "../../v1/notice_pb.js";
 import { file_chat_v1_notice } from "../../v1/notice_pb.js";
+import type { ReadReceipt } from "../../v1/receipts_pb.js";
+import { file_chat_v1_receipts } from "../../v1/receipts_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/internal/v1/bus.proto.
  */
 export const file_chat_internal_v1_bus: GenFile = /*@__PURE__*/
-  fileDesc("ChpjaGF0L2ludGVybmFsL3YxL2J1cy5wcm90bxIQY2hhdC5pbnRlcm5hbC52MSLzAgoKQnVzTWVzc2FnZRIUCgpyb29tX2V2ZW50GAEgASgMSAASIQoGdHlwaW5nGAIgASgLMg8uY2hhdC52MS5UeXBpbmdIABIqCgtyZWFkX21hcmtlchgDIAEoCzITLmNoYXQudjEuUmVhZE1hcmtlckgAEjkKCm1lbWJlcnNoaXAYBCABKAsyIy5jaGF0LmludGVybmFsLnYxLk1lbWJlcnNoaXBDaGFuZ2VkSAASPQoQc2Vzc2lvbnNfcmV2b2tlZBgFIAEoCzIhLmNoYXQuaW50ZXJuYWwudjEuU2Vzc2lvbnNSZXZva2VkSAASJQoIcHJlc2VuY2UYBiABKAsyES5jaGF0LnYxLlByZXNlbmNlSAASKAoKcm9vbV9zdGF0cxgHIAEoCzISLmNoYXQudjEuUm9vbVN0YXRzSAASKgoLdXNlcl9ub3RpY2UYHiABKAsyEy5jaGF0LnYxLlVzZXJOb3RpY2VIAEIJCgdwYXlsb2FkIkEKEU1lbWJlcnNoaXBDaGFuZ2VkEg8KB3Jvb21faWQYASABKAQSDgoGam9pbmVkGAIgASgIEgsKA3NlcRgDIAEoBCIzCg9TZXNzaW9uc1Jldm9rZWQSEwoLc2Vzc2lvbl9pZHMYASADKAQSCwoDYWxsGAIgASgIYgZwcm90bzM", [file_chat_v1_feed, file_chat_v1_notice]);
+  fileDesc("ChpjaGF0L2ludGVybmFsL3YxL2J1cy5wcm90bxIQY2hhdC5pbnRlcm5hbC52MSKhAwoKQnVzTWVzc2FnZRIUCgpyb29tX2V2ZW50GAEgASgMSAASIQoGdHlwaW5nGAIgASgLMg8uY2hhdC52MS5UeXBpbmdIABIqCgtyZWFkX21hcmtlchgDIAEoCzITLmNoYXQudjEuUmVhZE1hcmtlckgAEjkKCm1lbWJlcnNoaXAYBCABKAsyIy5jaGF0LmludGVybmFsLnYxLk1lbWJlcnNoaXBDaGFuZ2VkSAASPQoQc2Vzc2lvbnNfcmV2b2tlZBgFIAEoCzIhLmNoYXQuaW50ZXJuYWwudjEuU2Vzc2lvbnNSZXZva2VkSAASJQoIcHJlc2VuY2UYBiABKAsyES5jaGF0LnYxLlByZXNlbmNlSAASKAoKcm9vbV9zdGF0cxgHIAEoCzISLmNoYXQudjEuUm9vbVN0YXRzSAASKgoLdXNlcl9ub3RpY2UYHiABKAsyEy5jaGF0LnYxLlVzZXJOb3RpY2VIABIsCgxyZWFkX3JlY2VpcHQYMiABKAsyFC5jaGF0LnYxLlJlYWRSZWNlaXB0SABCCQoHcGF5bG9hZCJBChFNZW1iZXJzaGlwQ2hhbmdlZBIPCgdyb29tX2lkGAEgASgEEg4KBmpvaW5lZBgCIAEoCBILCgNzZXEYAyABKAQiMwoPU2Vzc2lvbnNSZXZva2VkEhMKC3Nlc3Npb25faWRzGAEgAygEEgsKA2FsbBgCIAEoCGIGcHJvdG8z", [file_chat_v1_feed, file_chat_v1_notice, file_chat_v1_receipts]);
 
 /**
  * BusMessage is what server instances publish to each other (Redis pub/sub
@@ -93,6 +95,14 @@ export type BusMessage = Message<"chat.internal.v1.BusMessage"> & {
      */
     value: UserNotice;
     case: "userNotice";
+  } | {
+    /**
+     * A member's read position, coalesced (room channel).
+     *
+     * @generated from field: chat.v1.ReadReceipt read_receipt = 50;
+     */
+    value: ReadReceipt;
+    case: "readReceipt";
   } | { case: undefined; value?: undefined };
 };
 

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MarkReadResponseSchema, type MessageService } from "../../../../gen/chat/v1/message_pb.js";
 import { notJoined, readableRoom } from "../../../domain/access.js";
+import { receiptsHidden } from "../../../domain/receipts.js";
 import { unreadCounts } from "../../../domain/unread.js";
 import { invalidArgument } from "../../../platform/errors.js";
 import type { MessageServiceDeps } from "./shared.js";
@@ -32,7 +33,11 @@ export function readMethods({
         data: { lastReadSeq: req.seq },
       });
       // The user's other devices clear their badges from their feeds.
-      if (moved.count > 0) feed.readMarkerMoved(userId, room.id, req.seq);
+      if (moved.count > 0) {
+        feed.readMarkerMoved(userId, room.id, req.seq);
+        // The other members see it as a receipt, unless the user hides theirs.
+        if (!(await receiptsHidden(prisma, userId))) feed.receipts.moved(room.id, userId, req.seq);
+      }
       const marker = await prisma.membership.findUnique({
         where: { roomId_userId: { roomId: room.id, userId } },
         select: { lastReadSeq: true },

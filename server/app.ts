@@ -206,6 +206,7 @@ export async function startApp(
     limits: config.limits,
     avatarHosts: config.avatarHosts,
     rateLimits: config.rateLimits,
+    defaultWhoMayAdd: config.defaultWhoMayAdd,
     ...extra,
   });
   try {

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { defaults, tuning } from "./config.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
+import type { AddPolicyName } from "./domain/consent/consent.js";
 import { LoginGuard } from "./domain/limits/login-guard.js";
 import { type RateLimitConfig, RateLimits } from "./domain/limits/rate-limits.js";
 import { RoomWriter } from "./domain/room-writer.js";
@@ -86,6 +87,8 @@ export interface ChatServerDeps {
   avatarHosts?: readonly string[];
   /** Rate limits, login lockout, password policy; defaults in config.ts (docs/limits.md). */
   rateLimits?: Partial<RateLimitConfig>;
+  /** Who may add users who never chose (DEFAULT_WHO_MAY_ADD; domain/consent/). */
+  defaultWhoMayAdd?: AddPolicyName;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -257,6 +260,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       avatarHosts: deps.avatarHosts,
       limits: rateLimits,
       loginGuard: new LoginGuard(rateLimits),
+      defaultWhoMayAdd: deps.defaultWhoMayAdd,
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate),
     health,

@@ -35,7 +35,12 @@ export interface Config {
   avatarHosts: string[];
   /** Rate limits, the login lockout and the password policy (issue 13). */
   rateLimits: RateLimitConfig;
+  /** Who may add a user without asking, for users who never chose (issue 13). */
+  defaultWhoMayAdd: AddPolicyName;
 }
+
+/** Who may add a user to a conversation without asking. */
+export type AddPolicyName = "ANYONE" | "SHARED_ROOM" | "NOBODY";
 
 /** `points` per `seconds`, in a window that starts at the first point. */
 export interface RateSetting {

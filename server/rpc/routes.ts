@@ -7,6 +7,7 @@ import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { AuthService, file_chat_v1_auth } from "../../gen/chat/v1/auth_pb.js";
+import { ConsentService, file_chat_v1_consent } from "../../gen/chat/v1/consent_pb.js";
 import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
@@ -15,6 +16,7 @@ import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
+import type { AddPolicyName } from "../domain/consent/consent.js";
 import type { LoginGuard } from "../domain/limits/login-guard.js";
 import type { RateLimits } from "../domain/limits/rate-limits.js";
 import type { RoomWriter } from "../domain/room-writer.js";
@@ -27,6 +29,7 @@ import { type HealthMonitor, registerHealth } from "./grpc/health.js";
 import { registerReflection } from "./grpc/reflection.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { createAuthService } from "./services/auth-service.js";
+import { createConsentService } from "./services/consent-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
 import { createRoomService } from "./services/room-service.js";
@@ -58,6 +61,8 @@ export interface RouteDeps {
   limits: RateLimits;
   /** Login failures and lockouts. */
   loginGuard: LoginGuard;
+  /** Who may add users who never chose (DEFAULT_WHO_MAY_ADD). */
+  defaultWhoMayAdd?: AddPolicyName;
 }
 
 /** Files of the public contract, served by reflection. */
@@ -68,6 +73,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_message,
   file_chat_v1_event,
   file_chat_v1_feed,
+  file_chat_v1_consent,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -79,6 +85,7 @@ export const serviceNames: readonly string[] = [
   RoomService.typeName,
   MessageService.typeName,
   FeedService.typeName,
+  ConsentService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -90,6 +97,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     const messages = createMessageService(deps);
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
+    router.service(ConsentService, createConsentService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

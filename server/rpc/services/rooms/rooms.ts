@@ -14,6 +14,7 @@ import {
   UpdateRoomResponseSchema,
 } from "../../../../gen/chat/v1/room_pb.js";
 import { actingMember, readableRoom, requireRole } from "../../../domain/access.js";
+import { recordInvitations, splitByConsent } from "../../../domain/consent/consent.js";
 import {
   rejectDirect,
   roomAfter,
@@ -42,6 +43,7 @@ export function roomMethods({
   prisma,
   writer,
   limits,
+  defaultWhoMayAdd,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "createRoom" | "getRoom" | "updateRoom" | "archiveRoom"
@@ -59,11 +61,16 @@ export function roomMethods({
       const memberIds = uniqueIds(req.memberIds).filter((id) => id !== me);
       await limits.check("roomCreates", me);
       if (memberIds.length > 0) await limits.check("invitations", me, memberIds.length);
+      const { add, ask } = await splitByConsent(prisma, me, memberIds, defaultWhoMayAdd);
       const { result } = await writer.create(
         { kind: "CHANNEL", visibility, name, description: req.description.trim(), creatorId: me },
-        (c) => firstChange(c, me, "OWNER", memberIds, "member_ids"),
+        async (c) => {
+          const room = await firstChange(c, me, "OWNER", add, "member_ids");
+          await recordInvitations(c, me, ask);
+          return room;
+        },
       );
-      return create(CreateRoomResponseSchema, { room: toRoom(result) });
+      return create(CreateRoomResponseSchema, { room: toRoom(result), invitedUserIds: ask });
     },
     async getRoom(req, ctx) {
       const me = callerOf(ctx).userId;

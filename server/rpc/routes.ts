@@ -12,6 +12,7 @@ import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { file_chat_v1_moderation, ModerationService } from "../../gen/chat/v1/moderation_pb.js";
 import { file_chat_v1_room, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
@@ -32,6 +33,7 @@ import { createAuthService } from "./services/auth-service.js";
 import { createConsentService } from "./services/consent-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
+import { createModerationService } from "./services/moderation-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createUserService } from "./services/user-service.js";
 
@@ -74,6 +76,7 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_event,
   file_chat_v1_feed,
   file_chat_v1_consent,
+  file_chat_v1_moderation,
   file_chat_v1_errors,
   file_google_rpc_error_details,
 ];
@@ -86,6 +89,7 @@ export const serviceNames: readonly string[] = [
   MessageService.typeName,
   FeedService.typeName,
   ConsentService.typeName,
+  ModerationService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -98,6 +102,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(MessageService, messages);
     router.service(FeedService, createFeedService({ ...deps, messages }));
     router.service(ConsentService, createConsentService(deps));
+    router.service(ModerationService, createModerationService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

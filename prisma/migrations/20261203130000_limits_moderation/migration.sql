@@ -21,3 +21,6 @@ CREATE TABLE `invitations` (
     UNIQUE INDEX `invitations_room_id_invitee_id_key`(`room_id`, `invitee_id`),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- AlterTable
+ALTER TABLE `memberships` ADD COLUMN `muted_until` DATETIME(3) NULL;

@@ -34,6 +34,7 @@ import { notJoined, requireNotArchived, requireRole, roomNotFound, visible } fro
 import { slowModeWait } from "../limits/slow-mode.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
+import { requireNotMuted } from "../moderation/mute.js";
 import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
 
 /** One SendMessage or SendCustomEvent, its input already checked. */
@@ -159,7 +160,8 @@ export async function writeSendBatch(
             { field: "reply_to_id", description: "must be a message of the same room" },
           ]);
         }
-        // Slow mode last: a retry of a stored message (above) is never held back.
+        // Mute and slow mode last: a retry of a stored message (above) is never held back.
+        requireNotMuted(facts.mutedUntil(part.roomId, req.senderId), createdAt);
         const held = room.slowModeSeconds > 0 && m.role === "MEMBER";
         if (held) {
           const last = sentNow.has(req.senderId)

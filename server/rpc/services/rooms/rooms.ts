@@ -1,5 +1,6 @@
 /** RoomService: create, read, update and archive a room. */
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   RoomArchivedNoticeSchema,
@@ -75,10 +76,19 @@ export function roomMethods({
     async getRoom(req, ctx) {
       const me = callerOf(ctx).userId;
       const { room, membership } = await readableRoom(prisma, req.roomId, me);
+      const muted = membership
+        ? (
+            await prisma.membership.findUnique({
+              where: { roomId_userId: { roomId: room.id, userId: me } },
+              select: { mutedUntil: true },
+            })
+          )?.mutedUntil
+        : null;
       return create(GetRoomResponseSchema, {
         room: toRoom(room),
         myRole: membership ? roleToProto[membership.role] : MemberRole.UNSPECIFIED,
         lastReadSeq: membership?.lastReadSeq ?? 0n,
+        mutedUntil: muted && muted > new Date() ? timestampFromDate(muted) : undefined,
       });
     },
     async updateRoom(req, ctx) {

@@ -214,7 +214,7 @@ function rateLimitSettings(): Setting[] {
     {
       env: "RATE_LIMITS_ENABLED",
       shown: "`true`",
-      doc: "`false` turns every rate limit off (the password policy stays); see docs/limits.md",
+      doc: "`false` turns every rate limit and the reaction quota off (the password policy stays); see docs/limits.md",
       read: (r) => {
         r.out.rateLimits.enabled = r.bool("RATE_LIMITS_ENABLED", true);
       },

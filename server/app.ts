@@ -254,6 +254,7 @@ export async function startApp(
     webhooks: config.webhooks,
     storage,
     files: config.files,
+    defaultWhoMayAdd: config.defaultWhoMayAdd,
     ...extra,
   });
   try {

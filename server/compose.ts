@@ -14,6 +14,7 @@ import { ApiKeys } from "./domain/admin/api-keys.js";
 import { AuditLog } from "./domain/admin/audit-log.js";
 import { MemorySessionCache, RedisSessionCache } from "./domain/auth/session-cache.js";
 import { TokenService } from "./domain/auth/tokens.js";
+import type { AddPolicyName } from "./domain/consent/consent.js";
 import { FileSweeper } from "./domain/files/file-sweeper.js";
 import { Uploads } from "./domain/files/uploads.js";
 import { LoginGuard } from "./domain/limits/login-guard.js";
@@ -122,6 +123,8 @@ export interface ChatServerDeps {
   storage?: FileStorage;
   /** Upload limits; defaults from config.ts (the files section). */
   files?: Partial<FilesConfig>;
+  /** Who may add users who never chose (DEFAULT_WHO_MAY_ADD; domain/consent/). */
+  defaultWhoMayAdd?: AddPolicyName;
 }
 
 /** What clients may hold, and for how long (see "Operations: hostile clients" in README.md). */
@@ -358,6 +361,7 @@ export function createRpc(deps: ChatServerDeps): RpcParts {
       loginGuard: new LoginGuard(rateLimits),
       admin: { presence: presenceStore, stats, keys: adminKeys, audit },
       uploads,
+      defaultWhoMayAdd: deps.defaultWhoMayAdd,
     }),
     interceptors: interceptors(logger, tokens, mask, dbGate, { keys: adminKeys, audit }),
     health,

@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import { type Config, logLevels, type RateLimitName } from "./config-types.js";
 
 export type {
+  AddPolicyName,
   Config,
   FeedConfig,
   FilesConfig,
@@ -292,7 +293,7 @@ function rateLimitSettings(): Setting[] {
     {
       env: "RATE_LIMITS_ENABLED",
       shown: "`true`",
-      doc: "`false` turns every rate limit off (the password policy stays); see docs/limits.md",
+      doc: "`false` turns every rate limit and the reaction quota off (the password policy stays); see docs/limits.md",
       read: (r) => {
         r.out.rateLimits.enabled = r.bool("RATE_LIMITS_ENABLED", true);
       },
@@ -418,6 +419,22 @@ function rateLimitSettings(): Setting[] {
           );
         }
         r.out.rateLimits.trustedProxies = list;
+      },
+    },
+    {
+      env: "DEFAULT_WHO_MAY_ADD",
+      shown: "`shared_room`",
+      doc: "who may add a user to a room, group or direct conversation without an invitation, until they choose (`anyone`, `shared_room`, `nobody`)",
+      read: (r) => {
+        const v = r.str("DEFAULT_WHO_MAY_ADD", "shared_room").toUpperCase();
+        if (v !== "ANYONE" && v !== "SHARED_ROOM" && v !== "NOBODY") {
+          r.problem(
+            `DEFAULT_WHO_MAY_ADD="${v.toLowerCase()}" must be anyone, shared_room or nobody`,
+          );
+          r.out.defaultWhoMayAdd = "SHARED_ROOM";
+          return;
+        }
+        r.out.defaultWhoMayAdd = v;
       },
     },
   ];

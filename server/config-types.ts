@@ -47,6 +47,8 @@ export interface Config {
   webhooks: WebhookConfig;
   /** Uploads and their storage (issue 16). */
   files: FilesConfig;
+  /** Who may add a user without asking, for users who never chose (issue 13). */
+  defaultWhoMayAdd: AddPolicyName;
 }
 
 /** Uploads: where files are kept and how much a user may keep. */
@@ -70,6 +72,9 @@ export interface FilesConfig {
   /** An upload never attached to a message is removed after this long. */
   unattachedTtlMs: number;
 }
+
+/** Who may add a user to a conversation without asking. */
+export type AddPolicyName = "ANYONE" | "SHARED_ROOM" | "NOBODY";
 
 /** `points` per `seconds`, in a window that starts at the first point. */
 export interface RateSetting {

@@ -18,6 +18,7 @@ import type { Config } from "./config-types.js";
 
 export { parseHostList, redact, settings } from "./config-settings.js";
 export type {
+  AddPolicyName,
   Config,
   FeedConfig,
   FilesConfig,

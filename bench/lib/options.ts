@@ -115,7 +115,9 @@ export function recordOptions(scenario: string) {
 /** The environment a scenario with a server process reads. */
 export const serverEnvironment =
   "environment: SERVER_NODE_OPTIONS (node options of the server, e.g. --cpu-prof),\n" +
-  "             BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306)";
+  "             BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306),\n" +
+  "             BENCH_REDIS_URL (the server uses Redis; default none),\n" +
+  "             RATE_LIMITS_ENABLED (default false here) and RATE_* (docs/limits.md)";
 
 /** Column of the help texts in the usage. */
 const helpColumn = 24;

@@ -69,9 +69,18 @@ export function startServer(spec: ServerSpec): Promise<ServerProcess> {
       AUTO_MIGRATE: "true",
       SHUTDOWN_TIMEOUT_MS: "5000",
       WEB_DIR: "bench/no-web-client",
+      // Rate limits would refuse a load generator's traffic: off unless asked
+      // for (RATE_LIMITS_ENABLED=true with the RATE_* settings set high
+      // measures what checking them costs).
+      RATE_LIMITS_ENABLED: process.env.RATE_LIMITS_ENABLED ?? "false",
+      // Load generators put strangers into rooms: no invitations unless asked for.
+      DEFAULT_WHO_MAY_ADD: process.env.DEFAULT_WHO_MAY_ADD ?? "anyone",
+      ...(process.env.BENCH_REDIS_URL
+        ? { REDIS_PREFIX: `bench:${process.pid}:${Date.now().toString(36)}:` }
+        : {}),
       ...spec.env,
-      // One instance on the in-process broker unless the caller asks for Redis.
-      REDIS_URL: spec.env?.REDIS_URL || undefined,
+      // One instance on the in-process broker unless the caller (or BENCH_REDIS_URL) asks for Redis.
+      REDIS_URL: spec.env?.REDIS_URL || process.env.BENCH_REDIS_URL || undefined,
     },
     nodeOptions: spec.nodeOptions,
     readyTimeoutMs: spec.readyTimeoutMs ?? 120_000,

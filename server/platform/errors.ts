@@ -92,6 +92,26 @@ export function unavailable(
   ]);
 }
 
+/**
+ * An error of `code` with ErrorInfo (`reason`, `metadata`) and a RetryInfo
+ * delay: refused until a known time (e.g. a mute), not for a fault.
+ */
+export function refusedUntil(
+  code: Code,
+  message: string,
+  reason: ErrorReason,
+  retryAfterMs: number,
+  metadata: Record<string, string> = {},
+): ConnectError {
+  return new ConnectError(message, code, undefined, [
+    retryInfo(retryAfterMs),
+    {
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, { reason: reasonName(reason), domain: errorDomain, metadata }),
+    },
+  ]);
+}
+
 /** `ResourceExhausted` with a RetryInfo detail telling when to try again. */
 export function rateLimited(message: string, retryAfterMs: number): ConnectError {
   return new ConnectError(message, Code.ResourceExhausted, undefined, [

@@ -55,3 +55,16 @@ describe("SharedRateLimiter", () => {
     gate.close();
   });
 });
+
+describe("SharedRateLimiter windows longer than setTimeout can wait", () => {
+  it("keeps a 30-day key in process instead of dropping it at once", async () => {
+    const l = new SharedRateLimiter(
+      "long",
+      { points: 1_000_000, seconds: 30 * 86_400 },
+      { gate: undefined, prefix: "", logger },
+    );
+    await l.consume("k");
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await l.peek("k")).consumed).toBe(1);
+  });
+});

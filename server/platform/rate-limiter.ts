@@ -34,6 +34,9 @@ export type RateDecision =
 
 type Backend = RateLimiterMemory | RateLimiterRedis;
 
+/** Longest window of the in-process limiter (setTimeout's limit is ~24.8 days). */
+const maxLocalSeconds = 24 * 86_400;
+
 /**
  * One named limit. Every method is one round trip to Redis (or none while
  * Redis is down); errors other than "over the limit" fall back to the
@@ -50,7 +53,13 @@ export class SharedRateLimiter {
     private readonly store: LimiterStore,
   ) {
     const opts = { points: rate.points, duration: rate.seconds, keyPrefix: `rl:${name}` };
-    this.local = new RateLimiterMemory(opts);
+    // The in-process limiter expires keys with setTimeout, which cannot wait
+    // longer than 2^31-1 ms (~24.8 days): longer windows are cut to 24 days
+    // there (Redis keeps them whole).
+    this.local = new RateLimiterMemory({
+      ...opts,
+      duration: Math.min(rate.seconds, maxLocalSeconds),
+    });
     this.remote = store.gate
       ? new RateLimiterRedis({
           ...opts,
@@ -95,7 +104,9 @@ export class SharedRateLimiter {
 
   /** Refuses `key` for `seconds` from now (a lockout). */
   async block(key: string, seconds: number): Promise<void> {
-    await this.run((b) => b.block(key, seconds));
+    await this.run((b) =>
+      b.block(key, b instanceof RateLimiterMemory ? Math.min(seconds, maxLocalSeconds) : seconds),
+    );
   }
 
   /** Forgets `key` (its window starts afresh). */

@@ -8,10 +8,12 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { AdminService, file_chat_admin_v1_admin } from "../../gen/chat/admin/v1/admin_pb.js";
 import { AuthService, file_chat_v1_auth } from "../../gen/chat/v1/auth_pb.js";
+import { ConsentService, file_chat_v1_consent } from "../../gen/chat/v1/consent_pb.js";
 import { file_chat_v1_errors } from "../../gen/chat/v1/errors_pb.js";
 import { file_chat_v1_event } from "../../gen/chat/v1/event_pb.js";
 import { FeedService, file_chat_v1_feed } from "../../gen/chat/v1/feed_pb.js";
 import { file_chat_v1_message, MessageService } from "../../gen/chat/v1/message_pb.js";
+import { file_chat_v1_moderation, ModerationService } from "../../gen/chat/v1/moderation_pb.js";
 import { file_chat_v1_notice } from "../../gen/chat/v1/notice_pb.js";
 import { file_chat_v1_pins, PinService } from "../../gen/chat/v1/pins_pb.js";
 import { file_chat_v1_receipts, ReceiptService } from "../../gen/chat/v1/receipts_pb.js";
@@ -22,6 +24,7 @@ import { file_chat_v1_upload, UploadService } from "../../gen/chat/v1/upload_pb.
 import { file_chat_v1_user, UserService } from "../../gen/chat/v1/user_pb.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { TokenService } from "../domain/auth/tokens.js";
+import type { AddPolicyName } from "../domain/consent/consent.js";
 import type { Uploads } from "../domain/files/uploads.js";
 import type { LoginGuard } from "../domain/limits/login-guard.js";
 import type { RateLimits } from "../domain/limits/rate-limits.js";
@@ -37,8 +40,10 @@ import { registerReflection } from "./grpc/reflection.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
 import { type AdminDeps, createAdminService } from "./services/admin-service.js";
 import { createAuthService } from "./services/auth-service.js";
+import { createConsentService } from "./services/consent-service.js";
 import { createFeedService } from "./services/feed-service.js";
 import { createMessageService } from "./services/message-service.js";
+import { createModerationService } from "./services/moderation-service.js";
 import { createPinService } from "./services/pin-service.js";
 import { createReceiptService } from "./services/receipt-service.js";
 import { createRoomService } from "./services/room-service.js";
@@ -77,6 +82,8 @@ export interface RouteDeps {
   admin: Omit<AdminDeps, "prisma" | "writer" | "tokens" | "feed" | "clock">;
   /** Announced and stored files (domain/files/uploads.ts). */
   uploads: Uploads;
+  /** Who may add users who never chose (DEFAULT_WHO_MAY_ADD). */
+  defaultWhoMayAdd?: AddPolicyName;
 }
 
 /** Files of the public contract, served by reflection. */
@@ -93,6 +100,8 @@ export const contractFiles: readonly DescFile[] = [
   file_chat_v1_thread,
   file_chat_v1_receipts,
   file_chat_v1_pins,
+  file_chat_v1_consent,
+  file_chat_v1_moderation,
   file_chat_v1_errors,
   file_chat_admin_v1_admin,
   file_google_rpc_error_details,
@@ -111,6 +120,8 @@ export const serviceNames: readonly string[] = [
   ThreadService.typeName,
   ReceiptService.typeName,
   PinService.typeName,
+  ConsentService.typeName,
+  ModerationService.typeName,
 ];
 
 /** Registers every service on a router. */
@@ -128,6 +139,8 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
     router.service(ThreadService, createThreadService(new Threads(deps.prisma)));
     router.service(ReceiptService, createReceiptService(deps));
     router.service(PinService, createPinService(deps));
+    router.service(ConsentService, createConsentService(deps));
+    router.service(ModerationService, createModerationService(deps));
     registerHealth(router, deps.health, {
       services: [...serviceNames],
       shutdownSignal: deps.shutdownSignal,

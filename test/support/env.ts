@@ -94,6 +94,8 @@ export function testDeps(
     // Tests sign up and send far faster than people: limits are tested on
     // their own (test/limits/), with `rateLimits: { enabled: true }`.
     rateLimits: { enabled: false },
+    // Tests put strangers into rooms all the time: consent is tested on its own (test/limits/consent.test.ts).
+    defaultWhoMayAdd: "ANYONE",
     ...parts,
   };
 }

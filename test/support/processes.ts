@@ -184,6 +184,7 @@ export class ServerProcess {
         REDIS_URL: undefined,
         // As in testDeps: rate limits are tested on their own.
         RATE_LIMITS_ENABLED: "false",
+        DEFAULT_WHO_MAY_ADD: "anyone",
         ...this.env,
         PORT: String(this.port),
         HOST: "127.0.0.1",

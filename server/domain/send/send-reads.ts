@@ -45,6 +45,8 @@ export interface BatchFacts {
   membership(roomId: bigint, userId: bigint): MembershipRow | null;
   /** When the sender last sent in the room while it had slow mode on, or null. */
   lastSent(roomId: bigint, userId: bigint): Date | null;
+  /** Until when the sender is muted in the room, or null. */
+  mutedUntil(roomId: bigint, userId: bigint): Date | null;
   /** The message already stored under this idempotency key. */
   storedId(roomId: bigint, senderId: bigint, clientMsgId: string): bigint | undefined;
   replyParent(messageId: bigint): ReplyParent | undefined;
@@ -114,6 +116,12 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
       (m.lastSentAt ?? null) as Date | null,
     ]),
   );
+  const muted = new Map(
+    memberRows.map((m) => [
+      `${big(m.roomId)}:${big(m.userId)}`,
+      (m.mutedUntil ?? null) as Date | null,
+    ]),
+  );
   const stored = new Map(
     keyRows.map((k) => [
       `${big(k.roomId)}:${sendKey(big(k.senderId), String(k.clientMsgId))}`,
@@ -129,6 +137,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
     busy: (roomId) => busy.has(roomId),
     membership: (roomId, userId) => members.get(`${roomId}:${userId}`) ?? null,
     lastSent: (roomId, userId) => lastSent.get(`${roomId}:${userId}`) ?? null,
+    mutedUntil: (roomId, userId) => muted.get(`${roomId}:${userId}`) ?? null,
     storedId: (roomId, senderId, key) => stored.get(`${roomId}:${sendKey(senderId, key)}`),
     replyParent: (id) => parents.get(id),
     upload: (id) => uploads.get(id),

@@ -77,7 +77,8 @@ export function readStatements(
     },
     {
       sql: `SELECT room_id AS roomId, user_id AS userId, role, state,
-              last_read_seq AS lastReadSeq, joined_at AS joinedAt, last_sent_at AS lastSentAt
+              last_read_seq AS lastReadSeq, joined_at AS joinedAt, last_sent_at AS lastSentAt,
+              muted_until AS mutedUntil
             FROM memberships WHERE ${memberConds.join(" OR ")}`,
       params: memberParams,
     },

@@ -198,6 +198,21 @@ describe("sending", () => {
     expect(fake.history.get(10n)?.filter((m) => m.text === "again")).toHaveLength(1);
   });
 
+  it("shows the @username beside display names, which two people may share", async () => {
+    signedIn();
+    const one = fake.addUser("sam_one", "pass-word-one", "Sam");
+    const two = fake.addUser("sam_two", "pass-word-two", "Sam");
+    fake.rooms = [myRoom(10n, "general", 1n)];
+    fake.history.set(10n, [
+      textMessage(10n, 1n, one.id, "first"),
+      textMessage(10n, 2n, two.id, "second"),
+    ]);
+    location.hash = "#/room/10";
+    renderApp();
+    expect(await screen.findByText("@sam_one")).toBeTruthy();
+    expect(await screen.findByText("@sam_two")).toBeTruthy();
+  });
+
   it("never renders user text as HTML", async () => {
     signedIn();
     fake.rooms = [myRoom(10n, "general", 1n)];

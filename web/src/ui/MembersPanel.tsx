@@ -128,6 +128,7 @@ export function MembersPanel({
               <span className="member-text">
                 <span className="member-name">
                   {displayName(m.user)}
+                  {m.user?.displayName && <span className="handle">@{m.user.username}</span>}
                   {m.role !== MemberRole.MEMBER && (
                     <span className={`role role-${roleName(m.role)}`}>{roleName(m.role)}</span>
                   )}

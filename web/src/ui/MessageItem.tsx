@@ -106,6 +106,7 @@ export function MessageItem({
         {!grouped && (
           <div className="msg-head">
             <span className="sender">{name}</span>
+            {sender?.displayName && <span className="handle">@{sender.username}</span>}
             {time && (
               <time dateTime={time.toISOString()} title={time.toLocaleString()}>
                 {friendlyTime(time, now)}

@@ -6,6 +6,7 @@ import {
   OpenDirectResponseSchema,
   type RoomService,
 } from "../../../../gen/chat/v1/room_pb.js";
+import { recordInvitations, splitByConsent } from "../../../domain/consent/consent.js";
 import { directKey, uniqueIds } from "../../../domain/room-rules.js";
 import { roomSelect, toRoom } from "../../../domain/room-view.js";
 import { invalidArgument } from "../../../platform/errors.js";
@@ -19,6 +20,7 @@ export function directMethods({
   prisma,
   writer,
   limits,
+  defaultWhoMayAdd,
 }: RoomServiceDeps): Pick<ServiceImpl<typeof RoomService>, "openDirect" | "createGroupDirect"> {
   return {
     async openDirect(req, ctx) {
@@ -34,6 +36,8 @@ export function directMethods({
       });
       if (!other) throw new ConnectError("user not found", Code.NotFound);
       const key = directKey(me, other.id);
+      // A peer who did not consent gets an invitation to the conversation instead.
+      const { ask } = await splitByConsent(prisma, me, [other.id], defaultWhoMayAdd);
       // Both sides may race to create the room: the unique direct_key lets
       // one insert win; the loser re-reads the winner's room.
       for (let attempt = 1; ; attempt++) {
@@ -46,9 +50,23 @@ export function directMethods({
         try {
           const { result } = await writer.create(
             { kind: "DIRECT", visibility: "PRIVATE", name: "", creatorId: me, directKey: key },
-            (c) => firstChange(c, me, "MEMBER", [other.id], "user_id"),
+            async (c) => {
+              const room = await firstChange(
+                c,
+                me,
+                "MEMBER",
+                ask.length ? [] : [other.id],
+                "user_id",
+              );
+              await recordInvitations(c, me, ask);
+              return room;
+            },
           );
-          return create(OpenDirectResponseSchema, { room: toRoom(result), created: true });
+          return create(OpenDirectResponseSchema, {
+            room: toRoom(result),
+            created: true,
+            invitedUserIds: ask,
+          });
         } catch (err) {
           if (
             attempt >= openDirectAttempts ||
@@ -72,11 +90,16 @@ export function directMethods({
       const others = uniqueIds(req.userIds);
       await limits.check("roomCreates", me);
       if (others.length > 0) await limits.check("invitations", me, others.length);
+      const { add, ask } = await splitByConsent(prisma, me, others, defaultWhoMayAdd);
       const { result } = await writer.create(
         { kind: "GROUP_DIRECT", visibility: "PRIVATE", name: "", creatorId: me },
-        (c) => firstChange(c, me, "OWNER", others, "user_ids"),
+        async (c) => {
+          const room = await firstChange(c, me, "OWNER", add, "user_ids");
+          await recordInvitations(c, me, ask);
+          return room;
+        },
       );
-      return create(CreateGroupDirectResponseSchema, { room: toRoom(result) });
+      return create(CreateGroupDirectResponseSchema, { room: toRoom(result), invitedUserIds: ask });
     },
   };
 }

@@ -22,6 +22,7 @@ import {
   requireRole,
   roomNotFound,
 } from "../../../domain/access.js";
+import { recordInvitations, splitByConsent } from "../../../domain/consent/consent.js";
 import { decodeTimeCursor, encodeTimeCursor } from "../../../domain/pagination.js";
 import {
   admitMembers,
@@ -50,6 +51,7 @@ export function memberMethods({
   prisma,
   writer,
   limits,
+  defaultWhoMayAdd,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "joinRoom" | "leaveRoom" | "inviteMembers" | "listMembers"
@@ -102,6 +104,9 @@ export function memberMethods({
       const me = callerOf(ctx).userId;
       const ids = uniqueIds(req.userIds);
       if (ids.length > 0) await limits.check("invitations", me, ids.length);
+      const consent = await splitByConsent(prisma, me, ids, defaultWhoMayAdd);
+      const asked = new Set(consent.ask);
+      let invited: bigint[] = [];
       const added = await writer.change(req.roomId, async (c): Promise<Member[]> => {
         const m = await actingMember(c, me);
         rejectDirect(c.room, "take more members: use CreateGroupDirect");
@@ -120,7 +125,9 @@ export function memberMethods({
           throw failedPrecondition(`banned from this room, unban them first: ${names}`);
         }
         const joined = new Set(rows.filter((r) => r.state === "JOINED").map((r) => r.userId));
-        const toAdd = ids.filter((id) => !joined.has(id));
+        invited = ids.filter((id) => !joined.has(id) && asked.has(id));
+        await recordInvitations(c, me, invited);
+        const toAdd = ids.filter((id) => !joined.has(id) && !asked.has(id));
         if (toAdd.length === 0) return [];
         if (
           c.room.kind === "GROUP_DIRECT" &&
@@ -145,7 +152,7 @@ export function memberMethods({
         });
         return members;
       });
-      return create(InviteMembersResponseSchema, { added });
+      return create(InviteMembersResponseSchema, { added, invitedUserIds: invited });
     },
     async listMembers(req, ctx) {
       const me = callerOf(ctx).userId;

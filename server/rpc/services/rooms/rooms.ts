@@ -1,5 +1,6 @@
 /** RoomService: create, read, update and archive a room. */
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   RoomArchivedNoticeSchema,
@@ -14,6 +15,7 @@ import {
   UpdateRoomResponseSchema,
 } from "../../../../gen/chat/v1/room_pb.js";
 import { actingMember, readableRoom, requireRole } from "../../../domain/access.js";
+import { recordInvitations, splitByConsent } from "../../../domain/consent/consent.js";
 import {
   rejectDirect,
   roomAfter,
@@ -42,6 +44,7 @@ export function roomMethods({
   prisma,
   writer,
   limits,
+  defaultWhoMayAdd,
 }: RoomServiceDeps): Pick<
   ServiceImpl<typeof RoomService>,
   "createRoom" | "getRoom" | "updateRoom" | "archiveRoom"
@@ -59,19 +62,33 @@ export function roomMethods({
       const memberIds = uniqueIds(req.memberIds).filter((id) => id !== me);
       await limits.check("roomCreates", me);
       if (memberIds.length > 0) await limits.check("invitations", me, memberIds.length);
+      const { add, ask } = await splitByConsent(prisma, me, memberIds, defaultWhoMayAdd);
       const { result } = await writer.create(
         { kind: "CHANNEL", visibility, name, description: req.description.trim(), creatorId: me },
-        (c) => firstChange(c, me, "OWNER", memberIds, "member_ids"),
+        async (c) => {
+          const room = await firstChange(c, me, "OWNER", add, "member_ids");
+          await recordInvitations(c, me, ask);
+          return room;
+        },
       );
-      return create(CreateRoomResponseSchema, { room: toRoom(result) });
+      return create(CreateRoomResponseSchema, { room: toRoom(result), invitedUserIds: ask });
     },
     async getRoom(req, ctx) {
       const me = callerOf(ctx).userId;
       const { room, membership } = await readableRoom(prisma, req.roomId, me);
+      const muted = membership
+        ? (
+            await prisma.membership.findUnique({
+              where: { roomId_userId: { roomId: room.id, userId: me } },
+              select: { mutedUntil: true },
+            })
+          )?.mutedUntil
+        : null;
       return create(GetRoomResponseSchema, {
         room: toRoom(room),
         myRole: membership ? roleToProto[membership.role] : MemberRole.UNSPECIFIED,
         lastReadSeq: membership?.lastReadSeq ?? 0n,
+        mutedUntil: muted && muted > new Date() ? timestampFromDate(muted) : undefined,
       });
     },
     async updateRoom(req, ctx) {

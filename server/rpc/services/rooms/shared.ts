@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { RoomCreatedNoticeSchema } from "../../../../gen/chat/v1/message_pb.js";
 import { Visibility } from "../../../../gen/chat/v1/room_pb.js";
+import type { AddPolicyName } from "../../../domain/consent/consent.js";
 import type { RateLimits } from "../../../domain/limits/rate-limits.js";
 import type { RoomChange } from "../../../domain/room-change.js";
 import {
@@ -68,4 +69,6 @@ export interface RoomServiceDeps {
   writer: RoomWriter;
   /** Room creation and invitations per user (domain/limits/). */
   limits: RateLimits;
+  /** Who may add users who never chose (domain/consent/). */
+  defaultWhoMayAdd?: AddPolicyName;
 }

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/event.proto.
  */
 export const file_chat_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaGF0L3YxL2V2ZW50LnByb3RvEgdjaGF0LnYxIqUGCglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoBBILCgNzZXEYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWN0b3JfaWQYBCABKAQSMgoPbWVzc2FnZV9jcmVhdGVkGAogASgLMhcuY2hhdC52MS5NZXNzYWdlQ3JlYXRlZEgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYuY2hhdC52MS5NZXNzYWdlRWRpdGVkSAASMgoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhcuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjIKDnJlYWN0aW9uX2FkZGVkGA0gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI0ChByZWFjdGlvbl9yZW1vdmVkGA4gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABIuCg1tZW1iZXJzX2FkZGVkGA8gASgLMhUuY2hhdC52MS5NZW1iZXJzQWRkZWRIABIwCg5tZW1iZXJfcmVtb3ZlZBgQIAEoCzIWLmNoYXQudjEuTWVtYmVyUmVtb3ZlZEgAEjkKE21lbWJlcl9yb2xlX2NoYW5nZWQYESABKAsyGi5jaGF0LnYxLk1lbWJlclJvbGVDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGBIgASgLMhQuY2hhdC52MS5Sb29tVXBkYXRlZEgAEjIKD21lbWJlcl91bmJhbm5lZBgTIAEoCzIXLmNoYXQudjEuTWVtYmVyVW5iYW5uZWRIABIwCg5tZXNzYWdlX3Bpbm5lZBgyIAEoCzIWLmNoYXQudjEuTWVzc2FnZVBpbm5lZEgAEjQKEG1lc3NhZ2VfdW5waW5uZWQYMyABKAsyGC5jaGF0LnYxLk1lc3NhZ2VVbnBpbm5lZEgAEjcKEnBpbl9wb2xpY3lfY2hhbmdlZBg0IAEoCzIZLmNoYXQudjEuUGluUG9saWN5Q2hhbmdlZEgAEhAKCHByaW9yaXR5GB4gASgIQggKBmNoYW5nZSIzCg5NZXNzYWdlQ3JlYXRlZBIhCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlInUKDU1lc3NhZ2VFZGl0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoBBIMCgR0ZXh0GAIgASgJEi0KCWVkaXRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbWVudGlvbl9pZHMYBCADKAQiOAoOTWVzc2FnZURlbGV0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoBBISCgpkZWxldGVkX2J5GAIgASgEIlQKD1JlYWN0aW9uQ2hhbmdlZBISCgptZXNzYWdlX2lkGAEgASgEEg0KBWVtb2ppGAIgASgJEg8KB3VzZXJfaWQYAyABKAQSDQoFY291bnQYBCABKA0iMAoMTWVtYmVyc0FkZGVkEiAKB21lbWJlcnMYASADKAsyDy5jaGF0LnYxLk1lbWJlciKoAQoNTWVtYmVyUmVtb3ZlZBIPCgd1c2VyX2lkGAEgASgEEi0KBnJlYXNvbhgCIAEoDjIdLmNoYXQudjEuTWVtYmVyUmVtb3ZlZC5SZWFzb24iVwoGUmVhc29uEhYKElJFQVNPTl9VTlNQRUNJRklFRBAAEg8KC1JFQVNPTl9MRUZUEAESEQoNUkVBU09OX0tJQ0tFRBACEhEKDVJFQVNPTl9CQU5ORUQQAyJHChFNZW1iZXJSb2xlQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgEEiEKBHJvbGUYAiABKA4yEy5jaGF0LnYxLk1lbWJlclJvbGUiKgoLUm9vbVVwZGF0ZWQSGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIhCg5NZW1iZXJVbmJhbm5lZBIPCgd1c2VyX2lkGAEgASgEYgZwcm90bzM", [file_chat_v1_message, file_chat_v1_pins, file_chat_v1_role, file_chat_v1_room, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaGF0L3YxL2V2ZW50LnByb3RvEgdjaGF0LnYxItMGCglSb29tRXZlbnQSDwoHcm9vbV9pZBgBIAEoBBILCgNzZXEYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWN0b3JfaWQYBCABKAQSMgoPbWVzc2FnZV9jcmVhdGVkGAogASgLMhcuY2hhdC52MS5NZXNzYWdlQ3JlYXRlZEgAEjAKDm1lc3NhZ2VfZWRpdGVkGAsgASgLMhYuY2hhdC52MS5NZXNzYWdlRWRpdGVkSAASMgoPbWVzc2FnZV9kZWxldGVkGAwgASgLMhcuY2hhdC52MS5NZXNzYWdlRGVsZXRlZEgAEjIKDnJlYWN0aW9uX2FkZGVkGA0gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABI0ChByZWFjdGlvbl9yZW1vdmVkGA4gASgLMhguY2hhdC52MS5SZWFjdGlvbkNoYW5nZWRIABIuCg1tZW1iZXJzX2FkZGVkGA8gASgLMhUuY2hhdC52MS5NZW1iZXJzQWRkZWRIABIwCg5tZW1iZXJfcmVtb3ZlZBgQIAEoCzIWLmNoYXQudjEuTWVtYmVyUmVtb3ZlZEgAEjkKE21lbWJlcl9yb2xlX2NoYW5nZWQYESABKAsyGi5jaGF0LnYxLk1lbWJlclJvbGVDaGFuZ2VkSAASLAoMcm9vbV91cGRhdGVkGBIgASgLMhQuY2hhdC52MS5Sb29tVXBkYXRlZEgAEjIKD21lbWJlcl91bmJhbm5lZBgTIAEoCzIXLmNoYXQudjEuTWVtYmVyVW5iYW5uZWRIABIwCg5tZXNzYWdlX3Bpbm5lZBgyIAEoCzIWLmNoYXQudjEuTWVzc2FnZVBpbm5lZEgAEjQKEG1lc3NhZ2VfdW5waW5uZWQYMyABKAsyGC5jaGF0LnYxLk1lc3NhZ2VVbnBpbm5lZEgAEjcKEnBpbl9wb2xpY3lfY2hhbmdlZBg0IAEoCzIZLmNoYXQudjEuUGluUG9saWN5Q2hhbmdlZEgAEiwKDG1lbWJlcl9tdXRlZBgUIAEoCzIULmNoYXQudjEuTWVtYmVyTXV0ZWRIABIQCghwcmlvcml0eRgeIAEoCEIICgZjaGFuZ2UiMwoOTWVzc2FnZUNyZWF0ZWQSIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSJ1Cg1NZXNzYWdlRWRpdGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSDAoEdGV4dBgCIAEoCRItCgllZGl0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21lbnRpb25faWRzGAQgAygEIjgKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAQSEgoKZGVsZXRlZF9ieRgCIAEoBCJUCg9SZWFjdGlvbkNoYW5nZWQSEgoKbWVzc2FnZV9pZBgBIAEoBBINCgVlbW9qaRgCIAEoCRIPCgd1c2VyX2lkGAMgASgEEg0KBWNvdW50GAQgASgNIjAKDE1lbWJlcnNBZGRlZBIgCgdtZW1iZXJzGAEgAygLMg8uY2hhdC52MS5NZW1iZXIiqAEKDU1lbWJlclJlbW92ZWQSDwoHdXNlcl9pZBgBIAEoBBItCgZyZWFzb24YAiABKA4yHS5jaGF0LnYxLk1lbWJlclJlbW92ZWQuUmVhc29uIlcKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIPCgtSRUFTT05fTEVGVBABEhEKDVJFQVNPTl9LSUNLRUQQAhIRCg1SRUFTT05fQkFOTkVEEAMiRwoRTWVtYmVyUm9sZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoBBIhCgRyb2xlGAIgASgOMhMuY2hhdC52MS5NZW1iZXJSb2xlIioKC1Jvb21VcGRhdGVkEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iIQoOTWVtYmVyVW5iYW5uZWQSDwoHdXNlcl9pZBgBIAEoBCJJCgtNZW1iZXJNdXRlZBIPCgd1c2VyX2lkGAEgASgEEikKBXVudGlsGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_chat_v1_message, file_chat_v1_pins, file_chat_v1_role, file_chat_v1_room, file_google_protobuf_timestamp]);
 
 /**
  * RoomEvent is one change of a room, at its sequence number. A room's events
@@ -171,6 +171,15 @@ export type RoomEvent = Message<"chat.v1.RoomEvent"> & {
      */
     value: PinPolicyChanged;
     case: "pinPolicyChanged";
+  } | {
+    /**
+     * A member was muted until a time, or unmuted (ModerationService); the
+     * event's actor is the moderator.
+     *
+     * @generated from field: chat.v1.MemberMuted member_muted = 20;
+     */
+    value: MemberMuted;
+    case: "memberMuted";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -483,4 +492,32 @@ export type MemberUnbanned = Message<"chat.v1.MemberUnbanned"> & {
  */
 export const MemberUnbannedSchema: GenMessage<MemberUnbanned> = /*@__PURE__*/
   messageDesc(file_chat_v1_event, 9);
+
+/**
+ * MemberMuted says until when a member may read but not send.
+ *
+ * @generated from message chat.v1.MemberMuted
+ */
+export type MemberMuted = Message<"chat.v1.MemberMuted"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: uint64 user_id = 1;
+   */
+  userId: bigint;
+
+  /**
+   * End of the mute; unset: unmuted.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 2;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.v1.MemberMuted.
+ * Use `create(MemberMutedSchema)` to create a new message.
+ */
+export const MemberMutedSchema: GenMessage<MemberMuted> = /*@__PURE__*/
+  messageDesc(file_chat_v1_event, 10);
 

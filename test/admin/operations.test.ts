@@ -73,6 +73,14 @@ group("rooms", () => {
       Code.InvalidArgument,
     );
 
+    const renamed = await ops.updateRoom({ roomId, name: "help desk", description: "ask here" });
+    expect(renamed.room?.name).toBe("help desk");
+    expect(renamed.room?.lastSeq).toBe(3n);
+    const notices = await m.msgs.listMessages({ roomId, limit: 1 });
+    const n = notices.messages[0]?.system?.notice;
+    expect(n?.case === "roomRenamed" && n.value.newName).toBe("help desk");
+    await expectCode(ops.updateRoom({ roomId, name: "  " }), Code.InvalidArgument);
+
     const archived = await ops.archiveRoom({ roomId });
     expect(archived.room?.archiveTime).toBeDefined();
     await expectCode(

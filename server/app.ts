@@ -64,6 +64,7 @@ export function createChatServer(deps: ChatServerDeps): ChatServer {
     onAdminRefused: (method, err) => {
       void auditCall(rpc.audit, logger, { method, target: "", err });
     },
+    directUnary: deps.directUnary,
     fallback: (req, res) => {
       void fallback(req as IncomingMessage, res as ServerResponse);
     },
@@ -234,6 +235,7 @@ export async function startApp(
     avatarHosts: config.avatarHosts,
     metrics: { port: config.metricsPort, token: config.metricsToken },
     webhooks: config.webhooks,
+    directUnary: config.directUnary,
     ...extra,
   });
   try {

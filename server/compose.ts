@@ -88,6 +88,8 @@ export interface ChatServerDeps {
   presenceStore?: PresenceStore;
   /** Limits against hostile or broken clients; defaults in {@link defaultServerLimits}. */
   limits?: Partial<ServerLimits>;
+  /** Serve authenticated unary calls on the direct path (rpc/direct/direct-unary.ts); default true. */
+  directUnary?: boolean;
   /**
    * Hosts avatar URLs may point at, exact or `*.domain` (server/domain/avatar-url.ts);
    * also allowed as image sources in the web page's CSP. Default none: no avatar URLs.

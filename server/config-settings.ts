@@ -74,6 +74,14 @@ export const settings: readonly Setting[] = [
     },
   },
   {
+    env: "WORKERS",
+    shown: "`1`",
+    doc: "server processes sharing the port (`0`: one per core); more than one needs `REDIS_URL` (docs/performance.md, Several processes)",
+    read: (r) => {
+      r.out.workers = r.int("WORKERS", 1, 0, 256);
+    },
+  },
+  {
     env: "REDIS_PREFIX",
     shown: "`chat:`",
     doc: "prefix of every Redis key and channel",
@@ -107,6 +115,14 @@ export const settings: readonly Setting[] = [
     doc: "create the database and apply pending migrations on start; `false` for deployments that run `prisma migrate deploy` themselves",
     read: (r) => {
       r.out.autoMigrate = r.bool("AUTO_MIGRATE", true);
+    },
+  },
+  {
+    env: "RPC_DIRECT_UNARY",
+    shown: "`true`",
+    doc: "serve authenticated, uncompressed unary calls on the direct path instead of connect-node; `false` only to compare (docs/performance.md)",
+    read: (r) => {
+      r.out.directUnary = r.bool("RPC_DIRECT_UNARY", true);
     },
   },
   {

@@ -39,6 +39,10 @@ export interface Config {
   metricsToken: string | undefined;
   /** Webhook delivery timing (domain/webhooks/dispatcher.ts). issue 14 */
   webhooks: WebhookConfig;
+  /** Server processes on the port (0: one per core); more than one needs Redis. */
+  workers: number;
+  /** Serve authenticated unary calls of the common shape without connect-node's machinery. */
+  directUnary: boolean;
 }
 
 /** Live-feed settings. */

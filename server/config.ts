@@ -57,6 +57,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problem: (m) => problems.push(m),
   };
   for (const s of settings) s.read(reader);
+  // Several processes share state only through Redis (fan-out, presence, revocation).
+  if (reader.out.workers !== 1 && !reader.out.redisUrl) {
+    problems.push(
+      `WORKERS=${reader.out.workers} needs REDIS_URL: processes share state through Redis`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return reader.out;
 }

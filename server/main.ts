@@ -1,11 +1,15 @@
 /**
  * Entry point: reads the environment, prepares the database, starts the
- * server and shuts it down gracefully on SIGTERM/SIGINT.
+ * server and shuts it down gracefully on SIGTERM/SIGINT. With WORKERS > 1
+ * this process prepares the database, then supervises that many server
+ * processes on the same port (platform/process-cluster.ts).
  */
+import { availableParallelism } from "node:os";
 
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig, redact } from "./config.js";
 import { createLogger } from "./platform/logger.js";
+import { isClusterWorker, runPrimary } from "./platform/process-cluster.js";
 import { ensureDatabase, migrate } from "./store/migrate/migrate.js";
 
 async function main(): Promise<void> {
@@ -20,12 +24,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  if (config.autoMigrate) {
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  // Workers: the primary migrated the database before forking them.
+  if (config.autoMigrate && !isClusterWorker()) {
     if (await ensureDatabase(config.databaseUrl)) {
       logger.info({ database: redact(config.databaseUrl) }, "created database");
     }
     const { applied } = await migrate(config.databaseUrl, { log: (msg) => logger.info(msg) });
     logger.info({ applied }, applied.length ? "applied migrations" : "database schema up to date");
+  }
+  if (workers > 1 && !isClusterWorker()) {
+    runPrimary({ workers, logger, shutdownTimeoutMs: config.shutdownTimeoutMs });
+    return;
   }
   const app = await startApp(config, logger);
   const address = app.address;

@@ -53,6 +53,11 @@ export interface FanoutOptions {
    * subscribers, rooms, size and publishing (bench/peers/).
    */
   peers: PeerName[];
+  /**
+   * Our server's processes on the port (WORKERS, server/platform/process-cluster.ts);
+   * more than one shares state through Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379).
+   */
+  workers: number;
 }
 
 const command = {
@@ -86,6 +91,13 @@ const command = {
     peers: list(peerNames, peerNames, "peer servers measured in the same run, after ours", {
       none: true,
     }),
+    workers: int(
+      1,
+      1,
+      64,
+      "our server's processes on the port (WORKERS); more than one uses Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379)",
+      { arg: "N" },
+    ),
     ...recordOptions("fanout"),
   },
   notes: `${serverEnvironment}
@@ -113,6 +125,7 @@ export function parseFanoutOptions(argv: string[]): FanoutOptions {
     drainTimeoutS: v["drain-timeout"],
     save: !v["no-save"],
     note: v.note,
+    workers: v.workers,
     // Unique, in the fixed order.
     peers: peerNames.filter((n) => v.peers.includes(n)),
   };

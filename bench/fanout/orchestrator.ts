@@ -23,7 +23,7 @@ import { formatProfile, monotonicUs, summarizeProfile } from "../lib/cpu-profile
 import { type Harness, streamDescriptors, withHarness } from "../lib/harness.js";
 import { cpuSeconds, establishedConnections } from "../lib/proc.js";
 import { finish, makeRecord } from "../lib/report.js";
-import type { ServerProcess } from "../lib/server-process.js";
+import { type ServerProcess, workersEnv } from "../lib/server-process.js";
 import { sleep } from "../lib/timers.js";
 import { startPeerServer } from "../peers/peer-process.js";
 import { peers, peerVersion } from "../peers/peers.js";
@@ -205,11 +205,12 @@ async function measurePeer(
 /** Runs one fan-out benchmark (ours, then the peers), prints and stores its result. */
 export async function runFanout(options: FanoutOptions): Promise<void> {
   const messagesBound = options.rate > 0 ? options.rate * options.durationS : 1_000_000;
-  const serverEnv = {
+  const serverEnv: Record<string, string> = {
     FEED_MAX_STREAMS_PER_USER: String(streamsPerUser),
     // No subscriber may be cut off for lagging: room for every message of the run.
     FEED_QUEUE_LIMIT: String(Math.min(1_000_000, Math.max(10_000, 2 * messagesBound))),
   };
+  Object.assign(serverEnv, workersEnv(options.workers));
   const fdLimit = streamDescriptors(
     options.subscribers,
     options.protocol !== "grpc-h2-multi",

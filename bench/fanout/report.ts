@@ -123,6 +123,12 @@ export function fanoutRows(r: FanoutRecord): [string, string][] {
   const rows: [string, string][] = [
     ["protocol", o.protocol],
     ["subscriber client", o.client],
+    [
+      "server processes",
+      (o.workers ?? 1) > 1
+        ? `${o.workers} (WORKERS, Redis broker; CPU of all, memory rows of the primary only)`
+        : "1",
+    ],
     ["subscribers / rooms", `${fmtInt(o.subscribers)} / ${o.rooms}`],
     [
       "mode",
@@ -157,6 +163,7 @@ export function fanoutRows(r: FanoutRecord): [string, string][] {
       "load generator CPU (cores busy)",
       `${x.clientCpuSeconds.toFixed(2)} s = ${x.clientCpuCores.toFixed(2)}`,
     ],
+    ["server event-loop delay ms", fmtLoopDelay(x.serverMemoryAfterRun)],
     [
       "server RSS before / after streams / end",
       `${fmtMiB(x.serverMemoryBeforeStreams.rss)} / ${fmtMiB(x.serverMemoryAfterStreams.rss)} / ${fmtMiB(x.serverMemoryAfterRun.rss)} (after full GC)`,
@@ -244,7 +251,8 @@ export function formatComparison(r: FanoutRecord): string {
           : ` (${y.subscribersWrong} subscribers wrong: duplicates ${y.duplicates}, gaps ${y.gaps}, errors ${y.streamErrors}${y.drainTimedOut ? ", drain timed out" : ""})`),
       `  fan-out spread ms p50 ${fmtMs(y.fanoutSpreadMs.p50)} p99 ${fmtMs(y.fanoutSpreadMs.p99)}; ` +
         `publish acknowledged ms p50 ${fmtMs(y.sendRoundTripMs.p50)} p99 ${fmtMs(y.sendRoundTripMs.p99)}; ` +
-        `cores busy: server ${y.serverCpuCores.toFixed(2)}, load generator ${y.clientCpuCores.toFixed(2)}`,
+        `cores busy: server ${y.serverCpuCores.toFixed(2)}, load generator ${y.clientCpuCores.toFixed(2)}; ` +
+        `server event-loop delay ms ${fmtLoopDelay(y.serverMemoryAfterRun)}`,
       `  server RSS before / after subscribers / end ${fmtMiB(y.serverMemoryBeforeStreams.rss)} / ` +
         `${fmtMiB(y.serverMemoryAfterStreams.rss)} / ${fmtMiB(y.serverMemoryAfterRun.rss)}` +
         (s
@@ -263,4 +271,10 @@ export function formatComparison(r: FanoutRecord): string {
     "",
     ...details,
   ].join("\n");
+}
+
+/** Event-loop delay of the publishing window (server-hooks.ts), p50 / p99 / max. */
+function fmtLoopDelay(m: ServerMemory): string {
+  const d = m.loopDelayMs;
+  return d ? `p50 ${fmtMs(d.p50)}  p99 ${fmtMs(d.p99)}  max ${fmtMs(d.max)} (publishing)` : "-";
 }

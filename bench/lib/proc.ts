@@ -24,8 +24,54 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** CPU seconds (user + system, all threads) the process has used so far. */
+/**
+ * CPU seconds (user + system, all threads) the process and its live child
+ * processes have used so far: a server started with WORKERS > 1 does its
+ * work in children (for one process, the only child is tsx's esbuild
+ * service, idle after start).
+ */
 export function cpuSeconds(pid: number): number {
+  let total = ownCpuSeconds(pid);
+  for (const child of descendants(pid)) {
+    try {
+      total += ownCpuSeconds(child);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** Live descendants of `pid`, from the parent fields of /proc/<pid>/stat. */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const wanted = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child, parent] of parentOf) {
+      if (wanted.has(parent) && !wanted.has(child)) {
+        wanted.add(child);
+        out.push(child);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of the process itself (all its threads). */
+function ownCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

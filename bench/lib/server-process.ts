@@ -7,6 +7,7 @@
  * (bench/peers/peer-process.ts), so both are measured alike.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../test/support/private-services.js";
@@ -38,6 +39,8 @@ export interface ServerMemory {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Event-loop delay since the previous reading (server-hooks.ts). */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 /** A running server process. */
@@ -241,4 +244,19 @@ function healthStatus(url: string): Promise<number> {
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(0));
   });
+}
+
+/**
+ * Server environment for `workers` processes on one port (WORKERS,
+ * server/platform/process-cluster.ts): they share state through Redis
+ * (BENCH_REDIS_URL, default redis://127.0.0.1:6379) under a prefix of the
+ * run's own. One worker: nothing (in-process state).
+ */
+export function workersEnv(workers: number): Record<string, string> {
+  if (workers <= 1) return {};
+  return {
+    WORKERS: String(workers),
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+    REDIS_PREFIX: `bench:${randomBytes(4).toString("hex")}:`,
+  };
 }

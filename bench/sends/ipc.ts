@@ -20,6 +20,8 @@ export interface SendsConfig {
   withHotRoom: boolean;
   protocol: ClientProtocol;
   via: SendVia;
+  /** `--via unary`: the lean client (clients/lean-unary.ts) or the SDK's. */
+  client: "lean" | "sdk";
   rate: number;
   concurrency: number;
   durationMs: number;

@@ -21,7 +21,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { FeedService } from "../../gen/chat/v1/feed_pb.js";
-import { MessageService, type SendMessageRequestSchema } from "../../gen/chat/v1/message_pb.js";
+import {
+  MessageService,
+  type SendMessageRequestSchema,
+  type SendMessageResponseSchema,
+} from "../../gen/chat/v1/message_pb.js";
 import { discardEvents } from "../../server/domain/event-sink.js";
 import { RoomWriter } from "../../server/domain/room-writer.js";
 import { systemClock } from "../../server/platform/clock.js";
@@ -38,6 +42,7 @@ import {
 } from "../clients/accounts.js";
 import { ChatSender } from "../clients/chat-sender.js";
 import { type ClientPool, createClientPool } from "../clients/client-pool.js";
+import { leanUnary } from "../clients/lean-unary.js";
 import type { Ack } from "../lib/db-checks.js";
 import { Histogram } from "../lib/histogram.js";
 import { logToParent, serveLoadgen } from "../lib/loadgen-process.js";
@@ -157,11 +162,33 @@ function sendFn(config: SendsConfig, account: Account, pool: ClientPool, i: numb
         });
     }
     case "unary": {
+      if (config.client === "lean") {
+        const lean = leanSenders(config);
+        return (req) =>
+          lean.call(i, req, { token: account.token, timeoutMs: config.sendTimeoutMs });
+      }
       const client = createClient(MessageService, pool.transportFor(i));
       return (req) =>
         client.sendMessage(req, { ...auth(account.token), timeoutMs: config.sendTimeoutMs });
     }
   }
+}
+
+let lean:
+  | ReturnType<typeof leanUnary<typeof SendMessageRequestSchema, typeof SendMessageResponseSchema>>
+  | undefined;
+
+/** The lean SendMessage callers of `--client lean`, laid out as the SDK pool's. */
+function leanSenders(config: SendsConfig) {
+  if (!lean) {
+    const made = leanUnary(MessageService.method.sendMessage, config.protocol, config.baseUrl, {
+      perSession: 100,
+      h1MaxSockets: 6,
+    });
+    closers.push(() => made.close());
+    lean = made;
+  }
+  return lean;
 }
 
 let writer: RoomWriter | undefined;
@@ -314,7 +341,14 @@ serveLoadgen<ToSends, FromSends>(
       case "phase": {
         if (!state) throw new Error("phase before setup");
         const stats = await runPhase(state, msg.phase);
-        return { type: "phaseDone", stats, connections: state.pool.connections() };
+        return {
+          type: "phaseDone",
+          stats,
+          connections:
+            state.config.via === "unary" && state.config.client === "lean"
+              ? (lean?.connections() ?? 0)
+              : state.pool.connections(),
+        };
       }
     }
   },

@@ -35,6 +35,9 @@ export interface SendsOptions {
   size: number;
   protocol: ClientProtocol;
   via: SendVia;
+  client: "lean" | "sdk";
+  /** Our server's processes (WORKERS). */
+  workers: number;
   save: boolean;
   note: string;
 }
@@ -101,6 +104,18 @@ const command = {
       "unary: one SendMessage call per message; chat: one FeedService.Chat stream per sender (HTTP/2); direct: RoomWriter.send in the load generator, no RPC (the storage path alone)",
       { arg: "V" },
     ),
+    workers: int(
+      1,
+      1,
+      64,
+      "our server's processes on the port (WORKERS); more than one uses Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379)",
+    ),
+    client: choice(
+      "lean",
+      ["lean", "sdk"],
+      "--via unary: lean writes each call with node:http/http2 (clients/lean-unary.ts), so the load generator is not the limit; sdk: the generated client over connect-node's transports",
+      { arg: "C" },
+    ),
     ...recordOptions("sends"),
   },
   notes: serverEnvironment,
@@ -131,6 +146,8 @@ export function parseSendsOptions(argv: string[]): SendsOptions {
     size: v.size,
     protocol: v.protocol as ClientProtocol,
     via: v.via as SendVia,
+    client: v.client as "lean" | "sdk",
+    workers: v.workers,
     save: !v["no-save"],
     note: v.note,
   };

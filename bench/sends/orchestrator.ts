@@ -12,11 +12,13 @@
  * (lib/harness.ts). The server's CPU time is read from /proc around each
  * phase.
  */
+
 import type { Ack } from "../lib/db-checks.js";
 import { withHarness } from "../lib/harness.js";
 import type { LatencySummary } from "../lib/histogram.js";
 import { cpuSeconds } from "../lib/proc.js";
 import { finish, fmtCounts, fmtInt, fmtLatency, fmtMs, makeRecord } from "../lib/report.js";
+import { workersEnv } from "../lib/server-process.js";
 import type { FromSends, PhaseStats, ToSends } from "./ipc.js";
 import { phasesOf, type SendPhase, type SendsOptions } from "./options.js";
 import { type SendsVerification, verifySends } from "./verify.js";
@@ -57,7 +59,11 @@ export interface SendsResult {
 export async function runSends(options: SendsOptions): Promise<void> {
   const phases = phasesOf(options.target);
   await withHarness(
-    { scenario: "sends", serverEnv: {}, fdLimit: 6 * options.senders + 2048 },
+    {
+      scenario: "sends",
+      serverEnv: workersEnv(options.workers),
+      fdLimit: 6 * options.senders + 2048,
+    },
     async (h) => {
       const loadgen = h.loadgen<ToSends, FromSends>(new URL("./loadgen.ts", import.meta.url));
       h.log(`creating ${options.senders} senders and ${options.rooms} rooms`);
@@ -72,6 +78,7 @@ export async function runSends(options: SendsOptions): Promise<void> {
             withHotRoom: phases.includes("hot") || phases.includes("solo"),
             protocol: options.protocol,
             via: options.via,
+            client: options.client,
             rate: options.rate,
             concurrency: options.concurrency,
             durationMs: options.durationS * 1000,
@@ -177,7 +184,7 @@ function rows(o: SendsOptions, r: SendsResult): [string, string][] {
     ],
     [
       "senders / rooms",
-      `${o.senders} / ${o.rooms} + hot room (${o.via === "direct" ? "no connections" : `${o.protocol}, ${r.connections} connections`}, ${viaLabel[o.via]})`,
+      `${o.senders} / ${o.rooms} + hot room (${o.via === "direct" ? "no connections" : `${o.protocol}, ${r.connections} connections`}, ${viaLabel[o.via]}${o.via === "unary" ? `, ${o.client} client` : ""})`,
     ],
   ];
   for (const p of r.phases) {

@@ -9,11 +9,15 @@
  * - Connect's name of a code (Chat command errors);
  * - the universal request/response types of connect's router, and each
  *   protocol's content types and error encodings (the RPC gate and the
- *   refusals it writes before connect-node runs).
+ *   refusals it writes before connect-node runs);
+ * - the request and response serializations of a method, as connect-node
+ *   makes them (the direct unary path parses and answers with the same).
  */
 export {
   createAsyncIterable,
+  createMethodSerializationLookup,
   encodeEnvelope,
+  type MethodSerializationLookup,
   type UniversalHandler,
   type UniversalServerRequest,
   type UniversalServerResponse,

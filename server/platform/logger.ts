@@ -6,7 +6,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(
     {
       level,
-      base: { service: "chat" },
+      // The pid tells the processes of one server apart (WORKERS > 1).
+      base: { service: "chat", pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: [

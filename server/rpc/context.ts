@@ -39,3 +39,23 @@ export function adminCallerOf(ctx: HandlerContext): AdminCaller {
   }
   return caller;
 }
+
+/** One call as the RPC gate sees it, shared with the interceptors through the context values. */
+export interface RpcCall {
+  procedure: string;
+  protocol: "connect" | "grpc" | "grpc-web";
+  kind: string;
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** The interceptors ran (so the logging interceptor writes the call's line). */
+  intercepted: boolean;
+  /** The gate wrote the call's line. */
+  logged: boolean;
+  /** "direct" when served by the direct unary path (rpc/direct/direct-unary.ts). */
+  path?: "direct";
+}
+
+/** Set by the RPC gate on every call it routes. */
+export const rpcCallKey = createContextKey<RpcCall | undefined>(undefined, {
+  description: "call record of the RPC gate",
+});

@@ -26,7 +26,6 @@ import {
   ConnectError,
   type ConnectRouter,
   createConnectRouter,
-  createContextKey,
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
@@ -54,7 +53,8 @@ import {
   releaseBodyTimeout,
   requestBodyReceived,
 } from "../platform/http/one-port-listener.js";
-import { adminCallerKey, type Caller, callerKey } from "./context.js";
+import { adminCallerKey, type Caller, callerKey, type RpcCall, rpcCallKey } from "./context.js";
+import { DirectUnary } from "./direct/direct-unary.js";
 import { authenticateAdmin, isAdminService } from "./interceptors/admin.js";
 import { authenticate, isPublic } from "./interceptors/auth.js";
 import type { ErrorMasker } from "./interceptors/errors.js";
@@ -94,6 +94,11 @@ export interface RpcGateOptions {
   onAdminRefused?: (method: string, err: ConnectError) => void;
   /** Requests that are not RPCs (static files, /healthz). */
   fallback: (req: Req, res: Res) => void;
+  /**
+   * Serve authenticated unary calls of the common shape on the direct path
+   * (rpc/direct/direct-unary.ts) instead of connect-node; default true.
+   */
+  directUnary?: boolean;
 }
 
 /** Who a call was authenticated as: a user (chat.v1) or an operator (chat.admin.v1). */
@@ -102,26 +107,14 @@ interface Authenticated {
   admin?: AdminCaller;
 }
 
-/** One call as the gate sees it, shared with its interceptor through the context values. */
-interface GateCall {
-  procedure: string;
-  protocol: string;
-  kind: string;
+/** One call as the gate sees it (the part interceptors see is {@link RpcCall}). */
+interface GateCall extends RpcCall {
   wire: CallWire | undefined;
-  started: number;
-  /** The interceptors ran (so the logging interceptor writes the call's line). */
-  intercepted: boolean;
-  /** The gate wrote the call's line. */
-  logged: boolean;
 }
-
-const gateCallKey = createContextKey<GateCall | undefined>(undefined, {
-  description: "call record of the RPC gate",
-});
 
 /** Outermost interceptor: notes that the call reached the interceptors. */
 const markIntercepted: Interceptor = (next) => (req) => {
-  const call = req.contextValues.get(gateCallKey);
+  const call = req.contextValues.get(rpcCallKey);
   if (call) call.intercepted = true;
   return next(req);
 };
@@ -131,15 +124,28 @@ export class RpcGate {
   private readonly paths = new Map<string, UniversalHandler>();
   private readonly calls = new WeakMap<object, GateCall>();
   private publicStreams = 0;
+  private readonly direct: DirectUnary | undefined;
 
   constructor(private readonly opts: RpcGateOptions) {
+    const interceptors = [markIntercepted, ...opts.interceptors];
     const router = createConnectRouter({
-      interceptors: [markIntercepted, ...opts.interceptors],
+      interceptors,
       readMaxBytes: opts.readMaxBytes,
       acceptCompression: [compressionGzip, compressionBrotli],
     });
     opts.routes(router);
     for (const h of router.handlers) this.paths.set(h.requestPath, h);
+    if (opts.directUnary !== false) {
+      this.direct = new DirectUnary({
+        routes: opts.routes,
+        interceptors,
+        readMaxBytes: opts.readMaxBytes,
+        logEarly: (values, err) => {
+          const call = values.get(rpcCallKey) as GateCall | undefined;
+          if (call && !call.logged && !call.intercepted) this.log(call, err);
+        },
+      });
+    }
   }
 
   /** Open long-lived calls without a token (for tests and metrics). */
@@ -224,6 +230,16 @@ export class RpcGate {
         if (gone) return left();
         socket?.resume();
         if (streamsUp) releaseBodyTimeout(req);
+        if (kind === "unary" && wire && this.direct) {
+          call.path = "direct";
+          const values = createContextValues().set(rpcCallKey, call);
+          if (caller.user) values.set(callerKey, caller.user);
+          if (caller.admin) values.set(adminCallerKey, caller.admin);
+          if (this.direct.take(req, res, h.requestPath, wire, values)) {
+            return;
+          }
+          call.path = undefined;
+        }
         this.dispatch(req, res, h, call, undefined, caller);
       },
       (err: unknown) => {
@@ -264,6 +280,7 @@ export class RpcGate {
       started: call.started,
       userId: undefined,
       err,
+      ...(call.path ? { path: call.path } : {}),
     });
   }
 
@@ -282,7 +299,7 @@ export class RpcGate {
   ): void {
     // connect-node reads the body from here on: a client waiting for `100 Continue` may send it.
     allowBody(req, res);
-    const values = createContextValues().set(gateCallKey, call);
+    const values = createContextValues().set(rpcCallKey, call);
     if (caller?.user) values.set(callerKey, caller.user);
     if (caller?.admin) values.set(adminCallerKey, caller.admin);
     let uReq: UniversalServerRequest;

@@ -6,7 +6,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { limiterFor } from "../../platform/log-limiter.js";
-import { callerKey } from "../context.js";
+import { callerKey, rpcCallKey } from "../context.js";
 
 /** Wire protocol of a request, from its content type. */
 export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "connect" {
@@ -46,7 +46,7 @@ export interface RpcLogEntry {
   userId: bigint | undefined;
   /** How the call ended; undefined when it succeeded. */
   err: unknown;
-  /** Set by the direct Subscribe path ("direct"), so operators can tell. */
+  /** Set by the direct paths ("direct": Subscribe, unary calls), so operators can tell. */
   path?: string;
   /** A command of a Chat stream (e.g. "sendMessage"), logged like a call of its own. */
   command?: string;
@@ -89,7 +89,9 @@ export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const procedure = `${req.service.typeName}/${req.method.name}`;
-    const protocol = protocolOf(req.header.get("content-type"));
+    // The gate already knows the protocol (and the direct path builds request headers only on demand).
+    const call = req.contextValues.get(rpcCallKey);
+    const protocol = call?.protocol ?? protocolOf(req.header.get("content-type"));
     const done = (err: unknown) =>
       logRpc(logger, {
         procedure,
@@ -98,6 +100,7 @@ export function loggingInterceptor(logger: Logger): Interceptor {
         started,
         userId: req.contextValues.get(callerKey)?.userId,
         err,
+        ...(call?.path ? { path: call.path } : {}),
       });
     let res: Awaited<ReturnType<typeof next>>;
     try {

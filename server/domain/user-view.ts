@@ -11,6 +11,7 @@ export const userSelect = {
   avatarUrl: true,
   createdAt: true,
   updatedAt: true,
+  bot: true,
 } as const;
 
 /** A user row selected with {@link userSelect}. */
@@ -21,6 +22,8 @@ export interface UserRow {
   avatarUrl: string;
   createdAt: Date;
   updatedAt: Date;
+  /** Absent in rows read without it (raw SQL): not a bot. */
+  bot?: boolean;
 }
 
 /** The public view of an account. */
@@ -32,5 +35,6 @@ export function toUser(row: UserRow): User {
     avatarUrl: row.avatarUrl,
     createTime: timestampFromDate(row.createdAt),
     updateTime: timestampFromDate(row.updatedAt),
+    bot: row.bot ?? false,
   });
 }

@@ -12,7 +12,9 @@ import { expect, describe as group, it } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { MemberRole } from "../../gen/chat/v1/role_pb.js";
 import { Visibility } from "../../gen/chat/v1/room_pb.js";
+import { UserService } from "../../gen/chat/v1/user_pb.js";
 import { adminClient, newApiKey } from "../support/admin.js";
+import { authed } from "../support/clients.js";
 import { inMemoryInstance } from "../support/env.js";
 import { badFields, expectCode, reasonOf } from "../support/errors.js";
 import { type Ev, FeedReader } from "../support/feed.js";
@@ -71,6 +73,14 @@ group("rooms", () => {
       Code.InvalidArgument,
     );
 
+    const renamed = await ops.updateRoom({ roomId, name: "help desk", description: "ask here" });
+    expect(renamed.room?.name).toBe("help desk");
+    expect(renamed.room?.lastSeq).toBe(3n);
+    const notices = await m.msgs.listMessages({ roomId, limit: 1 });
+    const n = notices.messages[0]?.system?.notice;
+    expect(n?.case === "roomRenamed" && n.value.newName).toBe("help desk");
+    await expectCode(ops.updateRoom({ roomId, name: "  " }), Code.InvalidArgument);
+
     const archived = await ops.archiveRoom({ roomId });
     expect(archived.room?.archiveTime).toBeDefined();
     await expectCode(
@@ -113,6 +123,38 @@ group("users", () => {
     const out = await ops.logoutUser({ userId: carol.id });
     expect(out.revokedSessions).toBe(1);
     await expectCode(ops.disableUser({ userId: 987_654n }), Code.NotFound);
+  });
+});
+
+group("bots", () => {
+  it("are created with a long-lived token, marked as bots, and their token rotates", async () => {
+    const ops = await admin();
+    const name = `bot${Date.now().toString(36)}`;
+    const created = await ops.createBot({ username: name, displayName: "Reminder bot" });
+    expect(created.user?.bot).toBe(true);
+    const years = Number(created.expireTime?.seconds ?? 0n) - Date.now() / 1000;
+    expect(years / (365 * 24 * 3600)).toBeGreaterThan(9);
+    const bot = authed(UserService, b, created.accessToken);
+    expect((await bot.getMe({})).user?.bot).toBe(true);
+    // Others see the flag too.
+    const alice = await newUser(a);
+    expect(
+      (await alice.users.getUser({ lookup: { case: "id", value: created.user?.id ?? 0n } })).user
+        ?.bot,
+    ).toBe(true);
+    expect((await alice.users.getMe({})).user?.bot).toBe(false);
+    // No password logs it in.
+    await expectCode(
+      createClient(AuthService, a).login({ username: name, password: testPassword }),
+      Code.Unauthenticated,
+    );
+
+    const rotated = await ops.rotateBotToken({ userId: created.user?.id ?? 0n });
+    expect(rotated.revokedTokens).toBe(1);
+    await expectCode(bot.getMe({}), Code.Unauthenticated);
+    expect((await authed(UserService, a, rotated.accessToken).getMe({})).user?.username).toBe(name);
+    await expectCode(ops.createBot({ username: name }), Code.AlreadyExists);
+    await expectCode(ops.rotateBotToken({ userId: alice.id }), Code.NotFound);
   });
 });
 

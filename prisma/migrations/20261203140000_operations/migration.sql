@@ -1,5 +1,6 @@
 -- AlterTable
-ALTER TABLE `users` ADD COLUMN `disabled_at` DATETIME(3) NULL;
+ALTER TABLE `users` ADD COLUMN `disabled_at` DATETIME(3) NULL,
+    ADD COLUMN `bot` BOOLEAN NOT NULL DEFAULT false;
 
 -- CreateTable
 CREATE TABLE `api_keys` (

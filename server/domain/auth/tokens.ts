@@ -46,11 +46,15 @@ export class TokenService {
     private readonly onRevoked: (userId: bigint, sessionIds: bigint[] | "all") => void = () => {},
   ) {}
 
-  /** Creates a session for a user and returns its token. */
-  async issue(userId: bigint, deviceName: string): Promise<IssuedToken> {
+  /** Creates a session for a user and returns its token (`ttlSeconds`: bots' long-lived ones). */
+  async issue(
+    userId: bigint,
+    deviceName: string,
+    ttlSeconds = this.ttlSeconds,
+  ): Promise<IssuedToken> {
     const token = tokenPrefix + randomBytes(32).toString("base64url");
     const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + this.ttlSeconds * 1000);
+    const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const session = await this.prisma.session.create({
       data: {
         userId,

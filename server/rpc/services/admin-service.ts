@@ -5,6 +5,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../../gen/chat/admin/v1/admin_pb.js";
+import { adminBotMethods } from "./admin/bots.js";
 import { adminBroadcastMethods } from "./admin/broadcasts.js";
 import { adminHistoryMethods } from "./admin/history.js";
 import { adminRoomMethods } from "./admin/rooms.js";
@@ -20,6 +21,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
   return {
     ...adminRoomMethods(deps),
     ...adminUserMethods(deps),
+    ...adminBotMethods(deps),
     ...adminHistoryMethods(deps),
     ...adminBroadcastMethods(deps),
     ...adminStatsMethods(deps),

@@ -27,7 +27,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/admin/v1/admin.proto.
  */
 export const file_chat_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChljaGF0L2FkbWluL3YxL2FkbWluLnByb3RvEg1jaGF0LmFkbWluLnYxIu0BChFDcmVhdGVSb29tUmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGFASHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGOgHEjMKCnZpc2liaWxpdHkYAyABKA4yEy5jaGF0LnYxLlZpc2liaWxpdHlCCrpIB4IBBBABIAASIwoJb3duZXJfaWRzGAQgAygEQhC6SA2SAQoIARBkIgQyAiAAEiEKCWFkbWluX2lkcxgFIAMoBEIOukgLkgEIEGQiBDICIAASIwoKbWVtYmVyX2lkcxgGIAMoBEIPukgMkgEJEOgHIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIloKEExpc3RSb29tc1JlcXVlc3QSFgoFcXVlcnkYASABKAlCB7pIBHICGFASGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjIARIRCgliZWZvcmVfaWQYAyABKAQicwoIUm9vbUluZm8SGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbRIWCg5vbmxpbmVfbWVtYmVycxgCIAEoDRIbChNwZWFrX29ubGluZV9tZW1iZXJzGAMgASgNEhUKDW1lc3NhZ2VfY291bnQYBCABKAQiUwoRTGlzdFJvb21zUmVzcG9uc2USJgoFcm9vbXMYASADKAsyFy5jaGF0LmFkbWluLnYxLlJvb21JbmZvEhYKDm5leHRfYmVmb3JlX2lkGAIgASgEIi4KEkFyY2hpdmVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAIjIKE0FyY2hpdmVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSKUAQoIVXNlckluZm8SGwoEdXNlchgBIAEoCzINLmNoYXQudjEuVXNlchIQCghkaXNhYmxlZBgCIAEoCBIOCgZvbmxpbmUYAyABKAgSFQoNc2Vzc2lvbl9jb3VudBgEIAEoDRIyCg5sYXN0X3NlZW5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoQTGlzdFVzZXJzUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYQBIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGMgBEhEKCWJlZm9yZV9pZBgDIAEoBCJTChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLmNoYXQuYWRtaW4udjEuVXNlckluZm8SFgoObmV4dF9iZWZvcmVfaWQYAiABKAQiLgoSRGlzYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiVgoTRGlzYWJsZVVzZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuY2hhdC5hZG1pbi52MS5Vc2VySW5mbxIYChByZXZva2VkX3Nlc3Npb25zGAIgASgNIi0KEUVuYWJsZVVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiOwoSRW5hYmxlVXNlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5jaGF0LmFkbWluLnYxLlVzZXJJbmZvIi0KEUxvZ291dFVzZXJSZXF1ZXN0EhgKB3VzZXJfaWQYASABKARCB7pIBDICIAAiLgoSTG9nb3V0VXNlclJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKA0iMwoURGVsZXRlTWVzc2FnZVJlcXVlc3QSGwoKbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgACJHChVEZWxldGVNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiYAoURXhwb3J0SGlzdG9yeVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAiABKAQSGwoJcGFnZV9zaXplGAMgASgNQgi6SAUqAxiIJyJzChVFeHBvcnRIaXN0b3J5UmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIuY2hhdC52MS5Sb29tRXZlbnQSFgoObmV4dF9hZnRlcl9zZXEYAiABKAQSEAoIaGVhZF9zZXEYAyABKAQSDAoEZG9uZRgEIAEoCCKzAQoQQnJvYWRjYXN0UmVxdWVzdBIYCgR0ZXh0GAEgASgJQgq6SAdyBRABGKAfEhoKB3Jvb21faWQYAiABKARCB7pIBDICIABIABInCgVyb29tcxgDIAEoCzIWLmNoYXQuYWRtaW4udjEuUm9vbUlkc0gAEhMKCWFsbF9yb29tcxgEIAEoCEgAEhoKB3VzZXJfaWQYBSABKARCB7pIBDICIABIAEIPCgZ0YXJnZXQSBbpIAggBIi4KB1Jvb21JZHMSIwoIcm9vbV9pZHMYASADKARCEbpIDpIBCwgBEOgHIgQyAiAAIkwKEUJyb2FkY2FzdFJlc3BvbnNlEg0KBXJvb21zGAEgASgNEhUKDXNraXBwZWRfcm9vbXMYAiABKA0SEQoJbm90aWNlX2lkGAMgASgJIpwBChhTZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIqCgR0eXBlGAIgASgJQhy6SBlyFxABGEAyEV5bQS1aYS16MC05Ll8tXSskEhgKBGpzb24YAyABKAlCCLpIBXIDKIBASAASGAoEZGF0YRgEIAEoDEIIukgFegMYgEBIAEIGCgRib2R5IksKGVNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRILCgNzZXEYAiABKAQiEQoPR2V0U3RhdHNSZXF1ZXN0IscCCg1JbnN0YW5jZVN0YXRzEhMKC2luc3RhbmNlX2lkGAEgASgJElAKE3N0cmVhbXNfYnlfcHJvdG9jb2wYAiADKAsyMy5jaGF0LmFkbWluLnYxLkluc3RhbmNlU3RhdHMuU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRITCgtjb25uZWN0aW9ucxgDIAEoDRIbChNtZXNzYWdlc19wZXJfc2Vjb25kGAQgASgBEh0KFWRlbGl2ZXJpZXNfcGVyX3NlY29uZBgFIAEoARITCgtsb2NhbF91c2VycxgGIAEoDRIvCgtyZXBvcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaOAoWU3RyZWFtc0J5UHJvdG9jb2xFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIqEBChBHZXRTdGF0c1Jlc3BvbnNlEi8KCWluc3RhbmNlcxgBIAMoCzIcLmNoYXQuYWRtaW4udjEuSW5zdGFuY2VTdGF0cxItCgdjbHVzdGVyGAIgASgLMhwuY2hhdC5hZG1pbi52MS5JbnN0YW5jZVN0YXRzEhQKDG9ubGluZV91c2VycxgDIAEoDRIXCg9vbmxpbmVfdXNlcl9pZHMYBCADKAQiRQoTTGlzdEF1ZGl0TG9nUmVxdWVzdBIbCglwYWdlX3NpemUYASABKA1CCLpIBSoDGPQDEhEKCWJlZm9yZV9pZBgCIAEoBCKUAQoKQXVkaXRFbnRyeRIKCgJpZBgBIAEoBBIOCgZrZXlfaWQYAiABKAQSEAoIa2V5X25hbWUYAyABKAkSDgoGbWV0aG9kGAQgASgJEg4KBnRhcmdldBgFIAEoCRIOCgZyZXN1bHQYBiABKAkSKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoUTGlzdEF1ZGl0TG9nUmVzcG9uc2USKgoHZW50cmllcxgBIAMoCzIZLmNoYXQuYWRtaW4udjEuQXVkaXRFbnRyeRIWCg5uZXh0X2JlZm9yZV9pZBgCIAEoBCKtAQoUQ3JlYXRlV2ViaG9va1JlcXVlc3QSGAoDdXJsGAEgASgJQgu6SAhyBhiAEIgBARIaCgZzZWNyZXQYAiABKAlCCrpIB3IFEBAYgAESQQoFa2luZHMYAyADKA4yHy5jaGF0LmFkbWluLnYxLldlYmhvb2tFdmVudEtpbmRCEbpIDpIBCxAKIgeCAQQQASAAEhwKCmJhdGNoX3NpemUYBCABKA1CCLpIBSoDGOgHIs4CCgdXZWJob29rEgoKAmlkGAEgASgEEgsKA3VybBgCIAEoCRIuCgVraW5kcxgDIAMoDjIfLmNoYXQuYWRtaW4udjEuV2ViaG9va0V2ZW50S2luZBISCgpiYXRjaF9zaXplGAQgASgNEg4KBnBhdXNlZBgFIAEoCBIQCghmYWlsdXJlcxgGIAEoDRISCgpsYXN0X2Vycm9yGAcgASgJEjMKD2xhc3RfZXJyb3JfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRZGVsaXZlcmVkX2JhdGNoZXMYCSABKAQSEgoKbGFnX2V2ZW50cxgKIAEoBBIbChNkZWxpdmVyaW5nX2luc3RhbmNlGAsgASgJEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJAChVDcmVhdGVXZWJob29rUmVzcG9uc2USJwoHd2ViaG9vaxgBIAEoCzIWLmNoYXQuYWRtaW4udjEuV2ViaG9vayIVChNMaXN0V2ViaG9va3NSZXF1ZXN0IkAKFExpc3RXZWJob29rc1Jlc3BvbnNlEigKCHdlYmhvb2tzGAEgAygLMhYuY2hhdC5hZG1pbi52MS5XZWJob29rIkYKF1NldFdlYmhvb2tQYXVzZWRSZXF1ZXN0EhsKCndlYmhvb2tfaWQYASABKARCB7pIBDICIAASDgoGcGF1c2VkGAIgASgIIkMKGFNldFdlYmhvb2tQYXVzZWRSZXNwb25zZRInCgd3ZWJob29rGAEgASgLMhYuY2hhdC5hZG1pbi52MS5XZWJob29rImAKFFJlcGxheVdlYmhvb2tSZXF1ZXN0EhsKCndlYmhvb2tfaWQYASABKARCB7pIBDICIAASGAoHcm9vbV9pZBgCIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAyABKAQiQAoVUmVwbGF5V2ViaG9va1Jlc3BvbnNlEicKB3dlYmhvb2sYASABKAsyFi5jaGF0LmFkbWluLnYxLldlYmhvb2siMwoURGVsZXRlV2ViaG9va1JlcXVlc3QSGwoKd2ViaG9va19pZBgBIAEoBEIHukgEMgIgACIXChVEZWxldGVXZWJob29rUmVzcG9uc2UqrQIKEFdlYmhvb2tFdmVudEtpbmQSIgoeV0VCSE9PS19FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiV0VCSE9PS19FVkVOVF9LSU5EX01FU1NBR0VfQ1JFQVRFRBABEiUKIVdFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0VESVRFRBACEiYKIldFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0RFTEVURUQQAxIhCh1XRUJIT09LX0VWRU5UX0tJTkRfTUVNQkVSU0hJUBAEEhsKF1dFQkhPT0tfRVZFTlRfS0lORF9ST09NEAUSHQoZV0VCSE9PS19FVkVOVF9LSU5EX0NVU1RPTRAGEh8KG1dFQkhPT0tfRVZFTlRfS0lORF9SRUFDVElPThAHMvEMCgxBZG1pblNlcnZpY2USUwoKQ3JlYXRlUm9vbRIgLmNoYXQuYWRtaW4udjEuQ3JlYXRlUm9vbVJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkNyZWF0ZVJvb21SZXNwb25zZSIAElMKCUxpc3RSb29tcxIfLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVxdWVzdBogLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVzcG9uc2UiA5ACARJWCgtBcmNoaXZlUm9vbRIhLmNoYXQuYWRtaW4udjEuQXJjaGl2ZVJvb21SZXF1ZXN0GiIuY2hhdC5hZG1pbi52MS5BcmNoaXZlUm9vbVJlc3BvbnNlIgASUwoJTGlzdFVzZXJzEh8uY2hhdC5hZG1pbi52MS5MaXN0VXNlcnNSZXF1ZXN0GiAuY2hhdC5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZSIDkAIBElYKC0Rpc2FibGVVc2VyEiEuY2hhdC5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaIi5jaGF0LmFkbWluLnYxLkRpc2FibGVVc2VyUmVzcG9uc2UiABJTCgpFbmFibGVVc2VyEiAuY2hhdC5hZG1pbi52MS5FbmFibGVVc2VyUmVxdWVzdBohLmNoYXQuYWRtaW4udjEuRW5hYmxlVXNlclJlc3BvbnNlIgASUwoKTG9nb3V0VXNlchIgLmNoYXQuYWRtaW4udjEuTG9nb3V0VXNlclJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkxvZ291dFVzZXJSZXNwb25zZSIAElwKDURlbGV0ZU1lc3NhZ2USIy5jaGF0LmFkbWluLnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiABJfCg1FeHBvcnRIaXN0b3J5EiMuY2hhdC5hZG1pbi52MS5FeHBvcnRIaXN0b3J5UmVxdWVzdBokLmNoYXQuYWRtaW4udjEuRXhwb3J0SGlzdG9yeVJlc3BvbnNlIgOQAgESUAoJQnJvYWRjYXN0Eh8uY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXF1ZXN0GiAuY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXNwb25zZSIAEmgKEVNlbmRQcmlvcml0eUV2ZW50EicuY2hhdC5hZG1pbi52MS5TZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QaKC5jaGF0LmFkbWluLnYxLlNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2UiABJQCghHZXRTdGF0cxIeLmNoYXQuYWRtaW4udjEuR2V0U3RhdHNSZXF1ZXN0Gh8uY2hhdC5hZG1pbi52MS5HZXRTdGF0c1Jlc3BvbnNlIgOQAgESXAoNQ3JlYXRlV2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuQ3JlYXRlV2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLkNyZWF0ZVdlYmhvb2tSZXNwb25zZSIAElwKDExpc3RXZWJob29rcxIiLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVxdWVzdBojLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVzcG9uc2UiA5ACARJlChBTZXRXZWJob29rUGF1c2VkEiYuY2hhdC5hZG1pbi52MS5TZXRXZWJob29rUGF1c2VkUmVxdWVzdBonLmNoYXQuYWRtaW4udjEuU2V0V2ViaG9va1BhdXNlZFJlc3BvbnNlIgASXAoNUmVwbGF5V2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuUmVwbGF5V2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLlJlcGxheVdlYmhvb2tSZXNwb25zZSIAElwKDURlbGV0ZVdlYmhvb2sSIy5jaGF0LmFkbWluLnYxLkRlbGV0ZVdlYmhvb2tSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVXZWJob29rUmVzcG9uc2UiABJcCgxMaXN0QXVkaXRMb2cSIi5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaIy5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_event, file_chat_v1_message, file_chat_v1_room, file_chat_v1_user, file_google_protobuf_timestamp]);
+  fileDesc("ChljaGF0L2FkbWluL3YxL2FkbWluLnByb3RvEg1jaGF0LmFkbWluLnYxIu0BChFDcmVhdGVSb29tUmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGFASHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGOgHEjMKCnZpc2liaWxpdHkYAyABKA4yEy5jaGF0LnYxLlZpc2liaWxpdHlCCrpIB4IBBBABIAASIwoJb3duZXJfaWRzGAQgAygEQhC6SA2SAQoIARBkIgQyAiAAEiEKCWFkbWluX2lkcxgFIAMoBEIOukgLkgEIEGQiBDICIAASIwoKbWVtYmVyX2lkcxgGIAMoBEIPukgMkgEJEOgHIgQyAiAAIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIloKEExpc3RSb29tc1JlcXVlc3QSFgoFcXVlcnkYASABKAlCB7pIBHICGFASGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjIARIRCgliZWZvcmVfaWQYAyABKAQicwoIUm9vbUluZm8SGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbRIWCg5vbmxpbmVfbWVtYmVycxgCIAEoDRIbChNwZWFrX29ubGluZV9tZW1iZXJzGAMgASgNEhUKDW1lc3NhZ2VfY291bnQYBCABKAQiUwoRTGlzdFJvb21zUmVzcG9uc2USJgoFcm9vbXMYASADKAsyFy5jaGF0LmFkbWluLnYxLlJvb21JbmZvEhYKDm5leHRfYmVmb3JlX2lkGAIgASgEIogBChFVcGRhdGVSb29tUmVxdWVzdBIYCgdyb29tX2lkGAEgASgEQge6SAQyAiAAEhwKBG5hbWUYAiABKAlCCbpIBnIEEAEYUEgAiAEBEiIKC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxjoB0gBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIxChJVcGRhdGVSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbSIuChJBcmNoaXZlUm9vbVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgACIyChNBcmNoaXZlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20ilAEKCFVzZXJJbmZvEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXISEAoIZGlzYWJsZWQYAiABKAgSDgoGb25saW5lGAMgASgIEhUKDXNlc3Npb25fY291bnQYBCABKA0SMgoObGFzdF9zZWVuX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIloKEExpc3RVc2Vyc1JlcXVlc3QSFgoFcXVlcnkYASABKAlCB7pIBHICGEASGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjIARIRCgliZWZvcmVfaWQYAyABKAQiUwoRTGlzdFVzZXJzUmVzcG9uc2USJgoFdXNlcnMYASADKAsyFy5jaGF0LmFkbWluLnYxLlVzZXJJbmZvEhYKDm5leHRfYmVmb3JlX2lkGAIgASgEIi4KEkRpc2FibGVVc2VyUmVxdWVzdBIYCgd1c2VyX2lkGAEgASgEQge6SAQyAiAAIlYKE0Rpc2FibGVVc2VyUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLmNoYXQuYWRtaW4udjEuVXNlckluZm8SGAoQcmV2b2tlZF9zZXNzaW9ucxgCIAEoDSItChFFbmFibGVVc2VyUmVxdWVzdBIYCgd1c2VyX2lkGAEgASgEQge6SAQyAiAAIjsKEkVuYWJsZVVzZXJSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuY2hhdC5hZG1pbi52MS5Vc2VySW5mbyItChFMb2dvdXRVc2VyUmVxdWVzdBIYCgd1c2VyX2lkGAEgASgEQge6SAQyAiAAIi4KEkxvZ291dFVzZXJSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgNIjMKFERlbGV0ZU1lc3NhZ2VSZXF1ZXN0EhsKCm1lc3NhZ2VfaWQYASABKARCB7pIBDICIAAiRwoVRGVsZXRlTWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEImAKFEV4cG9ydEhpc3RvcnlSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASEQoJYWZ0ZXJfc2VxGAIgASgEEhsKCXBhZ2Vfc2l6ZRgDIAEoDUIIukgFKgMYiCcicwoVRXhwb3J0SGlzdG9yeVJlc3BvbnNlEiIKBmV2ZW50cxgBIAMoCzISLmNoYXQudjEuUm9vbUV2ZW50EhYKDm5leHRfYWZ0ZXJfc2VxGAIgASgEEhAKCGhlYWRfc2VxGAMgASgEEgwKBGRvbmUYBCABKAgiswEKEEJyb2FkY2FzdFJlcXVlc3QSGAoEdGV4dBgBIAEoCUIKukgHcgUQARigHxIaCgdyb29tX2lkGAIgASgEQge6SAQyAiAASAASJwoFcm9vbXMYAyABKAsyFi5jaGF0LmFkbWluLnYxLlJvb21JZHNIABITCglhbGxfcm9vbXMYBCABKAhIABIaCgd1c2VyX2lkGAUgASgEQge6SAQyAiAASABCDwoGdGFyZ2V0EgW6SAIIASIuCgdSb29tSWRzEiMKCHJvb21faWRzGAEgAygEQhG6SA6SAQsIARDoByIEMgIgACJMChFCcm9hZGNhc3RSZXNwb25zZRINCgVyb29tcxgBIAEoDRIVCg1za2lwcGVkX3Jvb21zGAIgASgNEhEKCW5vdGljZV9pZBgDIAEoCSKcAQoYU2VuZFByaW9yaXR5RXZlbnRSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASKgoEdHlwZRgCIAEoCUIcukgZchcQARhAMhFeW0EtWmEtejAtOS5fLV0rJBIYCgRqc29uGAMgASgJQgi6SAVyAyiAQEgAEhgKBGRhdGEYBCABKAxCCLpIBXoDGIBASABCBgoEYm9keSJLChlTZW5kUHJpb3JpdHlFdmVudFJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USCwoDc2VxGAIgASgEIhEKD0dldFN0YXRzUmVxdWVzdCLHAgoNSW5zdGFuY2VTdGF0cxITCgtpbnN0YW5jZV9pZBgBIAEoCRJQChNzdHJlYW1zX2J5X3Byb3RvY29sGAIgAygLMjMuY2hhdC5hZG1pbi52MS5JbnN0YW5jZVN0YXRzLlN0cmVhbXNCeVByb3RvY29sRW50cnkSEwoLY29ubmVjdGlvbnMYAyABKA0SGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgEIAEoARIdChVkZWxpdmVyaWVzX3Blcl9zZWNvbmQYBSABKAESEwoLbG9jYWxfdXNlcnMYBiABKA0SLwoLcmVwb3J0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGjgKFlN0cmVhbXNCeVByb3RvY29sRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASKhAQoQR2V0U3RhdHNSZXNwb25zZRIvCglpbnN0YW5jZXMYASADKAsyHC5jaGF0LmFkbWluLnYxLkluc3RhbmNlU3RhdHMSLQoHY2x1c3RlchgCIAEoCzIcLmNoYXQuYWRtaW4udjEuSW5zdGFuY2VTdGF0cxIUCgxvbmxpbmVfdXNlcnMYAyABKA0SFwoPb25saW5lX3VzZXJfaWRzGAQgAygEIkUKE0xpc3RBdWRpdExvZ1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgNQgi6SAUqAxj0AxIRCgliZWZvcmVfaWQYAiABKAQilAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAQSDgoGa2V5X2lkGAIgASgEEhAKCGtleV9uYW1lGAMgASgJEg4KBm1ldGhvZBgEIAEoCRIOCgZ0YXJnZXQYBSABKAkSDgoGcmVzdWx0GAYgASgJEigKBHRpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIloKFExpc3RBdWRpdExvZ1Jlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5jaGF0LmFkbWluLnYxLkF1ZGl0RW50cnkSFgoObmV4dF9iZWZvcmVfaWQYAiABKAQirQEKFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EhgKA3VybBgBIAEoCUILukgIcgYYgBCIAQESGgoGc2VjcmV0GAIgASgJQgq6SAdyBRAQGIABEkEKBWtpbmRzGAMgAygOMh8uY2hhdC5hZG1pbi52MS5XZWJob29rRXZlbnRLaW5kQhG6SA6SAQsQCiIHggEEEAEgABIcCgpiYXRjaF9zaXplGAQgASgNQgi6SAUqAxjoByLOAgoHV2ViaG9vaxIKCgJpZBgBIAEoBBILCgN1cmwYAiABKAkSLgoFa2luZHMYAyADKA4yHy5jaGF0LmFkbWluLnYxLldlYmhvb2tFdmVudEtpbmQSEgoKYmF0Y2hfc2l6ZRgEIAEoDRIOCgZwYXVzZWQYBSABKAgSEAoIZmFpbHVyZXMYBiABKA0SEgoKbGFzdF9lcnJvchgHIAEoCRIzCg9sYXN0X2Vycm9yX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEWRlbGl2ZXJlZF9iYXRjaGVzGAkgASgEEhIKCmxhZ19ldmVudHMYCiABKAQSGwoTZGVsaXZlcmluZ19pbnN0YW5jZRgLIAEoCRIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQAoVQ3JlYXRlV2ViaG9va1Jlc3BvbnNlEicKB3dlYmhvb2sYASABKAsyFi5jaGF0LmFkbWluLnYxLldlYmhvb2siFQoTTGlzdFdlYmhvb2tzUmVxdWVzdCJAChRMaXN0V2ViaG9va3NSZXNwb25zZRIoCgh3ZWJob29rcxgBIAMoCzIWLmNoYXQuYWRtaW4udjEuV2ViaG9vayJGChdTZXRXZWJob29rUGF1c2VkUmVxdWVzdBIbCgp3ZWJob29rX2lkGAEgASgEQge6SAQyAiAAEg4KBnBhdXNlZBgCIAEoCCJDChhTZXRXZWJob29rUGF1c2VkUmVzcG9uc2USJwoHd2ViaG9vaxgBIAEoCzIWLmNoYXQuYWRtaW4udjEuV2ViaG9vayJgChRSZXBsYXlXZWJob29rUmVxdWVzdBIbCgp3ZWJob29rX2lkGAEgASgEQge6SAQyAiAAEhgKB3Jvb21faWQYAiABKARCB7pIBDICIAASEQoJYWZ0ZXJfc2VxGAMgASgEIkAKFVJlcGxheVdlYmhvb2tSZXNwb25zZRInCgd3ZWJob29rGAEgASgLMhYuY2hhdC5hZG1pbi52MS5XZWJob29rIjMKFERlbGV0ZVdlYmhvb2tSZXF1ZXN0EhsKCndlYmhvb2tfaWQYASABKARCB7pIBDICIAAiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImEKEENyZWF0ZUJvdFJlcXVlc3QSLgoIdXNlcm5hbWUYASABKAlCHLpIGXIXEAMYIDIRXltBLVphLXowLTlfLi1dKyQSHQoMZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhAIncKEUNyZWF0ZUJvdFJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIxChVSb3RhdGVCb3RUb2tlblJlcXVlc3QSGAoHdXNlcl9pZBgBIAEoBEIHukgEMgIgACJ3ChZSb3RhdGVCb3RUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmV2b2tlZF90b2tlbnMYAyABKA0qrQIKEFdlYmhvb2tFdmVudEtpbmQSIgoeV0VCSE9PS19FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiV0VCSE9PS19FVkVOVF9LSU5EX01FU1NBR0VfQ1JFQVRFRBABEiUKIVdFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0VESVRFRBACEiYKIldFQkhPT0tfRVZFTlRfS0lORF9NRVNTQUdFX0RFTEVURUQQAxIhCh1XRUJIT09LX0VWRU5UX0tJTkRfTUVNQkVSU0hJUBAEEhsKF1dFQkhPT0tfRVZFTlRfS0lORF9ST09NEAUSHQoZV0VCSE9PS19FVkVOVF9LSU5EX0NVU1RPTRAGEh8KG1dFQkhPT0tfRVZFTlRfS0lORF9SRUFDVElPThAHMvkOCgxBZG1pblNlcnZpY2USUwoKQ3JlYXRlUm9vbRIgLmNoYXQuYWRtaW4udjEuQ3JlYXRlUm9vbVJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkNyZWF0ZVJvb21SZXNwb25zZSIAElMKCUxpc3RSb29tcxIfLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVxdWVzdBogLmNoYXQuYWRtaW4udjEuTGlzdFJvb21zUmVzcG9uc2UiA5ACARJTCgpVcGRhdGVSb29tEiAuY2hhdC5hZG1pbi52MS5VcGRhdGVSb29tUmVxdWVzdBohLmNoYXQuYWRtaW4udjEuVXBkYXRlUm9vbVJlc3BvbnNlIgASVgoLQXJjaGl2ZVJvb20SIS5jaGF0LmFkbWluLnYxLkFyY2hpdmVSb29tUmVxdWVzdBoiLmNoYXQuYWRtaW4udjEuQXJjaGl2ZVJvb21SZXNwb25zZSIAElMKCUxpc3RVc2VycxIfLmNoYXQuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBogLmNoYXQuYWRtaW4udjEuTGlzdFVzZXJzUmVzcG9uc2UiA5ACARJWCgtEaXNhYmxlVXNlchIhLmNoYXQuYWRtaW4udjEuRGlzYWJsZVVzZXJSZXF1ZXN0GiIuY2hhdC5hZG1pbi52MS5EaXNhYmxlVXNlclJlc3BvbnNlIgASUwoKRW5hYmxlVXNlchIgLmNoYXQuYWRtaW4udjEuRW5hYmxlVXNlclJlcXVlc3QaIS5jaGF0LmFkbWluLnYxLkVuYWJsZVVzZXJSZXNwb25zZSIAElMKCkxvZ291dFVzZXISIC5jaGF0LmFkbWluLnYxLkxvZ291dFVzZXJSZXF1ZXN0GiEuY2hhdC5hZG1pbi52MS5Mb2dvdXRVc2VyUmVzcG9uc2UiABJQCglDcmVhdGVCb3QSHy5jaGF0LmFkbWluLnYxLkNyZWF0ZUJvdFJlcXVlc3QaIC5jaGF0LmFkbWluLnYxLkNyZWF0ZUJvdFJlc3BvbnNlIgASXwoOUm90YXRlQm90VG9rZW4SJC5jaGF0LmFkbWluLnYxLlJvdGF0ZUJvdFRva2VuUmVxdWVzdBolLmNoYXQuYWRtaW4udjEuUm90YXRlQm90VG9rZW5SZXNwb25zZSIAElwKDURlbGV0ZU1lc3NhZ2USIy5jaGF0LmFkbWluLnYxLkRlbGV0ZU1lc3NhZ2VSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVNZXNzYWdlUmVzcG9uc2UiABJfCg1FeHBvcnRIaXN0b3J5EiMuY2hhdC5hZG1pbi52MS5FeHBvcnRIaXN0b3J5UmVxdWVzdBokLmNoYXQuYWRtaW4udjEuRXhwb3J0SGlzdG9yeVJlc3BvbnNlIgOQAgESUAoJQnJvYWRjYXN0Eh8uY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXF1ZXN0GiAuY2hhdC5hZG1pbi52MS5Ccm9hZGNhc3RSZXNwb25zZSIAEmgKEVNlbmRQcmlvcml0eUV2ZW50EicuY2hhdC5hZG1pbi52MS5TZW5kUHJpb3JpdHlFdmVudFJlcXVlc3QaKC5jaGF0LmFkbWluLnYxLlNlbmRQcmlvcml0eUV2ZW50UmVzcG9uc2UiABJQCghHZXRTdGF0cxIeLmNoYXQuYWRtaW4udjEuR2V0U3RhdHNSZXF1ZXN0Gh8uY2hhdC5hZG1pbi52MS5HZXRTdGF0c1Jlc3BvbnNlIgOQAgESXAoNQ3JlYXRlV2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuQ3JlYXRlV2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLkNyZWF0ZVdlYmhvb2tSZXNwb25zZSIAElwKDExpc3RXZWJob29rcxIiLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVxdWVzdBojLmNoYXQuYWRtaW4udjEuTGlzdFdlYmhvb2tzUmVzcG9uc2UiA5ACARJlChBTZXRXZWJob29rUGF1c2VkEiYuY2hhdC5hZG1pbi52MS5TZXRXZWJob29rUGF1c2VkUmVxdWVzdBonLmNoYXQuYWRtaW4udjEuU2V0V2ViaG9va1BhdXNlZFJlc3BvbnNlIgASXAoNUmVwbGF5V2ViaG9vaxIjLmNoYXQuYWRtaW4udjEuUmVwbGF5V2ViaG9va1JlcXVlc3QaJC5jaGF0LmFkbWluLnYxLlJlcGxheVdlYmhvb2tSZXNwb25zZSIAElwKDURlbGV0ZVdlYmhvb2sSIy5jaGF0LmFkbWluLnYxLkRlbGV0ZVdlYmhvb2tSZXF1ZXN0GiQuY2hhdC5hZG1pbi52MS5EZWxldGVXZWJob29rUmVzcG9uc2UiABJcCgxMaXN0QXVkaXRMb2cSIi5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaIy5jaGF0LmFkbWluLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_event, file_chat_v1_message, file_chat_v1_room, file_chat_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * CreateRoomRequest describes a new channel.
@@ -212,6 +212,62 @@ export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE_
   messageDesc(file_chat_admin_v1_admin, 4);
 
 /**
+ * UpdateRoomRequest changes what is set.
+ *
+ * @generated from message chat.admin.v1.UpdateRoomRequest
+ */
+export type UpdateRoomRequest = Message<"chat.admin.v1.UpdateRoomRequest"> & {
+  /**
+   * The room.
+   *
+   * @generated from field: uint64 room_id = 1;
+   */
+  roomId: bigint;
+
+  /**
+   * New name, 1-80 characters, not blank.
+   *
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * New description, at most 1000 characters.
+   *
+   * @generated from field: optional string description = 3;
+   */
+  description?: string | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.UpdateRoomRequest.
+ * Use `create(UpdateRoomRequestSchema)` to create a new message.
+ */
+export const UpdateRoomRequestSchema: GenMessage<UpdateRoomRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 5);
+
+/**
+ * UpdateRoomResponse carries the room.
+ *
+ * @generated from message chat.admin.v1.UpdateRoomResponse
+ */
+export type UpdateRoomResponse = Message<"chat.admin.v1.UpdateRoomResponse"> & {
+  /**
+   * The room as it is now.
+   *
+   * @generated from field: chat.v1.Room room = 1;
+   */
+  room?: Room | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.UpdateRoomResponse.
+ * Use `create(UpdateRoomResponseSchema)` to create a new message.
+ */
+export const UpdateRoomResponseSchema: GenMessage<UpdateRoomResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 6);
+
+/**
  * ArchiveRoomRequest names a room.
  *
  * @generated from message chat.admin.v1.ArchiveRoomRequest
@@ -230,7 +286,7 @@ export type ArchiveRoomRequest = Message<"chat.admin.v1.ArchiveRoomRequest"> & {
  * Use `create(ArchiveRoomRequestSchema)` to create a new message.
  */
 export const ArchiveRoomRequestSchema: GenMessage<ArchiveRoomRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 5);
+  messageDesc(file_chat_admin_v1_admin, 7);
 
 /**
  * ArchiveRoomResponse carries the room.
@@ -251,7 +307,7 @@ export type ArchiveRoomResponse = Message<"chat.admin.v1.ArchiveRoomResponse"> &
  * Use `create(ArchiveRoomResponseSchema)` to create a new message.
  */
 export const ArchiveRoomResponseSchema: GenMessage<ArchiveRoomResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 6);
+  messageDesc(file_chat_admin_v1_admin, 8);
 
 /**
  * UserInfo is an account as operators see it.
@@ -300,7 +356,7 @@ export type UserInfo = Message<"chat.admin.v1.UserInfo"> & {
  * Use `create(UserInfoSchema)` to create a new message.
  */
 export const UserInfoSchema: GenMessage<UserInfo> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 7);
+  messageDesc(file_chat_admin_v1_admin, 9);
 
 /**
  * ListUsersRequest pages through accounts, newest first.
@@ -335,7 +391,7 @@ export type ListUsersRequest = Message<"chat.admin.v1.ListUsersRequest"> & {
  * Use `create(ListUsersRequestSchema)` to create a new message.
  */
 export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 8);
+  messageDesc(file_chat_admin_v1_admin, 10);
 
 /**
  * ListUsersResponse is one page.
@@ -363,7 +419,7 @@ export type ListUsersResponse = Message<"chat.admin.v1.ListUsersResponse"> & {
  * Use `create(ListUsersResponseSchema)` to create a new message.
  */
 export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 9);
+  messageDesc(file_chat_admin_v1_admin, 11);
 
 /**
  * DisableUserRequest names an account.
@@ -384,7 +440,7 @@ export type DisableUserRequest = Message<"chat.admin.v1.DisableUserRequest"> & {
  * Use `create(DisableUserRequestSchema)` to create a new message.
  */
 export const DisableUserRequestSchema: GenMessage<DisableUserRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 10);
+  messageDesc(file_chat_admin_v1_admin, 12);
 
 /**
  * DisableUserResponse reports what was revoked.
@@ -412,7 +468,7 @@ export type DisableUserResponse = Message<"chat.admin.v1.DisableUserResponse"> &
  * Use `create(DisableUserResponseSchema)` to create a new message.
  */
 export const DisableUserResponseSchema: GenMessage<DisableUserResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 11);
+  messageDesc(file_chat_admin_v1_admin, 13);
 
 /**
  * EnableUserRequest names an account.
@@ -433,7 +489,7 @@ export type EnableUserRequest = Message<"chat.admin.v1.EnableUserRequest"> & {
  * Use `create(EnableUserRequestSchema)` to create a new message.
  */
 export const EnableUserRequestSchema: GenMessage<EnableUserRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 12);
+  messageDesc(file_chat_admin_v1_admin, 14);
 
 /**
  * EnableUserResponse carries the account.
@@ -454,7 +510,7 @@ export type EnableUserResponse = Message<"chat.admin.v1.EnableUserResponse"> & {
  * Use `create(EnableUserResponseSchema)` to create a new message.
  */
 export const EnableUserResponseSchema: GenMessage<EnableUserResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 13);
+  messageDesc(file_chat_admin_v1_admin, 15);
 
 /**
  * LogoutUserRequest names an account.
@@ -475,7 +531,7 @@ export type LogoutUserRequest = Message<"chat.admin.v1.LogoutUserRequest"> & {
  * Use `create(LogoutUserRequestSchema)` to create a new message.
  */
 export const LogoutUserRequestSchema: GenMessage<LogoutUserRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 14);
+  messageDesc(file_chat_admin_v1_admin, 16);
 
 /**
  * LogoutUserResponse reports what was revoked.
@@ -496,7 +552,7 @@ export type LogoutUserResponse = Message<"chat.admin.v1.LogoutUserResponse"> & {
  * Use `create(LogoutUserResponseSchema)` to create a new message.
  */
 export const LogoutUserResponseSchema: GenMessage<LogoutUserResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 15);
+  messageDesc(file_chat_admin_v1_admin, 17);
 
 /**
  * DeleteMessageRequest names a message.
@@ -517,7 +573,7 @@ export type DeleteMessageRequest = Message<"chat.admin.v1.DeleteMessageRequest">
  * Use `create(DeleteMessageRequestSchema)` to create a new message.
  */
 export const DeleteMessageRequestSchema: GenMessage<DeleteMessageRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 16);
+  messageDesc(file_chat_admin_v1_admin, 18);
 
 /**
  * DeleteMessageResponse carries the tombstone.
@@ -545,7 +601,7 @@ export type DeleteMessageResponse = Message<"chat.admin.v1.DeleteMessageResponse
  * Use `create(DeleteMessageResponseSchema)` to create a new message.
  */
 export const DeleteMessageResponseSchema: GenMessage<DeleteMessageResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 17);
+  messageDesc(file_chat_admin_v1_admin, 19);
 
 /**
  * ExportHistoryRequest asks for a page of a room's events.
@@ -580,7 +636,7 @@ export type ExportHistoryRequest = Message<"chat.admin.v1.ExportHistoryRequest">
  * Use `create(ExportHistoryRequestSchema)` to create a new message.
  */
 export const ExportHistoryRequestSchema: GenMessage<ExportHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 18);
+  messageDesc(file_chat_admin_v1_admin, 20);
 
 /**
  * ExportHistoryResponse is one page of events, in sequence order.
@@ -622,7 +678,7 @@ export type ExportHistoryResponse = Message<"chat.admin.v1.ExportHistoryResponse
  * Use `create(ExportHistoryResponseSchema)` to create a new message.
  */
 export const ExportHistoryResponseSchema: GenMessage<ExportHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 19);
+  messageDesc(file_chat_admin_v1_admin, 21);
 
 /**
  * BroadcastRequest sends a system notice.
@@ -682,7 +738,7 @@ export type BroadcastRequest = Message<"chat.admin.v1.BroadcastRequest"> & {
  * Use `create(BroadcastRequestSchema)` to create a new message.
  */
 export const BroadcastRequestSchema: GenMessage<BroadcastRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 20);
+  messageDesc(file_chat_admin_v1_admin, 22);
 
 /**
  * RoomIds is a list of rooms.
@@ -703,7 +759,7 @@ export type RoomIds = Message<"chat.admin.v1.RoomIds"> & {
  * Use `create(RoomIdsSchema)` to create a new message.
  */
 export const RoomIdsSchema: GenMessage<RoomIds> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 21);
+  messageDesc(file_chat_admin_v1_admin, 23);
 
 /**
  * BroadcastResponse reports where the notice went.
@@ -738,7 +794,7 @@ export type BroadcastResponse = Message<"chat.admin.v1.BroadcastResponse"> & {
  * Use `create(BroadcastResponseSchema)` to create a new message.
  */
 export const BroadcastResponseSchema: GenMessage<BroadcastResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 22);
+  messageDesc(file_chat_admin_v1_admin, 24);
 
 /**
  * SendPriorityEventRequest posts a priority custom event.
@@ -789,7 +845,7 @@ export type SendPriorityEventRequest = Message<"chat.admin.v1.SendPriorityEventR
  * Use `create(SendPriorityEventRequestSchema)` to create a new message.
  */
 export const SendPriorityEventRequestSchema: GenMessage<SendPriorityEventRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 23);
+  messageDesc(file_chat_admin_v1_admin, 25);
 
 /**
  * SendPriorityEventResponse carries the stored event.
@@ -817,7 +873,7 @@ export type SendPriorityEventResponse = Message<"chat.admin.v1.SendPriorityEvent
  * Use `create(SendPriorityEventResponseSchema)` to create a new message.
  */
 export const SendPriorityEventResponseSchema: GenMessage<SendPriorityEventResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 24);
+  messageDesc(file_chat_admin_v1_admin, 26);
 
 /**
  * GetStatsRequest has no fields.
@@ -832,7 +888,7 @@ export type GetStatsRequest = Message<"chat.admin.v1.GetStatsRequest"> & {
  * Use `create(GetStatsRequestSchema)` to create a new message.
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 25);
+  messageDesc(file_chat_admin_v1_admin, 27);
 
 /**
  * InstanceStats are one server process's figures.
@@ -895,7 +951,7 @@ export type InstanceStats = Message<"chat.admin.v1.InstanceStats"> & {
  * Use `create(InstanceStatsSchema)` to create a new message.
  */
 export const InstanceStatsSchema: GenMessage<InstanceStats> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 26);
+  messageDesc(file_chat_admin_v1_admin, 28);
 
 /**
  * GetStatsResponse holds per-instance and cluster figures.
@@ -937,7 +993,7 @@ export type GetStatsResponse = Message<"chat.admin.v1.GetStatsResponse"> & {
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 27);
+  messageDesc(file_chat_admin_v1_admin, 29);
 
 /**
  * ListAuditLogRequest pages through the audit log, newest first.
@@ -965,7 +1021,7 @@ export type ListAuditLogRequest = Message<"chat.admin.v1.ListAuditLogRequest"> &
  * Use `create(ListAuditLogRequestSchema)` to create a new message.
  */
 export const ListAuditLogRequestSchema: GenMessage<ListAuditLogRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 28);
+  messageDesc(file_chat_admin_v1_admin, 30);
 
 /**
  * AuditEntry is one admin call.
@@ -1028,7 +1084,7 @@ export type AuditEntry = Message<"chat.admin.v1.AuditEntry"> & {
  * Use `create(AuditEntrySchema)` to create a new message.
  */
 export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 29);
+  messageDesc(file_chat_admin_v1_admin, 31);
 
 /**
  * ListAuditLogResponse is one page.
@@ -1056,7 +1112,7 @@ export type ListAuditLogResponse = Message<"chat.admin.v1.ListAuditLogResponse">
  * Use `create(ListAuditLogResponseSchema)` to create a new message.
  */
 export const ListAuditLogResponseSchema: GenMessage<ListAuditLogResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 30);
+  messageDesc(file_chat_admin_v1_admin, 32);
 
 /**
  * CreateWebhookRequest describes an endpoint.
@@ -1098,7 +1154,7 @@ export type CreateWebhookRequest = Message<"chat.admin.v1.CreateWebhookRequest">
  * Use `create(CreateWebhookRequestSchema)` to create a new message.
  */
 export const CreateWebhookRequestSchema: GenMessage<CreateWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 31);
+  messageDesc(file_chat_admin_v1_admin, 33);
 
 /**
  * Webhook is an endpoint and how its deliveries go.
@@ -1196,7 +1252,7 @@ export type Webhook = Message<"chat.admin.v1.Webhook"> & {
  * Use `create(WebhookSchema)` to create a new message.
  */
 export const WebhookSchema: GenMessage<Webhook> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 32);
+  messageDesc(file_chat_admin_v1_admin, 34);
 
 /**
  * CreateWebhookResponse carries the endpoint.
@@ -1217,7 +1273,7 @@ export type CreateWebhookResponse = Message<"chat.admin.v1.CreateWebhookResponse
  * Use `create(CreateWebhookResponseSchema)` to create a new message.
  */
 export const CreateWebhookResponseSchema: GenMessage<CreateWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 33);
+  messageDesc(file_chat_admin_v1_admin, 35);
 
 /**
  * ListWebhooksRequest has no fields.
@@ -1232,7 +1288,7 @@ export type ListWebhooksRequest = Message<"chat.admin.v1.ListWebhooksRequest"> &
  * Use `create(ListWebhooksRequestSchema)` to create a new message.
  */
 export const ListWebhooksRequestSchema: GenMessage<ListWebhooksRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 34);
+  messageDesc(file_chat_admin_v1_admin, 36);
 
 /**
  * ListWebhooksResponse lists every endpoint.
@@ -1253,7 +1309,7 @@ export type ListWebhooksResponse = Message<"chat.admin.v1.ListWebhooksResponse">
  * Use `create(ListWebhooksResponseSchema)` to create a new message.
  */
 export const ListWebhooksResponseSchema: GenMessage<ListWebhooksResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 35);
+  messageDesc(file_chat_admin_v1_admin, 37);
 
 /**
  * SetWebhookPausedRequest pauses or resumes an endpoint.
@@ -1281,7 +1337,7 @@ export type SetWebhookPausedRequest = Message<"chat.admin.v1.SetWebhookPausedReq
  * Use `create(SetWebhookPausedRequestSchema)` to create a new message.
  */
 export const SetWebhookPausedRequestSchema: GenMessage<SetWebhookPausedRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 36);
+  messageDesc(file_chat_admin_v1_admin, 38);
 
 /**
  * SetWebhookPausedResponse carries the endpoint.
@@ -1302,7 +1358,7 @@ export type SetWebhookPausedResponse = Message<"chat.admin.v1.SetWebhookPausedRe
  * Use `create(SetWebhookPausedResponseSchema)` to create a new message.
  */
 export const SetWebhookPausedResponseSchema: GenMessage<SetWebhookPausedResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 37);
+  messageDesc(file_chat_admin_v1_admin, 39);
 
 /**
  * ReplayWebhookRequest names where to start again.
@@ -1337,7 +1393,7 @@ export type ReplayWebhookRequest = Message<"chat.admin.v1.ReplayWebhookRequest">
  * Use `create(ReplayWebhookRequestSchema)` to create a new message.
  */
 export const ReplayWebhookRequestSchema: GenMessage<ReplayWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 38);
+  messageDesc(file_chat_admin_v1_admin, 40);
 
 /**
  * ReplayWebhookResponse carries the endpoint.
@@ -1358,7 +1414,7 @@ export type ReplayWebhookResponse = Message<"chat.admin.v1.ReplayWebhookResponse
  * Use `create(ReplayWebhookResponseSchema)` to create a new message.
  */
 export const ReplayWebhookResponseSchema: GenMessage<ReplayWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 39);
+  messageDesc(file_chat_admin_v1_admin, 41);
 
 /**
  * DeleteWebhookRequest names an endpoint.
@@ -1379,7 +1435,7 @@ export type DeleteWebhookRequest = Message<"chat.admin.v1.DeleteWebhookRequest">
  * Use `create(DeleteWebhookRequestSchema)` to create a new message.
  */
 export const DeleteWebhookRequestSchema: GenMessage<DeleteWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 40);
+  messageDesc(file_chat_admin_v1_admin, 42);
 
 /**
  * DeleteWebhookResponse is empty.
@@ -1394,7 +1450,126 @@ export type DeleteWebhookResponse = Message<"chat.admin.v1.DeleteWebhookResponse
  * Use `create(DeleteWebhookResponseSchema)` to create a new message.
  */
 export const DeleteWebhookResponseSchema: GenMessage<DeleteWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_chat_admin_v1_admin, 41);
+  messageDesc(file_chat_admin_v1_admin, 43);
+
+/**
+ * CreateBotRequest describes a bot account.
+ *
+ * @generated from message chat.admin.v1.CreateBotRequest
+ */
+export type CreateBotRequest = Message<"chat.admin.v1.CreateBotRequest"> & {
+  /**
+   * 3-32 letters, digits, '_', '.', '-'; unique, like any username.
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * At most 64 characters.
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message chat.admin.v1.CreateBotRequest.
+ * Use `create(CreateBotRequestSchema)` to create a new message.
+ */
+export const CreateBotRequestSchema: GenMessage<CreateBotRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 44);
+
+/**
+ * CreateBotResponse carries the bot and its token.
+ *
+ * @generated from message chat.admin.v1.CreateBotResponse
+ */
+export type CreateBotResponse = Message<"chat.admin.v1.CreateBotResponse"> & {
+  /**
+   * The account (bot set).
+   *
+   * @generated from field: chat.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Its access token (never shown again; RotateBotToken issues another).
+   *
+   * @generated from field: string access_token = 2;
+   */
+  accessToken: string;
+
+  /**
+   * When the token expires (long-lived: ten years).
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.admin.v1.CreateBotResponse.
+ * Use `create(CreateBotResponseSchema)` to create a new message.
+ */
+export const CreateBotResponseSchema: GenMessage<CreateBotResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 45);
+
+/**
+ * RotateBotTokenRequest names a bot.
+ *
+ * @generated from message chat.admin.v1.RotateBotTokenRequest
+ */
+export type RotateBotTokenRequest = Message<"chat.admin.v1.RotateBotTokenRequest"> & {
+  /**
+   * The bot.
+   *
+   * @generated from field: uint64 user_id = 1;
+   */
+  userId: bigint;
+};
+
+/**
+ * Describes the message chat.admin.v1.RotateBotTokenRequest.
+ * Use `create(RotateBotTokenRequestSchema)` to create a new message.
+ */
+export const RotateBotTokenRequestSchema: GenMessage<RotateBotTokenRequest> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 46);
+
+/**
+ * RotateBotTokenResponse carries the new token.
+ *
+ * @generated from message chat.admin.v1.RotateBotTokenResponse
+ */
+export type RotateBotTokenResponse = Message<"chat.admin.v1.RotateBotTokenResponse"> & {
+  /**
+   * The new token; every earlier one is revoked (open feeds end).
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * When it expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Tokens revoked.
+   *
+   * @generated from field: uint32 revoked_tokens = 3;
+   */
+  revokedTokens: number;
+};
+
+/**
+ * Describes the message chat.admin.v1.RotateBotTokenResponse.
+ * Use `create(RotateBotTokenResponseSchema)` to create a new message.
+ */
+export const RotateBotTokenResponseSchema: GenMessage<RotateBotTokenResponse> = /*@__PURE__*/
+  messageDesc(file_chat_admin_v1_admin, 47);
 
 /**
  * WebhookEventKind selects the events an endpoint receives.
@@ -1495,6 +1670,16 @@ export const AdminService: GenService<{
     output: typeof ListRoomsResponseSchema;
   },
   /**
+   * Renames a room or changes its description.
+   *
+   * @generated from rpc chat.admin.v1.AdminService.UpdateRoom
+   */
+  updateRoom: {
+    methodKind: "unary";
+    input: typeof UpdateRoomRequestSchema;
+    output: typeof UpdateRoomResponseSchema;
+  },
+  /**
    * Makes a room read-only (idempotent).
    *
    * @generated from rpc chat.admin.v1.AdminService.ArchiveRoom
@@ -1545,6 +1730,26 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof LogoutUserRequestSchema;
     output: typeof LogoutUserResponseSchema;
+  },
+  /**
+   * Creates a bot account and its long-lived access token (shown once).
+   *
+   * @generated from rpc chat.admin.v1.AdminService.CreateBot
+   */
+  createBot: {
+    methodKind: "unary";
+    input: typeof CreateBotRequestSchema;
+    output: typeof CreateBotResponseSchema;
+  },
+  /**
+   * Revokes every token of a bot and issues a new one (shown once).
+   *
+   * @generated from rpc chat.admin.v1.AdminService.RotateBotToken
+   */
+  rotateBotToken: {
+    methodKind: "unary";
+    input: typeof RotateBotTokenRequestSchema;
+    output: typeof RotateBotTokenResponseSchema;
   },
   /**
    * Deletes any message (a tombstone, as MessageService.DeleteMessage).

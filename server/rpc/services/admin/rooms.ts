@@ -7,15 +7,18 @@ import {
   CreateRoomResponseSchema,
   ListRoomsResponseSchema,
   RoomInfoSchema,
+  UpdateRoomResponseSchema,
 } from "../../../../gen/chat/admin/v1/admin_pb.js";
 import {
   RoomArchivedNoticeSchema,
   RoomCreatedNoticeSchema,
+  RoomRenamedNoticeSchema,
 } from "../../../../gen/chat/v1/message_pb.js";
 import {
   admitMembers,
   loadUsers,
   membersAdded,
+  rejectDirect,
   requireKnown,
   requireUser,
   roomAfter,
@@ -34,7 +37,10 @@ export function adminRoomMethods({
   prisma,
   writer,
   presence,
-}: AdminDeps): Pick<ServiceImpl<typeof AdminService>, "createRoom" | "listRooms" | "archiveRoom"> {
+}: AdminDeps): Pick<
+  ServiceImpl<typeof AdminService>,
+  "createRoom" | "listRooms" | "updateRoom" | "archiveRoom"
+> {
   return {
     async createRoom(req) {
       const name = req.name.trim();
@@ -116,6 +122,34 @@ export function adminRoomMethods({
         ),
         nextBeforeId: rows.length > limit ? (page[page.length - 1]?.id ?? 0n) : 0n,
       });
+    },
+
+    async updateRoom(req) {
+      const name = req.name?.trim();
+      if (name === "") throw invalidArgument([{ field: "name", description: "must not be blank" }]);
+      const description = req.description?.trim();
+      const room = await writer.change(req.roomId, async (c) => {
+        rejectDirect(c.room, "be renamed or described");
+        const before = await roomAfter(c);
+        const data: { name?: string; description?: string } = {};
+        if (name !== undefined && name !== before.name) data.name = name;
+        if (description !== undefined && description !== before.description) {
+          data.description = description;
+        }
+        if (data.name === undefined && data.description === undefined) return before;
+        const seq = c.nextSeq();
+        await c.tx.room.update({ where: { id: c.room.id }, data: { ...data, updatedAt: c.now } });
+        const after = await roomAfter(c, seq);
+        c.emit(seq, null, roomUpdated(after));
+        if (data.name !== undefined) {
+          await systemMessage(c, seq, 0n, {
+            case: "roomRenamed",
+            value: create(RoomRenamedNoticeSchema, { oldName: before.name, newName: data.name }),
+          });
+        }
+        return after;
+      });
+      return create(UpdateRoomResponseSchema, { room: toRoom(room) });
     },
 
     async archiveRoom(req) {

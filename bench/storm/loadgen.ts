@@ -67,7 +67,7 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
     timeToReady: ttr.summary(),
     allReadySeconds: (lastReady - t0) / 1000,
     startSeconds,
-    connections: g.pool.connections(),
+    connections: g.calls.connections(),
     ...load,
   };
 }

@@ -111,7 +111,7 @@ function rows(o: StormOptions, r: StormResult): [string, string][] {
   return [
     [
       "storm",
-      `${fmtInt(o.subscribers)} Subscribe calls, ${o.protocol} (${o.client} client)${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${o.spreadMs ? `spread over ${o.spreadMs} ms` : `started at once (in ${(s.startSeconds * 1000).toFixed(0)} ms)`}`,
+      `${fmtInt(o.subscribers)} Subscribe calls, ${o.protocol} (${o.client} client)${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${o.spreadMs ? `spread over ${o.spreadMs} ms` : `started at once (in ${(s.startSeconds * 1000).toFixed(0)} ms, ${Number.isFinite(s.startCpuSeconds) ? (s.startCpuSeconds * 1000).toFixed(0) : "?"} ms of load generator CPU)`}`,
     ],
     [
       "accounts / rooms",

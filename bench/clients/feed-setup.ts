@@ -9,7 +9,6 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
-import { FeedService } from "../../gen/chat/v1/feed_pb.js";
 import { logToParent } from "../lib/loadgen-process.js";
 import { choice, int } from "../lib/options.js";
 import {
@@ -27,10 +26,14 @@ import {
   clientProtocols,
   createClientPool,
 } from "./client-pool.js";
+import { type FeedCalls, feedCalls } from "./feed-calls.js";
 import { FeedStream, type StreamObserver } from "./feed-stream.js";
+import { type SubscriberClient, subscriberClients } from "./subscriber-pool.js";
 
 /** The options the storm, resume and hold scenarios share. */
 export interface FeedScenarioOptions {
+  /** Client code of the streams (feed-calls.ts). */
+  client: SubscriberClient;
   protocol: ClientProtocol;
   /** Streams per HTTP/2 session with grpc-h2-multi. */
   perSession: number;
@@ -108,18 +111,17 @@ export class FeedSetup {
     return out;
   }
 
-  /** A new group of streams on connections of its own, with the scenario's protocol. */
+  /** A new group of streams on connections of its own, with the scenario's client and protocol. */
   newGroup(): StreamGroup {
-    const pool = createClientPool(this.o.protocol, this.baseUrl, {
-      perSession: this.o.perSession,
-      h1MaxSockets: 1,
-    });
-    return new StreamGroup(this, pool);
+    return new StreamGroup(
+      this,
+      feedCalls(this.o.client, this.o.protocol, this.baseUrl, this.o.perSession),
+    );
   }
 }
 
 /**
- * A group of streams sharing one pool. Each stream has its own
+ * A group of streams sharing connections (one {@link FeedCalls}). Each stream has its own
  * AbortController: Node's EventTarget appends a listener by walking the
  * existing ones, so tens of thousands of calls listening to one shared
  * signal cost quadratic time in the load generator.
@@ -131,7 +133,7 @@ export class StreamGroup {
 
   constructor(
     readonly setup: FeedSetup,
-    readonly pool: ClientPool,
+    readonly calls: FeedCalls,
   ) {}
 
   /** Creates stream number `this.streams.length` (not started). */
@@ -143,7 +145,7 @@ export class StreamGroup {
     const i = this.streams.length;
     const s = new FeedStream(
       i,
-      createClient(FeedService, this.pool.transportFor(i)),
+      this.calls,
       this.setup.accountOf(i).token,
       positions,
       targets,
@@ -189,7 +191,7 @@ export class StreamGroup {
       }),
     ]);
     clearTimeout(timer);
-    this.pool.close();
+    this.calls.close();
   }
 }
 
@@ -220,6 +222,12 @@ export function feedOptionSpecs(d: {
   streamsPerUserHelp?: string;
 }) {
   return {
+    client: choice(
+      "lean",
+      subscriberClients,
+      "the streams' client: lean (node:http/http2 + generated message types, clients/lean-subscriber.ts) | sdk (createClient + connect-node)",
+      { arg: "C" },
+    ),
     protocol: choice(
       d.protocol,
       clientProtocols,

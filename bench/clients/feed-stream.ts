@@ -1,6 +1,7 @@
 /**
  * One FeedService.Subscribe stream of the storm, resume and hold
- * scenarios, through the generated SDK, checked event by event like
+ * scenarios, through the lean client or the generated SDK (feed-calls.ts,
+ * `--client`), checked event by event like
  * subscriber.ts does for fanout, but for any number of rooms and
  * with resume positions.
  *
@@ -13,9 +14,10 @@
  *
  * Times are `performance.now()` milliseconds of the load generator.
  */
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { RoomEvent } from "../../gen/chat/v1/event_pb.js";
-import type { FeedService } from "../../gen/chat/v1/feed_pb.js";
+import type { SubscribeResponse } from "../../gen/chat/v1/feed_pb.js";
+import type { FeedCalls } from "./feed-calls.js";
 import { SequenceTally } from "./sequence-tally.js";
 
 /** How a stream ended other than by our own abort: error code (or "ended") and message. */
@@ -68,7 +70,7 @@ export class FeedStream extends SequenceTally {
 
   constructor(
     readonly index: number,
-    private readonly client: Client<typeof FeedService>,
+    private readonly calls: FeedCalls,
     private readonly token: string,
     /** Resume positions sent in the request; empty: start at the heads in `ready`. */
     readonly positions: { roomId: bigint; lastSeq: bigint }[] = [],
@@ -99,36 +101,37 @@ export class FeedStream extends SequenceTally {
   async run(signal: AbortSignal): Promise<void> {
     this.startedAtMs = performance.now();
     try {
-      const stream = this.client.subscribe(
-        { positions: this.positions },
-        { signal, headers: { authorization: `Bearer ${this.token}` } },
+      await this.calls.run(this.index, this.token, this.positions, signal, (res) =>
+        this.onResponse(res),
       );
-      for await (const res of stream) {
-        const ev = res.event?.event;
-        switch (ev?.case) {
-          case "roomEvent":
-            this.onRoomEvent(ev.value);
-            break;
-          case "ready":
-            this.onReady(ev.value.rooms);
-            break;
-          case "reset":
-            this.resets += 1;
-            break;
-          case "heartbeat":
-            this.heartbeats += 1;
-            this.otherEvents += 1;
-            break;
-          default:
-            this.otherEvents += 1;
-        }
-      }
       if (!signal.aborted) this.fail("ended", "the server ended the stream");
     } catch (err) {
       const ce = ConnectError.from(err);
       if (!(signal.aborted && ce.code === Code.Canceled)) this.fail(Code[ce.code], ce.rawMessage);
     } finally {
       this.settle();
+    }
+  }
+
+  /** One response of the stream. */
+  private onResponse(res: SubscribeResponse): void {
+    const ev = res.event?.event;
+    switch (ev?.case) {
+      case "roomEvent":
+        this.onRoomEvent(ev.value);
+        break;
+      case "ready":
+        this.onReady(ev.value.rooms);
+        break;
+      case "reset":
+        this.resets += 1;
+        break;
+      case "heartbeat":
+        this.heartbeats += 1;
+        this.otherEvents += 1;
+        break;
+      default:
+        this.otherEvents += 1;
     }
   }
 

@@ -16,10 +16,15 @@
  * the SDK's. Left out: compression (none is offered, so the server sends
  * none), deadlines, interceptors, retries.
  *
- * Connections are laid out as for `--client sdk` (subscriber-pool.ts):
+ * One implementation, {@link leanSubscribeCalls}, starts the calls and
+ * splits their envelopes for every lean stream: the fan-out's subscribers
+ * ({@link leanSubscribers}) and the storm, resume and hold streams
+ * (feed-calls.ts), which send resume positions in the request.
+ *
+ * Connections are laid out as for `--client sdk` (client-pool.ts):
  * `connect-h1` one keep-alive agent with one socket per stream,
  * `grpc-h2` one HTTP/2 session per stream, `grpc-h2-multi` one session per
- * {@link defaultPerSession} streams.
+ * `perSession` streams ({@link defaultPerSession} for the fan-out).
  */
 import http from "node:http";
 import http2 from "node:http2";
@@ -45,7 +50,7 @@ import { type DeliverySink, FeedSubscriber, type SubscriberPool } from "./subscr
 
 const path = `/${FeedService.typeName}/${FeedService.method.subscribe.name}`;
 
-/** What a started call reports to its subscriber. */
+/** What a started call reports to its owner. */
 interface CallEvents {
   /** The payload of one data envelope (a SubscribeResponse). */
   message(payload: Uint8Array): void;
@@ -53,24 +58,73 @@ interface CallEvents {
   end(err: unknown): void;
 }
 
-/** Starts one call as the holder of `token`; returns how to cancel it. */
-type StartCall = (token: string, events: CallEvents) => () => void;
+/** Starts one call as the holder of `token` with the enveloped request `body`; returns how to cancel it. */
+type StartCall = (token: string, body: Buffer, events: CallEvents) => () => void;
+
+/** A resume position: the last sequence of a room the stream already has. */
+export interface Position {
+  roomId: bigint;
+  lastSeq: bigint;
+}
 
 /**
- * `--client lean` subscribers for `protocol`; connections and sessions
- * are made when their first subscriber starts.
+ * The enveloped SubscribeRequest (flags 0: not compressed) with these
+ * resume positions; none: live events of every room of the account (what
+ * the SDK sends for `{}`).
  */
-export function leanSubscribers(protocol: ClientProtocol, baseUrl: string): SubscriberPool {
-  // The SDK sends `{}` too: live events of every room of the account.
-  const msg = toBinary(SubscribeRequestSchema, create(SubscribeRequestSchema));
-  const body = Buffer.alloc(5 + msg.length); // flags 0: not compressed
+export function subscribeRequestBody(positions: readonly Position[] = []): Buffer {
+  const msg = toBinary(
+    SubscribeRequestSchema,
+    create(SubscribeRequestSchema, { positions: [...positions] }),
+  );
+  const body = Buffer.alloc(5 + msg.length);
   body.writeUInt32BE(msg.length, 1);
   body.set(msg, 5);
-  const agents: http.Agent[] = [];
+  return body;
+}
+
+/**
+ * Lean Subscribe calls over `protocol`, the one implementation behind
+ * every `--client lean` stream (the fan-out's subscribers here, the feed
+ * scenarios' streams in feed-calls.ts). Connections and sessions are made
+ * when the first call of stream `i` starts: `connect-h1` one keep-alive
+ * agent with one socket per stream, `grpc-h2` one HTTP/2 session per
+ * stream, `grpc-h2-multi` one session per `perSession` streams.
+ */
+export interface LeanSubscribeCalls {
+  /**
+   * Runs one Subscribe call of stream `i` until it ends, handing `each`
+   * the payload of every data envelope (a SubscribeResponse; a view, valid
+   * during the call). Resolves when the server ends the call cleanly or
+   * `signal` aborts (the call is then cancelled); rejects with the call's
+   * error (a ConnectError, or what `each` threw). `body`: from
+   * {@link subscribeRequestBody}.
+   */
+  run(
+    i: number,
+    token: string,
+    body: Buffer,
+    signal: AbortSignal,
+    each: (payload: Uint8Array) => void,
+  ): Promise<void>;
+  /** Connections (HTTP/1.1) or sessions (HTTP/2) created. */
+  connections(): number;
+  /** Closes every connection and session. */
+  close(): void;
+}
+
+/** {@link LeanSubscribeCalls} over `protocol`. */
+export function leanSubscribeCalls(
+  protocol: ClientProtocol,
+  baseUrl: string,
+  perSession = defaultPerSession,
+): LeanSubscribeCalls {
+  const agents = new Map<number, http.Agent>();
   const sessions = new Map<number, http2.ClientHttp2Session>();
-  const perSession = protocol === "grpc-h2-multi" ? defaultPerSession : 1;
+  const per = protocol === "grpc-h2-multi" ? perSession : 1;
+  const url = new URL(path, baseUrl);
   const sessionFor = (i: number) => {
-    const g = Math.floor(i / perSession);
+    const g = Math.floor(i / per);
     let s = sessions.get(g);
     if (!s) {
       s = http2.connect(baseUrl);
@@ -80,79 +134,107 @@ export function leanSubscribers(protocol: ClientProtocol, baseUrl: string): Subs
     }
     return s;
   };
+  const agentFor = (i: number) => {
+    let a = agents.get(i);
+    if (!a) {
+      a = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.set(i, a);
+    }
+    return a;
+  };
+  const start: (i: number) => StartCall =
+    protocol === "connect-h1"
+      ? (i) => connectCall(url, agentFor(i))
+      : (i) => grpcCall(() => sessionFor(i));
   return {
-    subscriber(i, roomId, token, sink) {
-      let start: StartCall;
-      if (protocol === "connect-h1") {
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        agents.push(agent);
-        start = connectCall(new URL(path, baseUrl), agent, body);
-      } else {
-        start = grpcCall(() => sessionFor(i), body);
-      }
-      return new LeanSubscriber(i, roomId, sink, token, start);
-    },
-    connections: () => (protocol === "connect-h1" ? agents.length : sessions.size),
+    run: (i, token, body, signal, each) =>
+      new Promise<void>((resolve, reject) => {
+        let over = false;
+        let cancel = () => {};
+        const end = (err: unknown) => {
+          if (over) return;
+          over = true;
+          signal.removeEventListener("abort", onAbort);
+          // Frees the request or stream; nothing happens if it already ended.
+          cancel();
+          // After our own abort, whatever the call reports is its cancellation.
+          if (err === undefined || signal.aborted) resolve();
+          else reject(err);
+        };
+        const onAbort = () => end(undefined);
+        if (signal.aborted) {
+          resolve();
+          return;
+        }
+        signal.addEventListener("abort", onAbort, { once: true });
+        try {
+          cancel = start(i)(token, body, {
+            message: (payload) => {
+              if (!over) each(payload);
+            },
+            end,
+          });
+        } catch (err) {
+          end(err); // e.g. a session that was already closed
+        }
+      }),
+    connections: () => (protocol === "connect-h1" ? agents.size : sessions.size),
     close() {
-      for (const a of agents) a.destroy();
+      for (const a of agents.values()) a.destroy();
       for (const s of sessions.values()) s.destroy();
     },
   };
 }
 
-/** A Subscribe stream over one {@link StartCall}. */
+/**
+ * `--client lean` subscribers of the fan-out for `protocol` (live events
+ * only); connections and sessions are made when their first subscriber
+ * starts.
+ */
+export function leanSubscribers(protocol: ClientProtocol, baseUrl: string): SubscriberPool {
+  const body = subscribeRequestBody();
+  const calls = leanSubscribeCalls(protocol, baseUrl);
+  return {
+    subscriber: (i, roomId, token, sink) =>
+      new LeanSubscriber(i, roomId, sink, (signal, each) =>
+        calls.run(i, token, body, signal, each),
+      ),
+    connections: () => calls.connections(),
+    close: () => calls.close(),
+  };
+}
+
+/** A fan-out Subscribe stream over one lean call. */
 class LeanSubscriber extends FeedSubscriber {
   constructor(
     index: number,
     roomId: bigint,
     sink: DeliverySink,
-    private readonly token: string,
-    private readonly start: StartCall,
+    private readonly call: (
+      signal: AbortSignal,
+      each: (payload: Uint8Array) => void,
+    ) => Promise<void>,
   ) {
     super(index, roomId, sink);
   }
 
-  override run(signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let over = false;
-      let cancel = () => {};
-      const end = (err: unknown) => {
-        if (over) return;
-        over = true;
-        signal.removeEventListener("abort", onAbort);
-        // Frees the request or stream; nothing happens if it already ended.
-        cancel();
-        // Our own abort is the normal end; as with the SDK, anything else is an error.
-        if (!signal.aborted) {
-          if (err === undefined) this.fail("the server ended the stream");
-          else this.failWith(err);
-        }
-        this.endBeforeReady();
-        resolve();
-      };
-      const onAbort = () => end(undefined);
-      if (signal.aborted) {
-        end(undefined);
-        return;
-      }
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        cancel = this.start(this.token, {
-          message: (payload) => {
-            if (!over) this.onResponse(fromBinary(SubscribeResponseSchema, payload));
-          },
-          end,
-        });
-      } catch (err) {
-        end(err); // e.g. a session that was already closed
-      }
-    });
+  override async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.call(signal, (payload) =>
+        this.onResponse(fromBinary(SubscribeResponseSchema, payload)),
+      );
+      // Our own abort is the normal end; as with the SDK, anything else is an error.
+      if (!signal.aborted) this.fail("the server ended the stream");
+    } catch (err) {
+      this.failWith(err);
+    }
+    this.endBeforeReady();
   }
 }
 
 /** Connect streaming over HTTP/1.1 through `agent` (one socket). */
-function connectCall(url: URL, agent: http.Agent, body: Buffer): StartCall {
-  return (token, ev) => {
+function connectCall(url: URL, agent: http.Agent): StartCall {
+  return (token, body, ev) => {
     const req = http.request(url, {
       method: "POST",
       agent,
@@ -201,8 +283,8 @@ function connectCall(url: URL, agent: http.Agent, body: Buffer): StartCall {
 }
 
 /** gRPC over HTTP/2: one stream on the session `session()` returns. */
-function grpcCall(session: () => http2.ClientHttp2Session, body: Buffer): StartCall {
-  return (token, ev) => {
+function grpcCall(session: () => http2.ClientHttp2Session): StartCall {
+  return (token, body, ev) => {
     const stream = session().request({
       ":method": "POST",
       ":path": path,

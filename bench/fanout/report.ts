@@ -161,7 +161,7 @@ export function fanoutRows(r: FanoutRecord): [string, string][] {
     ],
     [
       "load generator CPU (cores busy)",
-      `${x.clientCpuSeconds.toFixed(2)} s = ${x.clientCpuCores.toFixed(2)}`,
+      `${x.clientCpuSeconds.toFixed(2)} s = ${x.clientCpuCores.toFixed(2)}, ${x.deliveriesReceived > 0 ? ((x.clientCpuSeconds * 1e6) / x.deliveriesReceived).toFixed(1) : "-"} µs per delivery received`,
     ],
     ["server event-loop delay ms", fmtLoopDelay(x.serverMemoryAfterRun)],
     [
@@ -210,6 +210,14 @@ const compared: {
   { head: "p99.9 ms", of: (x) => x.latencyMs.p999, fmt: fmtMs },
   { head: "CPU s/100k", of: (x) => x.serverCpuPer100kDeliveries, fmt: (v) => v.toFixed(2) },
   { head: "RSS KiB/conn", of: (x) => x.rssPerIdleStreamKiB, fmt: (v) => v.toFixed(1) },
+  // The load generator (its own client per server): near 1 core, it was the limit.
+  { head: "LG cores", of: (x) => x.clientCpuCores, fmt: (v) => v.toFixed(2) },
+  {
+    head: "LG µs/delivery",
+    of: (x) =>
+      x.deliveriesReceived > 0 ? (x.clientCpuSeconds * 1e6) / x.deliveriesReceived : Number.NaN,
+    fmt: (v) => v.toFixed(1),
+  },
 ];
 
 function verdict(x: FanoutResult): string {
@@ -266,7 +274,7 @@ export function formatComparison(r: FanoutRecord): string {
     `peers, same run and load: ${fmtInt(r.options.subscribers)} subscribers in ${r.options.rooms} room(s), ` +
       `${r.options.size}-byte text, ${r.options.rate > 0 ? `${r.options.rate} msg/s` : "saturation"}; ` +
       "one server process each; latency = send → receipt",
-    "ratio = ours ÷ peer (deliveries/s: higher is better; latency, CPU, RSS: lower is better)",
+    "ratio = ours ÷ peer (deliveries/s: higher is better; latency, CPU, RSS: lower is better); LG = load generator CPU",
     ...formatColumns(head, rows, [0, -1]),
     "",
     ...details,

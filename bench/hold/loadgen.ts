@@ -42,7 +42,7 @@ function status(g: StreamGroup): HoldStatus {
     topFailures: topFailureMessages(failed),
     heartbeats,
     otherEvents,
-    connections: g.pool.connections(),
+    connections: g.calls.connections(),
     clientRss: m.rss,
     clientHeapUsed: m.heapUsed,
   };

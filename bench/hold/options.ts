@@ -73,6 +73,7 @@ export function parseHoldOptions(argv: string[]): HoldOptions {
       v.step > 0
         ? Math.min(v.step, v.streams)
         : Math.min(v.streams, Math.max(1000, Math.ceil(v.streams / 10))),
+    client: v.client as HoldOptions["client"],
     protocol: v.protocol as HoldOptions["protocol"],
     perSession: v["per-session"],
     streamsPerUser: v["streams-per-user"],

@@ -64,6 +64,9 @@ export interface HoldResult {
         seconds: number;
         serverCpuSeconds: number;
         serverCpuCores: number;
+        /** Load generator CPU over the same window (receiving heartbeats). */
+        clientCpuSeconds: number;
+        clientCpuCores: number;
         droppedDuringHold: number;
         heartbeats: number;
         aliveAtEnd: number;
@@ -158,9 +161,11 @@ export async function runHold(options: HoldOptions): Promise<void> {
       // Counted from here: heartbeats and drops of the hold itself.
       const { status: before } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
       const cpu0 = cpuSecondsOrNaN(h.server.pid);
+      const clientCpu0 = cpuSecondsOrNaN(loadgen.pid);
       const w0 = performance.now();
       await sleep(o.holdS * 1000);
       const cpu = cpuSecondsOrNaN(h.server.pid) - cpu0;
+      const clientCpu = cpuSecondsOrNaN(loadgen.pid) - clientCpu0;
       const seconds = (performance.now() - w0) / 1000;
       const { status } = await loadgen.request({ type: "status" }, "statusDone", 120_000);
       last = status;
@@ -168,6 +173,8 @@ export async function runHold(options: HoldOptions): Promise<void> {
         seconds,
         serverCpuSeconds: cpu,
         serverCpuCores: cpu / seconds,
+        clientCpuSeconds: clientCpu,
+        clientCpuCores: clientCpu / seconds,
         droppedDuringHold: status.dropped - before.dropped,
         heartbeats: status.heartbeats - before.heartbeats,
         aliveAtEnd: status.alive,
@@ -213,6 +220,8 @@ function stepTable(r: HoldResult): string {
     "srv conns",
     "srv CPU s",
     "client CPU s",
+    "client cores",
+    "client ms/open",
     "client lag p99 ms",
     "client RSS MiB",
     "failed",
@@ -229,6 +238,8 @@ function stepTable(r: HoldResult): string {
     fmtInt(s.serverConnections),
     s.serverCpuSeconds.toFixed(1),
     s.clientCpuSeconds.toFixed(1),
+    s.openSeconds > 0 ? (s.clientCpuSeconds / s.openSeconds).toFixed(2) : "-",
+    s.opened > 0 ? ((s.clientCpuSeconds * 1000) / s.opened).toFixed(2) : "-",
     s.clientLoopDelayP99Ms.toFixed(0),
     (s.clientRss / 2 ** 20).toFixed(0),
     String(s.failedInStep + s.dropped),
@@ -244,7 +255,7 @@ function rows(o: HoldOptions, r: HoldResult, loadgenRss: number): [string, strin
   const out: [string, string][] = [
     [
       "streams",
-      `${fmtInt(o.streams)} asked, ${o.protocol}${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : " (one connection each)"}, ${r.users - 1} accounts (at most ${o.streamsPerUser} streams each), ${r.rooms} room(s) each`,
+      `${fmtInt(o.streams)} asked, ${o.protocol} (${o.client} client)${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : " (one connection each)"}, ${r.users - 1} accounts (at most ${o.streamsPerUser} streams each), ${r.rooms} room(s) each`,
     ],
     [
       "held",
@@ -272,7 +283,7 @@ function rows(o: HoldOptions, r: HoldResult, loadgenRss: number): [string, strin
   if (r.idle) {
     out.push([
       `idle hold ${r.idle.seconds.toFixed(0)} s`,
-      `server CPU ${r.idle.serverCpuSeconds.toFixed(2)} s = ${r.idle.serverCpuCores.toFixed(3)} cores; ${fmtInt(r.idle.heartbeats)} heartbeats received; ${r.idle.droppedDuringHold} dropped; ${fmtInt(r.idle.aliveAtEnd)} alive`,
+      `server CPU ${r.idle.serverCpuSeconds.toFixed(2)} s = ${r.idle.serverCpuCores.toFixed(3)} cores; load generator CPU ${r.idle.clientCpuSeconds.toFixed(2)} s = ${r.idle.clientCpuCores.toFixed(3)} cores, ${r.idle.heartbeats > 0 ? ((r.idle.clientCpuSeconds * 1e6) / r.idle.heartbeats).toFixed(0) : "-"} µs per heartbeat; ${fmtInt(r.idle.heartbeats)} heartbeats received; ${r.idle.droppedDuringHold} dropped; ${fmtInt(r.idle.aliveAtEnd)} alive`,
     ]);
   }
   out.push(["failures", fmtCounts(r.failuresByCode)]);

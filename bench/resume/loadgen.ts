@@ -54,7 +54,7 @@ async function open(o: ResumeOptions, s: FeedSetup) {
     ready: ready.length,
     failed: streams.length - ready.length,
     openSeconds: (performance.now() - t0) / 1000,
-    connections: g.pool.connections(),
+    connections: g.calls.connections(),
   };
 }
 
@@ -216,7 +216,7 @@ async function reconnect(o: ResumeOptions, s: FeedSetup): Promise<ReconnectStats
     liveSent: liveResult.sent,
     liveErrors: liveResult.errors,
     timedOut,
-    connections: g.pool.connections(),
+    connections: g.calls.connections(),
     ...load,
   };
 }

@@ -59,6 +59,7 @@ export function parseResumeOptions(argv: string[]): ResumeOptions {
     events: v.events,
     live: v.live,
     liveIntervalMs: v["live-interval"],
+    client: v.client as ResumeOptions["client"],
     protocol: v.protocol as ResumeOptions["protocol"],
     perSession: v["per-session"],
     streamsPerUser: v["streams-per-user"],

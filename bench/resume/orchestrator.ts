@@ -9,6 +9,7 @@
  * Processes: this orchestrator, the server (lib/server-process.ts) and
  * the load generator (loadgen.ts), on the shared harness (lib/harness.ts).
  */
+import { fmtCores, fmtCpuPer } from "../clients/client-load.js";
 import { feedHarnessSpec, withHarness } from "../lib/harness.js";
 import { cpuSeconds } from "../lib/proc.js";
 import { finish, fmtCounts, fmtInt, fmtLatency, makeRecord } from "../lib/report.js";
@@ -123,7 +124,7 @@ function rows(o: ResumeOptions, r: ResumeResult): [string, string][] {
   return [
     [
       "streams",
-      `${fmtInt(o.subscribers)} ${o.protocol}${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${r.users - 1} accounts (at most ${o.streamsPerUser} streams each), ${r.rooms} rooms each`,
+      `${fmtInt(o.subscribers)} ${o.protocol} (${o.client} client)${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${r.users - 1} accounts (at most ${o.streamsPerUser} streams each), ${r.rooms} rooms each`,
     ],
     [
       "while away",
@@ -155,8 +156,8 @@ function rows(o: ResumeOptions, r: ResumeResult): [string, string][] {
       `${r.serverCpuSeconds.toFixed(2)} s over ${r.reconnectWallSeconds.toFixed(1)} s (${(r.serverCpuSeconds / r.reconnectWallSeconds).toFixed(2)} cores)`,
     ],
     [
-      "load generator",
-      `CPU ${s.clientCpuSeconds.toFixed(2)} s, event-loop delay p99 ${s.clientLoopDelayP99Ms.toFixed(0)} ms, max ${s.clientLoopDelayMaxMs.toFixed(0)} ms`,
+      `load generator (${o.client} client) for the reconnect`,
+      `${fmtCores(s.clientCpuSeconds, s.clientWallSeconds)}, ${fmtCpuPer(s.clientCpuSeconds, s.streams, "stream", "ms")}, ${fmtCpuPer(s.clientCpuSeconds, s.roomEventsReceived, "room event", "µs")}; event-loop delay p99 ${s.clientLoopDelayP99Ms.toFixed(0)} ms, max ${s.clientLoopDelayMaxMs.toFixed(0)} ms`,
     ],
     [
       "first open / disconnect",

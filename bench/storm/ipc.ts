@@ -31,6 +31,8 @@ export interface StormStats extends ClientLoad {
   allReadySeconds: number;
   /** Time to start every call (the loop itself, or --spread-ms). */
   startSeconds: number;
+  /** CPU seconds of the load generator in that loop (NaN with --spread-ms). */
+  startCpuSeconds: number;
   connections: number;
 }
 

@@ -24,6 +24,7 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
   const timeoutMs = o.timeoutS * 1000;
   const clientLoad = measureClientLoad();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const waits: Promise<void>[] = [];
   if (o.spreadMs === 0) {
     for (const st of streams) {
@@ -46,6 +47,8 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
     });
   }
   const startSeconds = o.spreadMs === 0 ? (performance.now() - t0) / 1000 : o.spreadMs / 1000;
+  const startCpu = process.cpuUsage(cpu0);
+  const startCpuSeconds = o.spreadMs === 0 ? (startCpu.user + startCpu.system) / 1e6 : Number.NaN;
   await Promise.all(waits);
   const load = clientLoad();
   const ttr = new Histogram();
@@ -67,7 +70,8 @@ async function storm(o: StormOptions, s: FeedSetup): Promise<StormStats> {
     timeToReady: ttr.summary(),
     allReadySeconds: (lastReady - t0) / 1000,
     startSeconds,
-    connections: g.pool.connections(),
+    startCpuSeconds,
+    connections: g.calls.connections(),
     ...load,
   };
 }

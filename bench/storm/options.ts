@@ -51,6 +51,7 @@ export function parseStormOptions(argv: string[]): StormOptions {
   );
   return {
     subscribers: v.subscribers,
+    client: v.client as StormOptions["client"],
     protocol: v.protocol as StormOptions["protocol"],
     perSession: v["per-session"],
     streamsPerUser: v["streams-per-user"],

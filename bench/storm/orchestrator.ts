@@ -7,6 +7,7 @@
  * Processes: this orchestrator, the server (lib/server-process.ts) and
  * the load generator (loadgen.ts), on the shared harness (lib/harness.ts).
  */
+import { fmtCores, fmtCpuPer } from "../clients/client-load.js";
 import { feedHarnessSpec, withHarness } from "../lib/harness.js";
 import type { LatencySummary } from "../lib/histogram.js";
 import { cpuSeconds, establishedConnections, openFds } from "../lib/proc.js";
@@ -110,7 +111,7 @@ function rows(o: StormOptions, r: StormResult): [string, string][] {
   return [
     [
       "storm",
-      `${fmtInt(o.subscribers)} Subscribe calls, ${o.protocol}${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${o.spreadMs ? `spread over ${o.spreadMs} ms` : `started at once (in ${(s.startSeconds * 1000).toFixed(0)} ms)`}`,
+      `${fmtInt(o.subscribers)} Subscribe calls, ${o.protocol} (${o.client} client)${o.protocol === "grpc-h2-multi" ? ` (${o.perSession} per session)` : ""}, ${o.spreadMs ? `spread over ${o.spreadMs} ms` : `started at once (in ${(s.startSeconds * 1000).toFixed(0)} ms, ${Number.isFinite(s.startCpuSeconds) ? (s.startCpuSeconds * 1000).toFixed(0) : "?"} ms of load generator CPU)`}`,
     ],
     [
       "accounts / rooms",
@@ -136,8 +137,8 @@ function rows(o: StormOptions, r: StormResult): [string, string][] {
       `${r.serverCpuSeconds.toFixed(2)} s over ${r.stormSeconds.toFixed(2)} s (${(r.serverCpuSeconds / r.stormSeconds).toFixed(2)} cores), ${s.ready ? ((r.serverCpuSeconds * 1000) / s.ready).toFixed(2) : "-"} ms per ready stream`,
     ],
     [
-      "load generator",
-      `CPU ${s.clientCpuSeconds.toFixed(2)} s, event-loop delay p99 ${s.clientLoopDelayP99Ms.toFixed(0)} ms, max ${s.clientLoopDelayMaxMs.toFixed(0)} ms`,
+      `load generator (${o.client} client) for the storm`,
+      `${fmtCores(s.clientCpuSeconds, s.clientWallSeconds)}, ${fmtCpuPer(s.clientCpuSeconds, s.started, "stream started", "ms")}; event-loop delay p99 ${s.clientLoopDelayP99Ms.toFixed(0)} ms, max ${s.clientLoopDelayMaxMs.toFixed(0)} ms`,
     ],
     [
       "connections client / server, server fds",

@@ -6,6 +6,7 @@ import { type Id, idOf, type PendingMessage } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
+import { MessageAttachments } from "./files/Attachments.js";
 import { useController } from "./hooks.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -51,6 +52,7 @@ export function MessageItem({
   moderator,
   now,
   onReply,
+  inThread,
 }: {
   roomId: string;
   message: Message;
@@ -60,6 +62,8 @@ export function MessageItem({
   moderator: boolean;
   now: Date;
   onReply: (m: Message) => void;
+  /** Shown in the thread panel (thread replies are hidden from the conversation). */
+  inThread?: boolean;
 }) {
   const c = useController();
   const [editing, setEditing] = useState(false);
@@ -72,6 +76,7 @@ export function MessageItem({
   const mine = me !== undefined && m.senderId === me.id;
   const mentionsMe = me !== undefined && m.mentionIds.includes(me.id);
   const time = m.createTime ? timestampDate(m.createTime) : undefined;
+  if (m.threadRootId !== 0n && !inThread) return null;
 
   const run = (p: Promise<unknown>) =>
     p.then(
@@ -156,6 +161,7 @@ export function MessageItem({
             )}
           </p>
         )}
+        {!m.deleted && <MessageAttachments attachments={m.attachments} />}
         {m.reactions.length > 0 && (
           <ul className="reactions" aria-label="Reactions">
             {m.reactions.map((r) => (
@@ -180,9 +186,11 @@ export function MessageItem({
         )}
         {!m.deleted && !editing && (
           <div className="msg-actions">
-            <button type="button" onClick={() => onReply(m)}>
-              Reply
-            </button>
+            {!inThread && (
+              <button type="button" onClick={() => onReply(m)}>
+                Reply
+              </button>
+            )}
             <button type="button" aria-expanded={picker} onClick={() => setPicker((p) => !p)}>
               React
             </button>

@@ -8,6 +8,7 @@ import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { MessageAttachments } from "./files/Attachments.js";
 import { useController } from "./hooks.js";
+import { ReplyInThreadButton, ThreadSummaryLine } from "./threads/ThreadBits.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
@@ -179,6 +180,7 @@ export function MessageItem({
             ))}
           </ul>
         )}
+        {!inThread && <ThreadSummaryLine roomId={roomId} message={m} />}
         {error && (
           <p className="error small" role="alert">
             {error}
@@ -191,6 +193,7 @@ export function MessageItem({
                 Reply
               </button>
             )}
+            {!inThread && <ReplyInThreadButton message={m} />}
             <button type="button" aria-expanded={picker} onClick={() => setPicker((p) => !p)}>
               React
             </button>

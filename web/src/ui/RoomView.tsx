@@ -9,6 +9,9 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { ThreadContext } from "./threads/context.js";
+import { ThreadPanel } from "./threads/ThreadPanel.js";
+import { ThreadsButton } from "./threads/ThreadsButton.js";
 
 export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
@@ -18,6 +21,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
+  const [thread, setThread] = useState<bigint>();
 
   useEffect(() => {
     c.viewRoom(roomId);
@@ -40,82 +44,105 @@ export function RoomView({ roomId }: { roomId: string }) {
     }
   }
 
+  const threads = {
+    openThread: (m: Message) => {
+      setPanel(undefined);
+      setThread(m.id);
+    },
+    openRootId: thread,
+  };
   return (
-    <div className={`room-view ${panel ? "with-panel" : ""}`}>
-      <header className="room-head">
-        <button
-          type="button"
-          className="icon-button back"
-          aria-label="Back to rooms"
-          onClick={() => goToRoom(undefined)}
-        >
-          ‹
-        </button>
-        <div className="room-head-title">
-          <h1>{title}</h1>
-          <p className="muted small">
-            {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
-            {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
-            {r.room.description && ` · ${r.room.description}`}
-            {archived && " · archived (read-only)"}
-          </p>
-        </div>
-        <div className="room-head-actions">
-          {canInvite && (
-            <button type="button" onClick={() => setDialog("invite")}>
-              Invite
-            </button>
-          )}
-          {moderator && !direct && (
-            <button type="button" onClick={() => setDialog("settings")}>
-              Settings
-            </button>
-          )}
+    <ThreadContext.Provider value={threads}>
+      <div className={`room-view ${panel || thread ? "with-panel" : ""}`}>
+        <header className="room-head">
           <button
             type="button"
-            aria-expanded={panel === "members"}
-            aria-controls={`members-${roomId}`}
-            onClick={() => setPanel((p) => (p ? undefined : "members"))}
+            className="icon-button back"
+            aria-label="Back to rooms"
+            onClick={() => goToRoom(undefined)}
           >
-            Members
+            ‹
           </button>
-          {!direct && (
-            <button type="button" onClick={leave}>
-              Leave
+          <div className="room-head-title">
+            <h1>{title}</h1>
+            <p className="muted small">
+              {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
+              {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
+              {r.room.description && ` · ${r.room.description}`}
+              {archived && " · archived (read-only)"}
+            </p>
+          </div>
+          <div className="room-head-actions">
+            <ThreadsButton roomId={roomId} />
+            {canInvite && (
+              <button type="button" onClick={() => setDialog("invite")}>
+                Invite
+              </button>
+            )}
+            {moderator && !direct && (
+              <button type="button" onClick={() => setDialog("settings")}>
+                Settings
+              </button>
+            )}
+            <button
+              type="button"
+              aria-expanded={panel === "members"}
+              aria-controls={`members-${roomId}`}
+              onClick={() => {
+                setThread(undefined);
+                setPanel((p) => (p ? undefined : "members"));
+              }}
+            >
+              Members
             </button>
+            {!direct && (
+              <button type="button" onClick={leave}>
+                Leave
+              </button>
+            )}
+          </div>
+        </header>
+        {error && (
+          <p className="error inline-error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="room-body">
+          <div className="conversation">
+            <MessageList roomId={roomId} onReply={setReplyTo} />
+            <TypingLine roomId={roomId} />
+            <Composer
+              roomId={roomId}
+              label={`Message ${direct ? title : `#${title}`}`}
+              disabled={archived}
+              replyTo={replyTo}
+              onCancelReply={() => setReplyTo(undefined)}
+            />
+          </div>
+          {panel === "members" && (
+            <MembersPanel
+              roomId={roomId}
+              id={`members-${roomId}`}
+              onClose={() => setPanel(undefined)}
+            />
+          )}
+          {thread !== undefined && (
+            <ThreadPanel
+              key={thread.toString()}
+              roomId={roomId}
+              rootId={thread}
+              onClose={() => setThread(undefined)}
+            />
           )}
         </div>
-      </header>
-      {error && (
-        <p className="error inline-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="room-body">
-        <div className="conversation">
-          <MessageList roomId={roomId} onReply={setReplyTo} />
-          <TypingLine roomId={roomId} />
-          <Composer
-            roomId={roomId}
-            label={`Message ${direct ? title : `#${title}`}`}
-            disabled={archived}
-            replyTo={replyTo}
-            onCancelReply={() => setReplyTo(undefined)}
-          />
-        </div>
-        {panel === "members" && (
-          <MembersPanel
-            roomId={roomId}
-            id={`members-${roomId}`}
-            onClose={() => setPanel(undefined)}
-          />
+        {dialog === "settings" && (
+          <RoomSettingsDialog roomId={roomId} onClose={() => setDialog(undefined)} />
+        )}
+        {dialog === "invite" && (
+          <InviteDialog roomId={roomId} onClose={() => setDialog(undefined)} />
         )}
       </div>
-      {dialog === "settings" && (
-        <RoomSettingsDialog roomId={roomId} onClose={() => setDialog(undefined)} />
-      )}
-      {dialog === "invite" && <InviteDialog roomId={roomId} onClose={() => setDialog(undefined)} />}
-    </div>
+    </ThreadContext.Provider>
   );
 }
 

@@ -22,6 +22,13 @@ export function RoomView({ roomId }: { roomId: string }) {
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
   const [thread, setThread] = useState<bigint>();
+  const threads = {
+    openThread: (m: Message) => {
+      setPanel(undefined);
+      setThread(m.id);
+    },
+    openRootId: thread,
+  };
 
   useEffect(() => {
     c.viewRoom(roomId);
@@ -44,105 +51,96 @@ export function RoomView({ roomId }: { roomId: string }) {
     }
   }
 
-  const threads = {
-    openThread: (m: Message) => {
-      setPanel(undefined);
-      setThread(m.id);
-    },
-    openRootId: thread,
-  };
   return (
-    <ThreadContext.Provider value={threads}>
-      <div className={`room-view ${panel || thread ? "with-panel" : ""}`}>
-        <header className="room-head">
+    <div className={`room-view ${panel || thread ? "with-panel" : ""}`}>
+      <header className="room-head">
+        <button
+          type="button"
+          className="icon-button back"
+          aria-label="Back to rooms"
+          onClick={() => goToRoom(undefined)}
+        >
+          ‹
+        </button>
+        <div className="room-head-title">
+          <h1>{title}</h1>
+          <p className="muted small">
+            {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
+            {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
+            {r.room.description && ` · ${r.room.description}`}
+            {archived && " · archived (read-only)"}
+          </p>
+        </div>
+        <div className="room-head-actions">
+          <ThreadsButton roomId={roomId} threads={threads} />
+          {canInvite && (
+            <button type="button" onClick={() => setDialog("invite")}>
+              Invite
+            </button>
+          )}
+          {moderator && !direct && (
+            <button type="button" onClick={() => setDialog("settings")}>
+              Settings
+            </button>
+          )}
           <button
             type="button"
-            className="icon-button back"
-            aria-label="Back to rooms"
-            onClick={() => goToRoom(undefined)}
+            aria-expanded={panel === "members"}
+            aria-controls={`members-${roomId}`}
+            onClick={() => {
+              setThread(undefined);
+              setPanel((p) => (p ? undefined : "members"));
+            }}
           >
-            ‹
+            Members
           </button>
-          <div className="room-head-title">
-            <h1>{title}</h1>
-            <p className="muted small">
-              {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
-              {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
-              {r.room.description && ` · ${r.room.description}`}
-              {archived && " · archived (read-only)"}
-            </p>
-          </div>
-          <div className="room-head-actions">
-            <ThreadsButton roomId={roomId} />
-            {canInvite && (
-              <button type="button" onClick={() => setDialog("invite")}>
-                Invite
-              </button>
-            )}
-            {moderator && !direct && (
-              <button type="button" onClick={() => setDialog("settings")}>
-                Settings
-              </button>
-            )}
-            <button
-              type="button"
-              aria-expanded={panel === "members"}
-              aria-controls={`members-${roomId}`}
-              onClick={() => {
-                setThread(undefined);
-                setPanel((p) => (p ? undefined : "members"));
-              }}
-            >
-              Members
+          {!direct && (
+            <button type="button" onClick={leave}>
+              Leave
             </button>
-            {!direct && (
-              <button type="button" onClick={leave}>
-                Leave
-              </button>
-            )}
-          </div>
-        </header>
-        {error && (
-          <p className="error inline-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div className="room-body">
-          <div className="conversation">
-            <MessageList roomId={roomId} onReply={setReplyTo} />
-            <TypingLine roomId={roomId} />
-            <Composer
-              roomId={roomId}
-              label={`Message ${direct ? title : `#${title}`}`}
-              disabled={archived}
-              replyTo={replyTo}
-              onCancelReply={() => setReplyTo(undefined)}
-            />
-          </div>
-          {panel === "members" && (
-            <MembersPanel
-              roomId={roomId}
-              id={`members-${roomId}`}
-              onClose={() => setPanel(undefined)}
-            />
-          )}
-          {thread !== undefined && (
-            <ThreadPanel
-              key={thread.toString()}
-              roomId={roomId}
-              rootId={thread}
-              onClose={() => setThread(undefined)}
-            />
           )}
         </div>
-        {dialog === "settings" && (
-          <RoomSettingsDialog roomId={roomId} onClose={() => setDialog(undefined)} />
+      </header>
+      {error && (
+        <p className="error inline-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="room-body">
+        <div className="conversation">
+          <ThreadContext.Provider value={threads}>
+            <MessageList roomId={roomId} onReply={setReplyTo} />
+          </ThreadContext.Provider>
+          <TypingLine roomId={roomId} />
+          <Composer
+            roomId={roomId}
+            label={`Message ${direct ? title : `#${title}`}`}
+            disabled={archived}
+            replyTo={replyTo}
+            onCancelReply={() => setReplyTo(undefined)}
+          />
+        </div>
+        {panel === "members" && (
+          <MembersPanel
+            roomId={roomId}
+            id={`members-${roomId}`}
+            onClose={() => setPanel(undefined)}
+          />
         )}
-        {dialog === "invite" && (
-          <InviteDialog roomId={roomId} onClose={() => setDialog(undefined)} />
+        {thread !== undefined && (
+          <ThreadPanel
+            key={thread.toString()}
+            roomId={roomId}
+            rootId={thread}
+            onClose={() => setThread(undefined)}
+          />
         )}
       </div>
-    </ThreadContext.Provider>
+      {dialog === "settings" && (
+        <RoomSettingsDialog roomId={roomId} onClose={() => setDialog(undefined)} />
+      )}
+      {dialog === "invite" && <InviteDialog roomId={roomId} onClose={() => setDialog(undefined)} />}
+    </div>
   );
 }
 

@@ -1,35 +1,31 @@
 /**
  * A message's files: images as thumbnails (fetched with the token, shown
  * from blob URLs) that open full size on click, other files as cards with
- * name, size and a download button.
+ * name, size and a download button. Images are shown from data: URLs, as
+ * the page's Content-Security-Policy allows (img-src 'self' data:); the
+ * download button saves a blob URL (a download, not an image).
  */
 import type { Attachment } from "@protochat/sdk";
 import { useEffect, useState } from "react";
 import { Dialog } from "../Dialog.js";
 import "./files.css";
-import { fetchBlobUrl, formatBytes } from "./upload.js";
+import { fetchBlobUrl, fetchImageUrl, formatBytes } from "./upload.js";
 
-/** A blob URL of `path`, fetched with the token; revoked on unmount. */
-export function useBlobUrl(path: string | undefined): { url?: string; error?: string } {
+/** An image at `path`, fetched with the token, as a URL the page may show. */
+export function useImageUrl(path: string | undefined): { url?: string; error?: string } {
   const [state, setState] = useState<{ url?: string; error?: string }>({});
   useEffect(() => {
     if (!path) return;
     const ac = new AbortController();
-    let url: string | undefined;
-    fetchBlobUrl(path, ac.signal).then(
+    fetchImageUrl(path, ac.signal).then(
       (u) => {
-        url = u;
-        if (ac.signal.aborted) URL.revokeObjectURL(u);
-        else setState({ url: u });
+        if (!ac.signal.aborted) setState({ url: u });
       },
       (err: unknown) => {
         if (!ac.signal.aborted) setState({ error: err instanceof Error ? err.message : "error" });
       },
     );
-    return () => {
-      ac.abort();
-      if (url) URL.revokeObjectURL(url);
-    };
+    return () => ac.abort();
   }, [path]);
   return state;
 }
@@ -50,7 +46,7 @@ export function fitSize(width: number, height: number, max = 320): { w: number; 
 }
 
 function ImageAttachment({ a }: { a: Attachment }) {
-  const thumb = useBlobUrl(a.image?.thumbnailUrl || a.url);
+  const thumb = useImageUrl(a.image?.thumbnailUrl || a.url);
   const [open, setOpen] = useState(false);
   const { w, h } = fitSize(a.image?.width ?? 0, a.image?.height ?? 0);
   const ph = placeholderUrl(a);
@@ -80,7 +76,7 @@ function ImageAttachment({ a }: { a: Attachment }) {
 }
 
 function ImageViewer({ a, onClose }: { a: Attachment; onClose: () => void }) {
-  const full = useBlobUrl(a.url);
+  const full = useImageUrl(a.url);
   return (
     <Dialog title={a.name} onClose={onClose} className="image-viewer">
       {full.url ? (

@@ -78,19 +78,39 @@ export function startUpload(
   };
 }
 
-/** Fetches a file with the token and returns a blob URL (revoke it when done). */
-export async function fetchBlobUrl(
+/** Fetches a file with the token. */
+export async function fetchFile(
   path: string,
   signal?: AbortSignal,
   token: () => string | undefined = currentToken,
-): Promise<string> {
+): Promise<Blob> {
   const t = token();
   const res = await fetch(new URL(path, globalThis.location.origin), {
     headers: t ? { Authorization: `Bearer ${t}` } : {},
     signal,
   });
   if (!res.ok) throw new Error(`download failed (HTTP ${res.status})`);
-  return URL.createObjectURL(await res.blob());
+  return await res.blob();
+}
+
+/** Fetches a file with the token and returns a blob URL (revoke it when done). */
+export async function fetchBlobUrl(path: string, signal?: AbortSignal): Promise<string> {
+  return URL.createObjectURL(await fetchFile(path, signal));
+}
+
+/**
+ * Fetches an image with the token as a data: URL: the page's
+ * Content-Security-Policy allows images from 'self' and data: only (no
+ * blob:), and a bearer token cannot go on an <img> request.
+ */
+export async function fetchImageUrl(path: string, signal?: AbortSignal): Promise<string> {
+  const blob = await fetchFile(path, signal);
+  return await new Promise<string>((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result));
+    r.onerror = () => reject(r.error ?? new Error("could not read the image"));
+    r.readAsDataURL(blob);
+  });
 }
 
 /** "1.2 MB". */

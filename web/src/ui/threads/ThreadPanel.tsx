@@ -191,7 +191,7 @@ function ThreadComposer({
 
   return (
     <form
-      className="composer thread-composer"
+      className="thread-composer"
       {...fileHandlers(uploads, disabled)}
       onSubmit={(e) => {
         e.preventDefault();

@@ -2,13 +2,12 @@
 import { type Message, MessageKind } from "@protochat/sdk";
 import { useEffect, useState } from "react";
 import { useChat } from "../hooks.js";
-import { useThreads } from "./context.js";
+import type { ThreadActions } from "./context.js";
 import { useFollowedThreads, useRefreshFollowed } from "./followed.js";
 
 const NO_MESSAGES: Message[] = [];
 
-export function ThreadsButton({ roomId }: { roomId: string }) {
-  const t = useThreads();
+export function ThreadsButton({ roomId, threads: t }: { roomId: string; threads: ThreadActions }) {
   const followed = useFollowedThreads();
   const refresh = useRefreshFollowed();
   const [open, setOpen] = useState(false);
@@ -21,8 +20,7 @@ export function ThreadsButton({ roomId }: { roomId: string }) {
   }, [activity, refresh]);
 
   const mine = followed.filter((f) => f.root && f.root.roomId.toString() === roomId);
-  const unread = mine.filter((f) => f.unreadCount > 0 && f.root?.id !== t?.openRootId).length;
-  if (!t) return null;
+  const unread = mine.filter((f) => f.unreadCount > 0 && f.root?.id !== t.openRootId).length;
   return (
     <span className="threads-anchor">
       <button

@@ -110,8 +110,10 @@ describe("files and threads in Chromium", () => {
 
     // Bob replies in the thread.
     const root = mainMessage(b, "look at this");
-    await root.hover();
-    await root.getByRole("button", { name: "Reply in thread" }).click();
+    // (From the keyboard: the message is taller than the actions' hover area.)
+    const replyInThread = root.getByRole("button", { name: "Reply in thread" });
+    await replyInThread.focus();
+    await replyInThread.press("Enter");
     const panel = b.getByTestId("thread-panel");
     await panel.waitFor();
     await panel.locator(".thread-composer textarea").fill("nice cat");

@@ -13,6 +13,7 @@ import { useEffect, useState } from "react";
 import type { Clients } from "../api/clients.js";
 import { ChatController } from "../state/controller.js";
 import { ConnectionBanner } from "./ConnectionBanner.js";
+import { ClientsContext } from "./files/context.js";
 import { ChatContext, useChat, useHashRoute } from "./hooks.js";
 import { RoomView } from "./RoomView.js";
 import { Sidebar } from "./Sidebar.js";
@@ -56,7 +57,9 @@ export function ChatApp({ transport, clients, me, onSignOut, controllerOptions }
     <TransportProvider transport={transport}>
       <QueryClientProvider client={queryClient}>
         <ChatContext.Provider value={controller}>
-          <Shell onSignOut={onSignOut} clients={clients} />
+          <ClientsContext.Provider value={clients}>
+            <Shell onSignOut={onSignOut} clients={clients} />
+          </ClientsContext.Provider>
         </ChatContext.Provider>
       </QueryClientProvider>
     </TransportProvider>

@@ -1,7 +1,11 @@
 import type { Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import { idOf } from "../state/chat-state.js";
+import { errorText } from "../state/controller.js";
 import { displayName } from "../util/format.js";
+import { useClients } from "./files/context.js";
+import { sendMessageWith } from "./files/send.js";
+import { AttachButton, fileHandlers, UploadTray, useUploads } from "./files/Uploads.js";
 import { useChat, useController } from "./hooks.js";
 
 /** The message box: Enter sends, Shift+Enter makes a new line. */
@@ -21,6 +25,9 @@ export function Composer({
   const c = useController();
   const users = useChat((s) => s.users);
   const [text, setText] = useState("");
+  const clients = useClients();
+  const uploads = useUploads();
+  const [sendError, setSendError] = useState<string>();
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = useId();
 
@@ -39,8 +46,20 @@ export function Composer({
 
   function send() {
     const value = text.trim();
-    if (!value || disabled) return;
-    c.send(roomId, value, replyTo);
+    if ((!value && uploads.ids.length === 0) || disabled || uploads.busy) return;
+    if (uploads.items.length > 0) {
+      sendMessageWith(clients, c, roomId, {
+        text: value,
+        attachmentIds: uploads.ids,
+        replyToId: replyTo?.id,
+      }).then(
+        () => setSendError(undefined),
+        (err: unknown) => setSendError(errorText(err)),
+      );
+      uploads.clear();
+    } else {
+      c.send(roomId, value, replyTo);
+    }
     setText("");
     onCancelReply();
   }
@@ -57,6 +76,7 @@ export function Composer({
   return (
     <form
       className="composer"
+      {...fileHandlers(uploads, disabled)}
       onSubmit={(e) => {
         e.preventDefault();
         send();
@@ -78,7 +98,14 @@ export function Composer({
           </button>
         </div>
       )}
+      <UploadTray uploads={uploads} />
+      {sendError && (
+        <p className="error small" role="alert">
+          {sendError}
+        </p>
+      )}
       <div className="composer-row">
+        <AttachButton uploads={uploads} disabled={disabled} />
         <label htmlFor={id} className="visually-hidden">
           {label}
         </label>
@@ -101,7 +128,11 @@ export function Composer({
         <span id={`${id}-hint`} className="visually-hidden">
           Enter sends, Shift+Enter adds a new line.
         </span>
-        <button type="submit" className="primary" disabled={disabled || !text.trim()}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={disabled || uploads.busy || (!text.trim() && uploads.ids.length === 0)}
+        >
           Send
         </button>
       </div>

@@ -6,7 +6,9 @@ import { type Id, idOf, type PendingMessage } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
+import { MessageAttachments } from "./files/Attachments.js";
 import { useController } from "./hooks.js";
+import { ReplyInThreadButton, ThreadSummaryLine } from "./threads/ThreadBits.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
@@ -51,6 +53,7 @@ export function MessageItem({
   moderator,
   now,
   onReply,
+  inThread,
 }: {
   roomId: string;
   message: Message;
@@ -60,6 +63,8 @@ export function MessageItem({
   moderator: boolean;
   now: Date;
   onReply: (m: Message) => void;
+  /** Shown in the thread panel (thread replies are hidden from the conversation). */
+  inThread?: boolean;
 }) {
   const c = useController();
   const [editing, setEditing] = useState(false);
@@ -72,6 +77,7 @@ export function MessageItem({
   const mine = me !== undefined && m.senderId === me.id;
   const mentionsMe = me !== undefined && m.mentionIds.includes(me.id);
   const time = m.createTime ? timestampDate(m.createTime) : undefined;
+  if (m.threadRootId !== 0n && !inThread) return null;
 
   const run = (p: Promise<unknown>) =>
     p.then(
@@ -156,6 +162,7 @@ export function MessageItem({
             )}
           </p>
         )}
+        {!m.deleted && <MessageAttachments attachments={m.attachments} />}
         {m.reactions.length > 0 && (
           <ul className="reactions" aria-label="Reactions">
             {m.reactions.map((r) => (
@@ -173,6 +180,7 @@ export function MessageItem({
             ))}
           </ul>
         )}
+        {!inThread && <ThreadSummaryLine roomId={roomId} message={m} />}
         {error && (
           <p className="error small" role="alert">
             {error}
@@ -180,9 +188,12 @@ export function MessageItem({
         )}
         {!m.deleted && !editing && (
           <div className="msg-actions">
-            <button type="button" onClick={() => onReply(m)}>
-              Reply
-            </button>
+            {!inThread && (
+              <button type="button" onClick={() => onReply(m)}>
+                Reply
+              </button>
+            )}
+            {!inThread && <ReplyInThreadButton message={m} />}
             <button type="button" aria-expanded={picker} onClick={() => setPicker((p) => !p)}>
               React
             </button>

@@ -9,6 +9,9 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { ThreadContext } from "./threads/context.js";
+import { ThreadPanel } from "./threads/ThreadPanel.js";
+import { ThreadsButton } from "./threads/ThreadsButton.js";
 
 export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
@@ -18,6 +21,14 @@ export function RoomView({ roomId }: { roomId: string }) {
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
+  const [thread, setThread] = useState<bigint>();
+  const threads = {
+    openThread: (m: Message) => {
+      setPanel(undefined);
+      setThread(m.id);
+    },
+    openRootId: thread,
+  };
 
   useEffect(() => {
     c.viewRoom(roomId);
@@ -41,7 +52,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   }
 
   return (
-    <div className={`room-view ${panel ? "with-panel" : ""}`}>
+    <div className={`room-view ${panel || thread ? "with-panel" : ""}`}>
       <header className="room-head">
         <button
           type="button"
@@ -61,6 +72,7 @@ export function RoomView({ roomId }: { roomId: string }) {
           </p>
         </div>
         <div className="room-head-actions">
+          <ThreadsButton roomId={roomId} threads={threads} />
           {canInvite && (
             <button type="button" onClick={() => setDialog("invite")}>
               Invite
@@ -75,7 +87,10 @@ export function RoomView({ roomId }: { roomId: string }) {
             type="button"
             aria-expanded={panel === "members"}
             aria-controls={`members-${roomId}`}
-            onClick={() => setPanel((p) => (p ? undefined : "members"))}
+            onClick={() => {
+              setThread(undefined);
+              setPanel((p) => (p ? undefined : "members"));
+            }}
           >
             Members
           </button>
@@ -93,7 +108,9 @@ export function RoomView({ roomId }: { roomId: string }) {
       )}
       <div className="room-body">
         <div className="conversation">
-          <MessageList roomId={roomId} onReply={setReplyTo} />
+          <ThreadContext.Provider value={threads}>
+            <MessageList roomId={roomId} onReply={setReplyTo} />
+          </ThreadContext.Provider>
           <TypingLine roomId={roomId} />
           <Composer
             roomId={roomId}
@@ -108,6 +125,14 @@ export function RoomView({ roomId }: { roomId: string }) {
             roomId={roomId}
             id={`members-${roomId}`}
             onClose={() => setPanel(undefined)}
+          />
+        )}
+        {thread !== undefined && (
+          <ThreadPanel
+            key={thread.toString()}
+            roomId={roomId}
+            rootId={thread}
+            onClose={() => setThread(undefined)}
           />
         )}
       </div>

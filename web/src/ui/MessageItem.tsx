@@ -7,6 +7,7 @@ import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { useController } from "./hooks.js";
+import { SafeMarkdown } from "./markdown/SafeMarkdown.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
@@ -143,8 +144,12 @@ export function MessageItem({
             </div>
           </div>
         ) : (
-          <p className="msg-text" data-testid="message-text">
-            {m.custom ? <em>[{m.custom.type}]</em> : <RichText text={m.text} me={me} />}
+          <div className="msg-text" data-testid="message-text">
+            {m.custom ? (
+              <em>[{m.custom.type}]</em>
+            ) : (
+              <SafeMarkdown text={m.text} me={me?.username} />
+            )}
             {m.editTime && (
               <span
                 className="edited"
@@ -154,7 +159,7 @@ export function MessageItem({
                 (edited)
               </span>
             )}
-          </p>
+          </div>
         )}
         {m.reactions.length > 0 && (
           <ul className="reactions" aria-label="Reactions">

@@ -9,6 +9,9 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { FocusMessage } from "./search/FocusMessage.js";
+import { setSearchOpen, useNav } from "./search/nav.js";
+import { SearchPanel } from "./search/SearchPanel.js";
 
 export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
@@ -18,6 +21,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
+  const { searchOpen } = useNav();
 
   useEffect(() => {
     c.viewRoom(roomId);
@@ -41,7 +45,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   }
 
   return (
-    <div className={`room-view ${panel ? "with-panel" : ""}`}>
+    <div className={`room-view ${panel || searchOpen ? "with-panel" : ""}`}>
       <header className="room-head">
         <button
           type="button"
@@ -73,6 +77,13 @@ export function RoomView({ roomId }: { roomId: string }) {
           )}
           <button
             type="button"
+            aria-expanded={searchOpen}
+            onClick={() => setSearchOpen(!searchOpen)}
+          >
+            Search
+          </button>
+          <button
+            type="button"
             aria-expanded={panel === "members"}
             aria-controls={`members-${roomId}`}
             onClick={() => setPanel((p) => (p ? undefined : "members"))}
@@ -93,6 +104,7 @@ export function RoomView({ roomId }: { roomId: string }) {
       )}
       <div className="room-body">
         <div className="conversation">
+          <FocusMessage roomId={roomId} />
           <MessageList roomId={roomId} onReply={setReplyTo} />
           <TypingLine roomId={roomId} />
           <Composer
@@ -103,7 +115,8 @@ export function RoomView({ roomId }: { roomId: string }) {
             onCancelReply={() => setReplyTo(undefined)}
           />
         </div>
-        {panel === "members" && (
+        {searchOpen && <SearchPanel currentRoomId={roomId} />}
+        {panel === "members" && !searchOpen && (
           <MembersPanel
             roomId={roomId}
             id={`members-${roomId}`}

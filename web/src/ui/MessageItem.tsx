@@ -8,6 +8,7 @@ import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { useController } from "./hooks.js";
 import { SafeMarkdown } from "./markdown/SafeMarkdown.js";
+import { SeenBy } from "./receipts/SeenBy.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
@@ -178,6 +179,7 @@ export function MessageItem({
             ))}
           </ul>
         )}
+        <SeenBy roomId={roomId} seq={m.seq} />
         {error && (
           <p className="error small" role="alert">
             {error}

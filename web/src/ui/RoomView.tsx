@@ -9,6 +9,7 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { ReceiptsFollower } from "./receipts/SeenBy.js";
 import { FocusMessage } from "./search/FocusMessage.js";
 import { setSearchOpen, useNav } from "./search/nav.js";
 import { SearchPanel } from "./search/SearchPanel.js";
@@ -105,6 +106,7 @@ export function RoomView({ roomId }: { roomId: string }) {
       <div className="room-body">
         <div className="conversation">
           <FocusMessage roomId={roomId} />
+          <ReceiptsFollower roomId={roomId} />
           <MessageList roomId={roomId} onReply={setReplyTo} />
           <TypingLine roomId={roomId} />
           <Composer

@@ -8,6 +8,7 @@ import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { useController } from "./hooks.js";
 import { SafeMarkdown } from "./markdown/SafeMarkdown.js";
+import { PinButton } from "./pins/Pins.js";
 import { SeenBy } from "./receipts/SeenBy.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -193,6 +194,7 @@ export function MessageItem({
             <button type="button" aria-expanded={picker} onClick={() => setPicker((p) => !p)}>
               React
             </button>
+            <PinButton roomId={roomId} messageId={m.id} />
             {mine && !m.custom && (
               <button
                 type="button"

@@ -9,6 +9,7 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { PinsFollower, PinsPanel } from "./pins/Pins.js";
 import { ReceiptsFollower } from "./receipts/SeenBy.js";
 import { FocusMessage } from "./search/FocusMessage.js";
 import { setSearchOpen, useNav } from "./search/nav.js";
@@ -18,7 +19,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
   const r = useChat((s) => s.rooms[roomId]);
   const me = useChat((s) => s.me?.id);
-  const [panel, setPanel] = useState<"members" | undefined>(undefined);
+  const [panel, setPanel] = useState<"members" | "pins" | undefined>(undefined);
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
@@ -78,6 +79,13 @@ export function RoomView({ roomId }: { roomId: string }) {
           )}
           <button
             type="button"
+            aria-expanded={panel === "pins"}
+            onClick={() => setPanel((p) => (p === "pins" ? undefined : "pins"))}
+          >
+            Pinned
+          </button>
+          <button
+            type="button"
             aria-expanded={searchOpen}
             onClick={() => setSearchOpen(!searchOpen)}
           >
@@ -87,7 +95,7 @@ export function RoomView({ roomId }: { roomId: string }) {
             type="button"
             aria-expanded={panel === "members"}
             aria-controls={`members-${roomId}`}
-            onClick={() => setPanel((p) => (p ? undefined : "members"))}
+            onClick={() => setPanel((p) => (p === "members" ? undefined : "members"))}
           >
             Members
           </button>
@@ -107,6 +115,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         <div className="conversation">
           <FocusMessage roomId={roomId} />
           <ReceiptsFollower roomId={roomId} />
+          <PinsFollower roomId={roomId} />
           <MessageList roomId={roomId} onReply={setReplyTo} />
           <TypingLine roomId={roomId} />
           <Composer
@@ -118,6 +127,9 @@ export function RoomView({ roomId }: { roomId: string }) {
           />
         </div>
         {searchOpen && <SearchPanel currentRoomId={roomId} />}
+        {panel === "pins" && !searchOpen && (
+          <PinsPanel roomId={roomId} onClose={() => setPanel(undefined)} />
+        )}
         {panel === "members" && !searchOpen && (
           <MembersPanel
             roomId={roomId}

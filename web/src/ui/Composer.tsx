@@ -1,6 +1,7 @@
 import type { Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import { idOf } from "../state/chat-state.js";
+import { loadDraft, saveDraft } from "../util/drafts.js";
 import { displayName } from "../util/format.js";
 import { useChat, useController } from "./hooks.js";
 
@@ -20,13 +21,16 @@ export function Composer({
 }) {
   const c = useController();
   const users = useChat((s) => s.users);
-  const [text, setText] = useState("");
+  const me = useChat((s) => s.me?.id.toString() ?? "");
+  const [text, setText] = useState(() => loadDraft(me, roomId));
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = useId();
 
   useEffect(() => {
     if (replyTo) ref.current?.focus();
   }, [replyTo]);
+
+  useEffect(() => saveDraft(me, roomId, text), [me, roomId, text]);
 
   // Grow with the text, up to the CSS max-height.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs whenever the text changes

@@ -126,7 +126,7 @@ export function RoomView({ roomId }: { roomId: string }) {
             onCancelReply={() => setReplyTo(undefined)}
           />
         </div>
-        {searchOpen && <SearchPanel currentRoomId={roomId} />}
+        {searchOpen && <SearchPanel />}
         {panel === "pins" && !searchOpen && (
           <PinsPanel roomId={roomId} onClose={() => setPanel(undefined)} />
         )}

@@ -30,7 +30,7 @@ interface Query {
 /** The last search, kept while moving between rooms (the panel remounts). */
 let last: { q: Query; hits: SearchHit[] | undefined; next: string } | undefined;
 
-export function SearchPanel({ currentRoomId }: { currentRoomId: string | undefined }) {
+export function SearchPanel() {
   const s = useServices();
   const c = useController();
   const rooms = useChat((st) => st.rooms);
@@ -40,7 +40,7 @@ export function SearchPanel({ currentRoomId }: { currentRoomId: string | undefin
     () =>
       last?.q ?? {
         query: "",
-        roomId: currentRoomId ?? "",
+        roomId: "",
         senderId: "",
         after: "",
         before: "",

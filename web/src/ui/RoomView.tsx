@@ -80,7 +80,10 @@ export function RoomView({ roomId }: { roomId: string }) {
           <button
             type="button"
             aria-expanded={panel === "pins"}
-            onClick={() => setPanel((p) => (p === "pins" ? undefined : "pins"))}
+            onClick={() => {
+              setSearchOpen(false);
+              setPanel((p) => (p === "pins" && !searchOpen ? undefined : "pins"));
+            }}
           >
             Pinned
           </button>
@@ -95,7 +98,10 @@ export function RoomView({ roomId }: { roomId: string }) {
             type="button"
             aria-expanded={panel === "members"}
             aria-controls={`members-${roomId}`}
-            onClick={() => setPanel((p) => (p === "members" ? undefined : "members"))}
+            onClick={() => {
+              setSearchOpen(false);
+              setPanel((p) => (p === "members" && !searchOpen ? undefined : "members"));
+            }}
           >
             Members
           </button>

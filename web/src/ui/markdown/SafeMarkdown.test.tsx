@@ -1,12 +1,12 @@
 // @vitest-environment happy-dom
-import { cleanup, render } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
+import { renderNode, unmountAll } from "./render-test-util.js";
 import { MAX_DEPTH, SafeMarkdown, safeUrl } from "./SafeMarkdown.js";
 
-afterEach(cleanup);
+afterEach(unmountAll);
 
 function html(text: string, me?: string): HTMLElement {
-  return render(<SafeMarkdown text={text} me={me} />).container;
+  return renderNode(<SafeMarkdown text={text} me={me} />);
 }
 
 function maxDepth(e: Element): number {

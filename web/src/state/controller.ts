@@ -5,7 +5,14 @@
  */
 import type { Code as CodeType, ConnectError } from "@connectrpc/connect";
 import { ConnectError as CE, Code } from "@connectrpc/connect";
-import type { BackoffOptions, MemberRole, Message, User, Visibility } from "@protochat/sdk";
+import type {
+  BackoffOptions,
+  FeedEvent,
+  MemberRole,
+  Message,
+  User,
+  Visibility,
+} from "@protochat/sdk";
 import type { Clients } from "../api/clients.js";
 import { FeedClient, type FeedStatus } from "../feed/feed-client.js";
 import {
@@ -60,6 +67,8 @@ export function errorText(err: unknown): string {
 export class ChatController {
   readonly store: Store<ChatState>;
   readonly feed: FeedClient;
+  /** Also told every feed event, after the state took it (receipts, pins). */
+  readonly feedListeners = new Set<(ev: FeedEvent) => void>();
   private readonly o: ControllerOptions;
   private openRoomId: Id | undefined;
   private readonly loadingLatest = new Set<Id>();
@@ -93,6 +102,7 @@ export class ChatController {
           }
         }
         if (ev.event.case === "ready") this.markSelfOnline();
+        for (const l of this.feedListeners) l(ev);
       },
       onStatus: (status: FeedStatus) => this.dispatch((s) => ({ ...s, connection: status })),
       onUnauthenticated: (err) => o.onUnauthenticated(err),

@@ -2,6 +2,7 @@ import type { Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import { idOf } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
+import { loadDraft, saveDraft } from "../util/drafts.js";
 import { displayName } from "../util/format.js";
 import { useClients } from "./files/context.js";
 import { sendMessageWith } from "./files/send.js";
@@ -24,7 +25,8 @@ export function Composer({
 }) {
   const c = useController();
   const users = useChat((s) => s.users);
-  const [text, setText] = useState("");
+  const me = useChat((s) => s.me?.id.toString() ?? "");
+  const [text, setText] = useState(() => loadDraft(me, roomId));
   const clients = useClients();
   const uploads = useUploads();
   const [sendError, setSendError] = useState<string>();
@@ -34,6 +36,8 @@ export function Composer({
   useEffect(() => {
     if (replyTo) ref.current?.focus();
   }, [replyTo]);
+
+  useEffect(() => saveDraft(me, roomId, text), [me, roomId, text]);
 
   // Grow with the text, up to the CSS max-height.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs whenever the text changes

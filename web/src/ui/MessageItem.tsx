@@ -8,6 +8,9 @@ import { displayName, friendlyTime, splitMentions } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { MessageAttachments } from "./files/Attachments.js";
 import { useController } from "./hooks.js";
+import { SafeMarkdown } from "./markdown/SafeMarkdown.js";
+import { PinButton } from "./pins/Pins.js";
+import { SeenBy } from "./receipts/SeenBy.js";
 import { ReplyInThreadButton, ThreadSummaryLine } from "./threads/ThreadBits.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -149,8 +152,12 @@ export function MessageItem({
             </div>
           </div>
         ) : (
-          <p className="msg-text" data-testid="message-text">
-            {m.custom ? <em>[{m.custom.type}]</em> : <RichText text={m.text} me={me} />}
+          <div className="msg-text" data-testid="message-text">
+            {m.custom ? (
+              <em>[{m.custom.type}]</em>
+            ) : (
+              <SafeMarkdown text={m.text} me={me?.username} />
+            )}
             {m.editTime && (
               <span
                 className="edited"
@@ -160,7 +167,7 @@ export function MessageItem({
                 (edited)
               </span>
             )}
-          </p>
+          </div>
         )}
         {!m.deleted && <MessageAttachments attachments={m.attachments} />}
         {m.reactions.length > 0 && (
@@ -181,6 +188,7 @@ export function MessageItem({
           </ul>
         )}
         {!inThread && <ThreadSummaryLine roomId={roomId} message={m} />}
+        <SeenBy roomId={roomId} seq={m.seq} />
         {error && (
           <p className="error small" role="alert">
             {error}
@@ -197,6 +205,7 @@ export function MessageItem({
             <button type="button" aria-expanded={picker} onClick={() => setPicker((p) => !p)}>
               React
             </button>
+            <PinButton roomId={roomId} messageId={m.id} />
             {mine && !m.custom && (
               <button
                 type="button"

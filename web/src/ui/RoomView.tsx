@@ -9,6 +9,11 @@ import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
 import { isDirect, roomTitle } from "./names.js";
+import { PinsFollower, PinsPanel } from "./pins/Pins.js";
+import { ReceiptsFollower } from "./receipts/SeenBy.js";
+import { FocusMessage } from "./search/FocusMessage.js";
+import { setSearchOpen, useNav } from "./search/nav.js";
+import { SearchPanel } from "./search/SearchPanel.js";
 import { ThreadContext } from "./threads/context.js";
 import { ThreadPanel } from "./threads/ThreadPanel.js";
 import { ThreadsButton } from "./threads/ThreadsButton.js";
@@ -17,7 +22,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
   const r = useChat((s) => s.rooms[roomId]);
   const me = useChat((s) => s.me?.id);
-  const [panel, setPanel] = useState<"members" | undefined>(undefined);
+  const [panel, setPanel] = useState<"members" | "pins" | undefined>(undefined);
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
@@ -29,6 +34,7 @@ export function RoomView({ roomId }: { roomId: string }) {
     },
     openRootId: thread,
   };
+  const { searchOpen } = useNav();
 
   useEffect(() => {
     c.viewRoom(roomId);
@@ -52,7 +58,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   }
 
   return (
-    <div className={`room-view ${panel || thread ? "with-panel" : ""}`}>
+    <div className={`room-view ${panel || thread || searchOpen ? "with-panel" : ""}`}>
       <header className="room-head">
         <button
           type="button"
@@ -85,11 +91,29 @@ export function RoomView({ roomId }: { roomId: string }) {
           )}
           <button
             type="button"
+            aria-expanded={panel === "pins"}
+            onClick={() => {
+              setSearchOpen(false);
+              setPanel((p) => (p === "pins" && !searchOpen ? undefined : "pins"));
+            }}
+          >
+            Pinned
+          </button>
+          <button
+            type="button"
+            aria-expanded={searchOpen}
+            onClick={() => setSearchOpen(!searchOpen)}
+          >
+            Search
+          </button>
+          <button
+            type="button"
             aria-expanded={panel === "members"}
             aria-controls={`members-${roomId}`}
             onClick={() => {
               setThread(undefined);
-              setPanel((p) => (p ? undefined : "members"));
+              setSearchOpen(false);
+              setPanel((p) => (p === "members" && !searchOpen ? undefined : "members"));
             }}
           >
             Members
@@ -108,6 +132,9 @@ export function RoomView({ roomId }: { roomId: string }) {
       )}
       <div className="room-body">
         <div className="conversation">
+          <FocusMessage roomId={roomId} />
+          <ReceiptsFollower roomId={roomId} />
+          <PinsFollower roomId={roomId} />
           <ThreadContext.Provider value={threads}>
             <MessageList roomId={roomId} onReply={setReplyTo} />
           </ThreadContext.Provider>
@@ -120,7 +147,11 @@ export function RoomView({ roomId }: { roomId: string }) {
             onCancelReply={() => setReplyTo(undefined)}
           />
         </div>
-        {panel === "members" && (
+        {searchOpen && <SearchPanel />}
+        {panel === "pins" && !searchOpen && (
+          <PinsPanel roomId={roomId} onClose={() => setPanel(undefined)} />
+        )}
+        {panel === "members" && !searchOpen && (
           <MembersPanel
             roomId={roomId}
             id={`members-${roomId}`}

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=Mention.js.map

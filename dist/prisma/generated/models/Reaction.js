@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=Reaction.js.map

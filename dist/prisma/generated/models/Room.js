@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=Room.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=RoomEvent.js.map

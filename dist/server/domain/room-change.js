@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=room-change.js.map

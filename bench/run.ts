@@ -17,11 +17,14 @@
  *             time until closed
  *   search    message search over a million messages: latency, cost per send
  *   files     upload throughput (MB/s), sends with attachments under fan-out
+ *   attacks   the abuse of issue 13 replayed with limits off and on
  *   profile   summarize a server .cpuprofile (lib/cpu-profile.ts)
  *
  * `npm run chaos` (chaos/main.ts) is the fault-injection run.
  */
 
+import { attacksUsage, parseAttacksOptions } from "./attacks/options.js";
+import { runAttacks } from "./attacks/orchestrator.js";
 import { fanoutUsage, parseFanoutOptions } from "./fanout/options.js";
 import { runFanout } from "./fanout/orchestrator.js";
 import { filesUsage, parseFilesOptions } from "./files/options.js";
@@ -51,6 +54,7 @@ benchmarks:
   hostile   slow bodies, idle sessions, streams without a token: server RSS, time until closed
   search    message search latency over many messages, and the cost its tokens add to a send
   files     upload MB/s, and sends with attachments under fan-out
+  attacks   the abuse measured in issue 13, with rate limits off and on: what each attack achieves
   profile   summarize a .cpuprofile: profile <file> [--from-us N --to-us N] [--top N]`;
 
 /** A benchmark: its usage, its option parser and its runner. */
@@ -77,6 +81,7 @@ const benchmarks: Record<string, Benchmark<unknown>> = {
   hostile: benchmark(hostileUsage, parseHostileOptions, runHostile),
   search: benchmark(searchUsage, parseSearchOptions, runSearch),
   files: benchmark(filesUsage, parseFilesOptions, runFiles),
+  attacks: benchmark(attacksUsage, parseAttacksOptions, runAttacks),
 };
 
 async function main(argv: string[]): Promise<void> {

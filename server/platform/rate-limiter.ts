@@ -102,6 +102,11 @@ export class SharedRateLimiter {
     return { allowed: true, consumed: res.consumedPoints };
   }
 
+  /** Gives `points` back to `key` (taken for an attempt that turned out not to count). */
+  async refund(key: string, points = 1): Promise<void> {
+    await this.run((b) => b.reward(key, points));
+  }
+
   /** Refuses `key` for `seconds` from now (a lockout). */
   async block(key: string, seconds: number): Promise<void> {
     await this.run((b) =>

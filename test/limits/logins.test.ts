@@ -73,6 +73,19 @@ describe("login failures", () => {
     await fromNewAddress().auth.login(right(username));
   });
 
+  it("check no more guesses than the limit however many are in flight at once", async () => {
+    const username = await account();
+    const attacker = fromNewAddress().auth;
+    const answers = await Promise.allSettled(
+      Array.from({ length: 20 }, () => attacker.login(wrong(username))),
+    );
+    const reasons = answers.map((r) => (r.status === "rejected" ? reasonOf(r.reason) : "ok"));
+    // Three (the pair's limit) checked and wrong; the other 17 refused before hashing.
+    expect(reasons.filter((r) => r === "BAD_CREDENTIALS")).toHaveLength(3);
+    expect(reasons.filter((r) => r === "RATE_LIMITED")).toHaveLength(17);
+    await expectLimited(attacker.login(right(username)));
+  });
+
   it("are capped per address across accounts, unknown usernames included", async () => {
     const { auth } = fromNewAddress();
     for (let i = 0; i < 5; i++) {

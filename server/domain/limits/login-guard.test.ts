@@ -3,7 +3,7 @@ import { ConnectError } from "@connectrpc/connect";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { LoginGuard } from "./login-guard.js";
+import { type LoginAttempt, LoginGuard } from "./login-guard.js";
 import { RateLimits } from "./rate-limits.js";
 
 const logger = pino({ level: "silent" });
@@ -24,9 +24,15 @@ function guard() {
   return { limits, guard: new LoginGuard(limits) };
 }
 
+/** A failed attempt from alice's pair. */
+async function fail(g: LoginGuard, address = "1.2.3.4"): Promise<void> {
+  await (await g.begin("alice", address)).failed();
+}
+
+/** The lockout the next attempt meets, in seconds (0: admitted, and given back as a success). */
 async function lockout(g: LoginGuard): Promise<number> {
   try {
-    await g.before("alice", "1.2.3.4");
+    await (await g.begin("alice", "1.2.3.4")).succeeded();
   } catch (err) {
     const d = ConnectError.from(err).findDetails(RetryInfoSchema)[0]?.retryDelay;
     return Number(d?.seconds ?? 0n) + (d?.nanos ?? 0) / 1e9;
@@ -39,31 +45,50 @@ describe("LoginGuard", () => {
     const { limits, guard: g } = guard();
     const seen: number[] = [];
     for (let round = 0; round < 4; round++) {
-      expect(await lockout(g)).toBe(0);
-      await g.failed("alice", "1.2.3.4");
-      await g.failed("alice", "1.2.3.4");
+      await fail(g);
+      await fail(g);
       seen.push(Math.round(await lockout(g)));
       // The lockout ends (as its window would): the next round starts.
       await limits.limiter("loginFailuresPerAccountAddress").reset("alice|1.2.3.4");
     }
     expect(seen).toEqual([60, 120, 200, 200]);
-    await expect(g.before("alice", "5.6.7.8")).resolves.toBeUndefined();
+    await expect(g.begin("alice", "5.6.7.8")).resolves.toBeDefined();
+  });
+
+  it("admits no more attempts than the limit however many are in flight", async () => {
+    const { guard: g } = guard();
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => g.begin("alice", "1.2.3.4")),
+    );
+    const admitted = results.filter((r) => r.status === "fulfilled");
+    expect(admitted).toHaveLength(2);
+    for (const r of admitted) await (r as PromiseFulfilledResult<LoginAttempt>).value.failed();
+    expect(Math.round(await lockout(g))).toBe(60);
+  });
+
+  it("gives the points of a refused attempt back to the counters it had passed", async () => {
+    const { limits, guard: g } = guard();
+    // The address has used up its failures (whatever the account):
+    await limits.limiter("loginFailuresPerAddress").block("1.2.3.4", 600);
+    await expect(g.begin("alice", "1.2.3.4")).rejects.toThrow(/try again/);
+    expect(
+      (await limits.limiter("loginFailuresPerAccountAddress").peek("alice|1.2.3.4")).consumed,
+    ).toBe(0);
   });
 
   it("forgets a pair's failures and strikes on success", async () => {
     const { guard: g } = guard();
-    await g.failed("alice", "1.2.3.4");
-    await g.succeeded("alice", "1.2.3.4");
-    await g.failed("alice", "1.2.3.4");
-    expect(await lockout(g)).toBe(0);
-    await g.failed("alice", "1.2.3.4");
+    await fail(g);
+    await (await g.begin("alice", "1.2.3.4")).succeeded();
+    await fail(g);
+    await fail(g);
     expect(Math.round(await lockout(g))).toBe(60);
   });
 
   it("does nothing while limits are off", async () => {
     const limits = new RateLimits({ enabled: false }, { gate: undefined, prefix: "", logger });
     const g = new LoginGuard(limits);
-    for (let i = 0; i < 20; i++) await g.failed("alice", "1.2.3.4");
-    await expect(g.before("alice", "1.2.3.4")).resolves.toBeUndefined();
+    for (let i = 0; i < 20; i++) await fail(g);
+    await expect(g.begin("alice", "1.2.3.4")).resolves.toBeDefined();
   });
 });

@@ -13,11 +13,27 @@
  * A refused attempt is refused before the password is hashed, so a flood of
  * guesses costs no argon2 time. Unknown usernames are counted alike: the
  * answers do not tell which accounts exist.
+ *
+ * Each attempt takes its point before the password is checked (one atomic
+ * consume per counter) and gets it back if the password was right:
+ * counting only after the check would let every guess in flight pass the
+ * check before the first failure is counted, so an attacker with 1,000
+ * guesses in flight would get 1,000 checked.
  */
 import type { RateDecision } from "../../platform/rate-limiter.js";
 import { limitError, type RateLimits } from "./rate-limits.js";
 
-/** Checks and counts login attempts for one (account, address) pair. */
+/** One admitted login attempt: say how it ended. */
+export interface LoginAttempt {
+  /** The password was wrong (or the account unknown): the point stays; a lockout when it was the last. */
+  failed(): Promise<void>;
+  /** The password was right: the points come back, the pair's failures are forgotten, the address becomes known. */
+  succeeded(): Promise<void>;
+}
+
+const nothing: LoginAttempt = { failed: async () => {}, succeeded: async () => {} };
+
+/** Admits and counts login attempts per (account, address) pair, address and account. */
 export class LoginGuard {
   constructor(private readonly limits: RateLimits) {}
 
@@ -25,57 +41,53 @@ export class LoginGuard {
     return `${account}|${address}`;
   }
 
-  /** Throws RESOURCE_EXHAUSTED (RetryInfo) when this attempt may not even be checked. */
-  async before(account: string, address: string): Promise<void> {
+  /**
+   * Admits one attempt, taking its points; throws RESOURCE_EXHAUSTED
+   * (RetryInfo) when the attempt may not even be checked.
+   */
+  async begin(account: string, address: string): Promise<LoginAttempt> {
     const l = this.limits;
-    if (!l.enabled) return;
+    if (!l.enabled) return nothing;
     const pair = this.key(account, address);
-    const [atPair, atAddress, atAccount, known] = await Promise.all([
-      l.limiter("loginFailuresPerAccountAddress").peek(pair),
-      l.limiter("loginFailuresPerAddress").peek(address),
-      l.limiter("loginFailuresPerAccount").peek(account),
-      this.knownLimiter().peek(pair),
-    ]);
-    const refuse = (d: RateDecision) => (d.allowed ? 0 : d.retryAfterMs);
-    if (refuse(atPair)) throw limitError("loginFailuresPerAccountAddress", refuse(atPair));
-    if (refuse(atAddress)) throw limitError("loginFailuresPerAddress", refuse(atAddress));
-    if (known.consumed === 0 && refuse(atAccount)) {
-      throw limitError("loginFailuresPerAccount", refuse(atAccount));
+    const pairs = l.limiter("loginFailuresPerAccountAddress");
+    const addresses = l.limiter("loginFailuresPerAddress");
+    const accounts = l.limiter("loginFailuresPerAccount");
+    const known = (await this.knownLimiter().peek(pair)).consumed > 0;
+    const refused = (d: RateDecision) => (d.allowed ? 0 : d.retryAfterMs);
+    const atPair = await pairs.consume(pair);
+    if (refused(atPair)) throw limitError("loginFailuresPerAccountAddress", refused(atPair));
+    const atAddress = await addresses.consume(address);
+    if (refused(atAddress)) {
+      await pairs.refund(pair);
+      throw limitError("loginFailuresPerAddress", refused(atAddress));
     }
-  }
-
-  /** Counts a failed attempt; locks the pair out once its failures are used up. */
-  async failed(account: string, address: string): Promise<void> {
-    const l = this.limits;
-    if (!l.enabled) return;
-    const pair = this.key(account, address);
-    const [atPair] = await Promise.all([
-      l.limiter("loginFailuresPerAccountAddress").consume(pair),
-      l.limiter("loginFailuresPerAddress").consume(address),
-      l.limiter("loginFailuresPerAccount").consume(account),
-    ]);
-    const max = l.config.rates.loginFailuresPerAccountAddress.points;
-    if (atPair.consumed >= max) {
-      // The n-th lockout of this pair within a day lasts base * 2^(n-1).
-      const strikes = await this.strikeLimiter().consume(pair);
-      const { loginLockoutSeconds: base, loginLockoutMaxSeconds: cap } = l.config;
-      const seconds = Math.min(cap, base * 2 ** Math.min(30, Math.max(0, strikes.consumed - 1)));
-      await l.limiter("loginFailuresPerAccountAddress").block(pair, seconds);
+    const atAccount = await accounts.consume(account);
+    if (refused(atAccount) && !known) {
+      await Promise.all([pairs.refund(pair), addresses.refund(address)]);
+      throw limitError("loginFailuresPerAccount", refused(atAccount));
     }
-  }
-
-  /** A successful login: the pair's failures are forgotten and the address becomes known. */
-  async succeeded(account: string, address: string): Promise<void> {
-    const l = this.limits;
-    if (!l.enabled) return;
-    const pair = this.key(account, address);
-    await Promise.all([
-      l.limiter("loginFailuresPerAccountAddress").reset(pair),
-      this.strikeLimiter().reset(pair),
-      this.knownLimiter()
-        .reset(pair)
-        .then(() => this.knownLimiter().consume(pair)),
-    ]);
+    return {
+      failed: async () => {
+        const max = l.config.rates.loginFailuresPerAccountAddress.points;
+        if (atPair.consumed < max) return;
+        // The n-th lockout of this pair within a day lasts base * 2^(n-1).
+        const strikes = await this.strikeLimiter().consume(pair);
+        const { loginLockoutSeconds: base, loginLockoutMaxSeconds: cap } = l.config;
+        const seconds = Math.min(cap, base * 2 ** Math.min(30, Math.max(0, strikes.consumed - 1)));
+        await pairs.block(pair, seconds);
+      },
+      succeeded: async () => {
+        await Promise.all([
+          pairs.reset(pair),
+          addresses.refund(address),
+          accounts.refund(account),
+          this.strikeLimiter().reset(pair),
+          this.knownLimiter()
+            .reset(pair)
+            .then(() => this.knownLimiter().consume(pair)),
+        ]);
+      },
+    };
   }
 
   /** Lockouts of a pair within the last day (they grow with each). */

@@ -90,7 +90,7 @@ export function createAuthService({
       const account = req.username.toLowerCase();
       const address = clientAddressOf(ctx);
       // A locked-out attempt is refused before argon2 spends its time on it.
-      await loginGuard.before(account, address);
+      const attempt = await loginGuard.begin(account, address);
       const user = await prisma.user.findUnique({
         where: { usernameKey: req.username.toLowerCase() },
         select: { ...userSelect, passwordHash: true, disabledAt: true },
@@ -98,14 +98,14 @@ export function createAuthService({
       // Same error, and about the same time, for unknown user and wrong
       // password: the response must not tell which usernames exist.
       if (!(await verifyPassword(user?.passwordHash, req.password)) || !user) {
-        await loginGuard.failed(account, address);
+        await attempt.failed();
         throw chatError(
           Code.Unauthenticated,
           "wrong username or password",
           ErrorReason.BAD_CREDENTIALS,
         );
       }
-      await loginGuard.succeeded(account, address);
+      await attempt.succeeded();
       // Told only to whoever knows the password.
       if (user.disabledAt) {
         throw chatError(

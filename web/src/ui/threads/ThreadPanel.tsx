@@ -42,6 +42,8 @@ export function ThreadPanel({
   // Whether the caller follows it: from the first page, then from each read
   // marker's answer (a first read follows) and the toggle.
   const [following, setFollowing] = useState<boolean>();
+  // Toggles so far: a read marker's answer sent before the last toggle is stale.
+  const toggles = useRef(0);
   const scroller = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -86,9 +88,10 @@ export function ThreadPanel({
   useEffect(() => {
     if (!loaded || latest === 0n || globalThis.document?.visibilityState === "hidden") return;
     let live = true;
+    const toggled = toggles.current;
     clients.threads.markThreadRead({ rootMessageId: rootId, seq: latest }).then(
       (res) => {
-        if (live && res.thread) setFollowing(res.thread.following);
+        if (live && res.thread && toggles.current === toggled) setFollowing(res.thread.following);
         refreshFollowed();
       },
       () => {},
@@ -114,7 +117,14 @@ export function ThreadPanel({
         <h2>Thread</h2>
         <span className="thread-head-actions">
           {following !== undefined && (
-            <FollowButton rootId={rootId} following={following} onChange={setFollowing} />
+            <FollowButton
+              rootId={rootId}
+              following={following}
+              onChange={(f) => {
+                toggles.current += 1;
+                setFollowing(f);
+              }}
+            />
           )}
           <button type="button" className="icon-button" aria-label="Close thread" onClick={onClose}>
             ×

@@ -92,7 +92,8 @@ describe("files, images and a thread across two instances on S3", () => {
       forcePathStyle: true,
       credentials,
     });
-    env = await createTestEnv({ redis: true });
+    // Only the database rows are read here (the servers are processes of their own): no send pool.
+    env = await createTestEnv({ redis: true, sendPool: false });
     // Exactly the settings an operator sets for several instances (README "Files and images").
     const vars = {
       WEB_DIR: webDist,

@@ -111,10 +111,24 @@ describe("threads", () => {
     expect(back.thread?.lastReadSeq).toBe(last.seq);
 
     // Unfollowed, it leaves the list; a reply of one's own follows it again.
+    expect((await threadsOf(bob).listThreadMessages({ rootMessageId: quiet.id })).following).toBe(
+      true,
+    );
     await threadsOf(bob).setThreadFollowing({ rootMessageId: quiet.id, following: false });
     expect((await threadsOf(bob).listFollowedThreads({})).threads.map((t) => t.root?.id)).toEqual([
       busy.id,
     ]);
+    // Reading it (a panel left open) moves the marker but does not follow it again.
+    await reply(alice, room, quiet.id, "still there?");
+    const reread = await threadsOf(bob).markThreadRead({
+      rootMessageId: quiet.id,
+      seq: 1_000_000n,
+    });
+    expect([reread.thread?.following, reread.thread?.unreadCount]).toEqual([false, 0]);
+    expect((await threadsOf(bob).listThreadMessages({ rootMessageId: quiet.id })).following).toBe(
+      false,
+    );
+    expect((await threadsOf(bob).listFollowedThreads({})).threads).toHaveLength(1);
     await reply(bob, room, quiet.id, "back");
     expect((await threadsOf(bob).listFollowedThreads({})).threads).toHaveLength(2);
   });

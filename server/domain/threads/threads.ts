@@ -48,24 +48,35 @@ export class Threads {
     rootId: bigint,
     afterSeq: bigint,
     limit: number,
-  ): Promise<{ root: Message; replies: Message[]; hasMore: boolean }> {
+  ): Promise<{ root: Message; replies: Message[]; hasMore: boolean; following: boolean }> {
     const { row, lastSeq } = await this.root(userId, rootId);
-    const rows = await this.prisma.message.findMany({
-      where: { threadRootId: rootId, seq: { gt: afterSeq, lte: lastSeq } },
-      orderBy: { seq: "asc" },
-      take: limit + 1,
-      select: messageSelect,
-    });
+    const [rows, follow] = await Promise.all([
+      this.prisma.message.findMany({
+        where: { threadRootId: rootId, seq: { gt: afterSeq, lte: lastSeq } },
+        orderBy: { seq: "asc" },
+        take: limit + 1,
+        select: messageSelect,
+      }),
+      this.prisma.threadFollow.findUnique({
+        where: { rootId_userId: { rootId, userId } },
+        select: { following: true },
+      }),
+    ]);
     const hasMore = rows.length > limit;
     const [root, ...replies] = await viewMessages(
       this.prisma,
       [row, ...rows.slice(0, limit)],
       userId,
     );
-    return { root: root as Message, replies, hasMore };
+    return { root: root as Message, replies, hasMore, following: follow?.following ?? false };
   }
 
-  /** Moves the user's marker forward to `seq` (capped at the room's latest); follows. */
+  /**
+   * Moves the user's marker forward to `seq` (capped at the room's latest).
+   * A first read follows the thread; an unfollowed thread stays unfollowed
+   * (reading is not taking part, and a client that keeps a thread open
+   * marks it read as replies come).
+   */
   async markRead(userId: bigint, rootId: bigint, seq: bigint): Promise<ThreadState> {
     const { row, lastSeq } = await this.root(userId, rootId);
     const to = seq > lastSeq ? lastSeq : seq;
@@ -79,12 +90,13 @@ export class Threads {
           data: { rootId, userId, roomId: row.roomId, lastReadSeq: to },
         });
       } else {
-        await tx.threadFollow.update({
-          where: { rootId_userId: { rootId, userId } },
-          // Never back.
-          data:
-            found.lastReadSeq >= to ? { following: true } : { following: true, lastReadSeq: to },
-        });
+        // Never back.
+        if (found.lastReadSeq < to) {
+          await tx.threadFollow.update({
+            where: { rootId_userId: { rootId, userId } },
+            data: { lastReadSeq: to },
+          });
+        }
       }
     });
     const [state] = await this.states(userId, [rootId]);
@@ -141,10 +153,11 @@ export class Threads {
       this.prisma.message.findMany({ where: { id: { in: rootIds } }, select: messageSelect }),
       this.prisma.threadFollow.findMany({
         where: { userId, rootId: { in: rootIds } },
-        select: { rootId: true, lastReadSeq: true },
+        select: { rootId: true, lastReadSeq: true, following: true },
       }),
     ]);
     const marks = new Map(markers.map((m) => [m.rootId, m.lastReadSeq]));
+    const follows = new Set(markers.filter((m) => m.following).map((m) => m.rootId));
     const counts = await threadUnread(
       this.prisma,
       userId,
@@ -157,6 +170,7 @@ export class Threads {
         lastReadSeq: marks.get(root.id) ?? 0n,
         unreadCount: counts.get(root.id)?.unread ?? 0,
         mentionCount: counts.get(root.id)?.mentions ?? 0,
+        following: follows.has(root.id),
       }),
     );
   }

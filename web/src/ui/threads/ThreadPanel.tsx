@@ -1,7 +1,8 @@
 /**
  * A thread beside the conversation: its root, its replies (the pages of
  * ListThreadMessages and, live, the room events whose message has this
- * thread_root_id), its own composer; the read marker follows what it shows.
+ * thread_root_id), its own composer, a Follow / Following toggle; the read
+ * marker follows what it shows.
  */
 import { MemberRole, type Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
@@ -11,6 +12,7 @@ import { sendMessageWith } from "../files/send.js";
 import { AttachButton, fileHandlers, UploadTray, useUploads } from "../files/Uploads.js";
 import { useChat, useController, useNow } from "../hooks.js";
 import { MessageItem } from "../MessageItem.js";
+import { FollowButton } from "./FollowButton.js";
 import { useRefreshFollowed } from "./followed.js";
 import { lastSeq, mergeReplies } from "./threads.js";
 import "./threads.css";
@@ -37,14 +39,21 @@ export function ThreadPanel({
   const [fetched, setFetched] = useState<{ root?: Message; replies: Message[] }>({ replies: [] });
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string>();
+  // Whether the caller follows it: from the first page, then from each read
+  // marker's answer (a first read follows) and the toggle.
+  const [following, setFollowing] = useState<boolean>();
+  // Toggles so far: a read marker's answer sent before the last toggle is stale.
+  const toggles = useRef(0);
   const scroller = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     let live = true;
     setLoaded(false);
+    setFollowing(undefined);
     (async () => {
       let after = 0n;
       let root: Message | undefined;
+      let follows = false;
       const replies: Message[] = [];
       for (let i = 0; i < 20; i++) {
         const page = await clients.threads.listThreadMessages({
@@ -53,12 +62,14 @@ export function ThreadPanel({
           limit: 200,
         });
         root = page.root ?? root;
+        if (i === 0) follows = page.following;
         replies.push(...page.replies);
         if (!page.hasMore || page.replies.length === 0) break;
         after = lastSeq(page.replies);
       }
       if (!live) return;
       setFetched({ root, replies });
+      setFollowing(follows);
       setLoaded(true);
       c.ensureUsers([...(root ? [root.senderId] : []), ...replies.map((m) => m.senderId)]);
     })().catch((err: unknown) => {
@@ -76,9 +87,18 @@ export function ThreadPanel({
   // Read up to the newest reply shown.
   useEffect(() => {
     if (!loaded || latest === 0n || globalThis.document?.visibilityState === "hidden") return;
-    clients.threads
-      .markThreadRead({ rootMessageId: rootId, seq: latest })
-      .then(refreshFollowed, () => {});
+    let live = true;
+    const toggled = toggles.current;
+    clients.threads.markThreadRead({ rootMessageId: rootId, seq: latest }).then(
+      (res) => {
+        if (live && res.thread && toggles.current === toggled) setFollowing(res.thread.following);
+        refreshFollowed();
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
   }, [clients, rootId, latest, loaded, refreshFollowed]);
 
   // Stay at the bottom as replies arrive.
@@ -95,9 +115,21 @@ export function ThreadPanel({
     <aside className="thread-panel" aria-label="Thread" data-testid="thread-panel">
       <div className="panel-head">
         <h2>Thread</h2>
-        <button type="button" className="icon-button" aria-label="Close thread" onClick={onClose}>
-          ×
-        </button>
+        <span className="thread-head-actions">
+          {following !== undefined && (
+            <FollowButton
+              rootId={rootId}
+              following={following}
+              onChange={(f) => {
+                toggles.current += 1;
+                setFollowing(f);
+              }}
+            />
+          )}
+          <button type="button" className="icon-button" aria-label="Close thread" onClick={onClose}>
+            ×
+          </button>
+        </span>
       </div>
       <div className="thread-scroller" ref={scroller}>
         {error && (

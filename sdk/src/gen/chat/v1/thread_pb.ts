@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/thread.proto.
  */
 export const file_chat_v1_thread: GenFile = /*@__PURE__*/
-  fileDesc("ChRjaGF0L3YxL3RocmVhZC5wcm90bxIHY2hhdC52MSJrChlMaXN0VGhyZWFkTWVzc2FnZXNSZXF1ZXN0EiAKD3Jvb3RfbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAiABKAQSGQoFbGltaXQYAyABKAVCCrpIBxoFGMgBKAAicQoaTGlzdFRocmVhZE1lc3NhZ2VzUmVzcG9uc2USHgoEcm9vdBgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZRIhCgdyZXBsaWVzGAIgAygLMhAuY2hhdC52MS5NZXNzYWdlEhAKCGhhc19tb3JlGAMgASgIInEKC1RocmVhZFN0YXRlEh4KBHJvb3QYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USFQoNbGFzdF9yZWFkX3NlcRgCIAEoBBIUCgx1bnJlYWRfY291bnQYAyABKA0SFQoNbWVudGlvbl9jb3VudBgEIAEoDSI2ChpMaXN0Rm9sbG93ZWRUaHJlYWRzUmVxdWVzdBIYCgVsaW1pdBgBIAEoBUIJukgGGgQYZCgAIkQKG0xpc3RGb2xsb3dlZFRocmVhZHNSZXNwb25zZRIlCgd0aHJlYWRzGAEgAygLMhQuY2hhdC52MS5UaHJlYWRTdGF0ZSJGChVNYXJrVGhyZWFkUmVhZFJlcXVlc3QSIAoPcm9vdF9tZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEgsKA3NlcRgCIAEoBCI+ChZNYXJrVGhyZWFkUmVhZFJlc3BvbnNlEiQKBnRocmVhZBgBIAEoCzIULmNoYXQudjEuVGhyZWFkU3RhdGUiUAoZU2V0VGhyZWFkRm9sbG93aW5nUmVxdWVzdBIgCg9yb290X21lc3NhZ2VfaWQYASABKARCB7pIBDICIAASEQoJZm9sbG93aW5nGAIgASgIIhwKGlNldFRocmVhZEZvbGxvd2luZ1Jlc3BvbnNlMpYDCg1UaHJlYWRTZXJ2aWNlEmIKEkxpc3RUaHJlYWRNZXNzYWdlcxIiLmNoYXQudjEuTGlzdFRocmVhZE1lc3NhZ2VzUmVxdWVzdBojLmNoYXQudjEuTGlzdFRocmVhZE1lc3NhZ2VzUmVzcG9uc2UiA5ACARJlChNMaXN0Rm9sbG93ZWRUaHJlYWRzEiMuY2hhdC52MS5MaXN0Rm9sbG93ZWRUaHJlYWRzUmVxdWVzdBokLmNoYXQudjEuTGlzdEZvbGxvd2VkVGhyZWFkc1Jlc3BvbnNlIgOQAgESVgoOTWFya1RocmVhZFJlYWQSHi5jaGF0LnYxLk1hcmtUaHJlYWRSZWFkUmVxdWVzdBofLmNoYXQudjEuTWFya1RocmVhZFJlYWRSZXNwb25zZSIDkAICEmIKElNldFRocmVhZEZvbGxvd2luZxIiLmNoYXQudjEuU2V0VGhyZWFkRm9sbG93aW5nUmVxdWVzdBojLmNoYXQudjEuU2V0VGhyZWFkRm9sbG93aW5nUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_message]);
+  fileDesc("ChRjaGF0L3YxL3RocmVhZC5wcm90bxIHY2hhdC52MSJrChlMaXN0VGhyZWFkTWVzc2FnZXNSZXF1ZXN0EiAKD3Jvb3RfbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABIRCglhZnRlcl9zZXEYAiABKAQSGQoFbGltaXQYAyABKAVCCrpIBxoFGMgBKAAihAEKGkxpc3RUaHJlYWRNZXNzYWdlc1Jlc3BvbnNlEh4KBHJvb3QYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USIQoHcmVwbGllcxgCIAMoCzIQLmNoYXQudjEuTWVzc2FnZRIQCghoYXNfbW9yZRgDIAEoCBIRCglmb2xsb3dpbmcYBCABKAgihAEKC1RocmVhZFN0YXRlEh4KBHJvb3QYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2USFQoNbGFzdF9yZWFkX3NlcRgCIAEoBBIUCgx1bnJlYWRfY291bnQYAyABKA0SFQoNbWVudGlvbl9jb3VudBgEIAEoDRIRCglmb2xsb3dpbmcYBSABKAgiNgoaTGlzdEZvbGxvd2VkVGhyZWFkc1JlcXVlc3QSGAoFbGltaXQYASABKAVCCbpIBhoEGGQoACJEChtMaXN0Rm9sbG93ZWRUaHJlYWRzUmVzcG9uc2USJQoHdGhyZWFkcxgBIAMoCzIULmNoYXQudjEuVGhyZWFkU3RhdGUiRgoVTWFya1RocmVhZFJlYWRSZXF1ZXN0EiAKD3Jvb3RfbWVzc2FnZV9pZBgBIAEoBEIHukgEMgIgABILCgNzZXEYAiABKAQiPgoWTWFya1RocmVhZFJlYWRSZXNwb25zZRIkCgZ0aHJlYWQYASABKAsyFC5jaGF0LnYxLlRocmVhZFN0YXRlIlAKGVNldFRocmVhZEZvbGxvd2luZ1JlcXVlc3QSIAoPcm9vdF9tZXNzYWdlX2lkGAEgASgEQge6SAQyAiAAEhEKCWZvbGxvd2luZxgCIAEoCCIcChpTZXRUaHJlYWRGb2xsb3dpbmdSZXNwb25zZTKWAwoNVGhyZWFkU2VydmljZRJiChJMaXN0VGhyZWFkTWVzc2FnZXMSIi5jaGF0LnYxLkxpc3RUaHJlYWRNZXNzYWdlc1JlcXVlc3QaIy5jaGF0LnYxLkxpc3RUaHJlYWRNZXNzYWdlc1Jlc3BvbnNlIgOQAgESZQoTTGlzdEZvbGxvd2VkVGhyZWFkcxIjLmNoYXQudjEuTGlzdEZvbGxvd2VkVGhyZWFkc1JlcXVlc3QaJC5jaGF0LnYxLkxpc3RGb2xsb3dlZFRocmVhZHNSZXNwb25zZSIDkAIBElYKDk1hcmtUaHJlYWRSZWFkEh4uY2hhdC52MS5NYXJrVGhyZWFkUmVhZFJlcXVlc3QaHy5jaGF0LnYxLk1hcmtUaHJlYWRSZWFkUmVzcG9uc2UiA5ACAhJiChJTZXRUaHJlYWRGb2xsb3dpbmcSIi5jaGF0LnYxLlNldFRocmVhZEZvbGxvd2luZ1JlcXVlc3QaIy5jaGF0LnYxLlNldFRocmVhZEZvbGxvd2luZ1Jlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_message]);
 
 /**
  * ListThreadMessagesRequest names a thread and a page of it.
@@ -76,6 +76,13 @@ export type ListThreadMessagesResponse = Message<"chat.v1.ListThreadMessagesResp
    * @generated from field: bool has_more = 3;
    */
   hasMore: boolean;
+
+  /**
+   * Whether the caller follows the thread.
+   *
+   * @generated from field: bool following = 4;
+   */
+  following: boolean;
 };
 
 /**
@@ -118,6 +125,14 @@ export type ThreadState = Message<"chat.v1.ThreadState"> & {
    * @generated from field: uint32 mention_count = 4;
    */
   mentionCount: number;
+
+  /**
+   * Whether the caller follows the thread (always true in
+   * ListFollowedThreads).
+   *
+   * @generated from field: bool following = 5;
+   */
+  following: boolean;
 };
 
 /**
@@ -299,7 +314,8 @@ export const ThreadService: GenService<{
   },
   /**
    * MarkThreadRead moves the caller's read marker of a thread forward to
-   * `seq` (never back). Follows the thread if the caller did not.
+   * `seq` (never back). A first read follows the thread; a thread the
+   * caller unfollowed stays unfollowed (its marker still moves).
    *
    * @generated from rpc chat.v1.ThreadService.MarkThreadRead
    */

@@ -7,6 +7,7 @@ import { useEffect, useState, useSyncExternalStore } from "react";
 import { type SendBlock, secondsLeft } from "../../state/send-blocks.js";
 import { friendlyTime } from "../../util/format.js";
 import { useController } from "../hooks.js";
+import "./limits.css";
 
 /** The room's send block, if any; re-renders when it changes. */
 export function useSendBlock(roomId: string): SendBlock | undefined {

@@ -181,7 +181,9 @@ describe("slow mode", () => {
           actorId: 1n,
           change: {
             case: "roomUpdated",
-            value: { room: { ...general.room, lastSeq: 2n, slowModeSeconds: 3 } },
+            value: {
+              room: create(RoomSchema, { ...general.room, lastSeq: 2n, slowModeSeconds: 3 }),
+            },
           },
         },
       },

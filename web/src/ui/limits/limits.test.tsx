@@ -171,6 +171,8 @@ describe("slow mode", () => {
         }),
       ),
     );
+    const before = general.room;
+    if (!before) throw new Error("myRoom made no room");
     await fake.feedOpen();
     fake.emit({
       event: {
@@ -182,7 +184,7 @@ describe("slow mode", () => {
           change: {
             case: "roomUpdated",
             value: {
-              room: create(RoomSchema, { ...general.room, lastSeq: 2n, slowModeSeconds: 3 }),
+              room: create(RoomSchema, { ...before, lastSeq: 2n, slowModeSeconds: 3 }),
             },
           },
         },

@@ -163,6 +163,8 @@ describe("limits in Chromium", () => {
     await invite.getByLabel("Find people").fill("bob");
     await invite.getByRole("button", { name: /@bob/ }).click();
     await invite.getByRole("button", { name: "Invite", exact: true }).click();
+    await invite.getByRole("status").filter({ hasText: "Bob asks before being added" }).waitFor();
+    await invite.getByRole("button", { name: "Done" }).click();
     await invite.waitFor({ state: "detached" });
     expect(await roomEntry(bob, "club").count()).toBe(0);
 

@@ -521,11 +521,13 @@ export class ChatController {
     await this.o.clients.rooms.updateRoom({ roomId: r.room.id, name, description });
   }
 
-  async invite(roomId: Id, userIds: bigint[]): Promise<void> {
+  /** Adds people to a room; returns those who were sent an invitation instead (consent). */
+  async invite(roomId: Id, userIds: bigint[]): Promise<bigint[]> {
     const r = this.state.rooms[roomId];
-    if (!r || userIds.length === 0) return;
+    if (!r || userIds.length === 0) return [];
     const res = await this.o.clients.rooms.inviteMembers({ roomId: r.room.id, userIds });
     this.rememberUsers(res.added.map((m) => m.user));
+    return res.invitedUserIds;
   }
 
   async kick(roomId: Id, userId: bigint): Promise<void> {

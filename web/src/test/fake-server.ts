@@ -271,7 +271,39 @@ export class FakeChat {
         const room = this.rooms.find((x) => x.room?.id === req.roomId)?.room;
         if (!room) throw new ConnectError("room not found", Code.NotFound);
         if (req.slowModeSeconds !== undefined) room.slowModeSeconds = req.slowModeSeconds;
+        if (req.name !== undefined) room.name = req.name;
         return { room };
+      },
+      archiveRoom: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "archiveRoom", req });
+        const room = this.rooms.find((x) => x.room?.id === req.roomId)?.room;
+        if (!room) throw new ConnectError("room not found", Code.NotFound);
+        room.archiveTime = timestampFromMs(Date.now());
+        return { room };
+      },
+      createGroupDirect: (req, ctx) => {
+        const me = this.caller(ctx);
+        this.calls.push({ method: "createGroupDirect", req });
+        const id = 100n + BigInt(this.rooms.length);
+        const peers = [...this.users.values()]
+          .map((e) => e.user)
+          .filter((u) => u.id === me.id || req.userIds.includes(u.id));
+        const mine = create(MyRoomSchema, {
+          room: create(RoomSchema, {
+            id,
+            kind: RoomKind.GROUP_DIRECT,
+            visibility: Visibility.PRIVATE,
+            memberCount: peers.length,
+            lastSeq: 1n,
+            createTime: timestampFromMs(t0),
+            lastActivityTime: timestampFromMs(t0),
+          }),
+          role: MemberRole.OWNER,
+          peers,
+        });
+        this.rooms = [...this.rooms, mine];
+        return { room: mine.room };
       },
       kickMember: (req, ctx) => {
         this.caller(ctx);

@@ -57,6 +57,7 @@ export function MembersPanel({
   if (!room) return null;
   const myRole = room.role;
   const direct = isDirect(room);
+  const archived = room.room.archiveTime !== undefined;
   const members = [...(data?.members ?? [])].sort((a, b) => {
     const oa = presence[idOf(a.user?.id ?? 0n)]?.online ? 1 : 0;
     const ob = presence[idOf(b.user?.id ?? 0n)]?.online ? 1 : 0;
@@ -79,7 +80,15 @@ export function MembersPanel({
 
   function actions(m: Member) {
     const uid = m.user?.id ?? 0n;
-    if (direct || uid === me || rank(myRole) <= rank(m.role) || myRole === MemberRole.MEMBER) {
+    // Mirrors the server: owners and admins act on lower ranks only, and an
+    // archived room takes no changes at all.
+    if (
+      direct ||
+      archived ||
+      uid === me ||
+      rank(myRole) <= rank(m.role) ||
+      myRole === MemberRole.MEMBER
+    ) {
       return null;
     }
     const name = displayName(m.user);
@@ -221,12 +230,14 @@ export function MembersPanel({
                       <span className="handle">@{m.user?.username}</span>
                     </span>
                   </span>
-                  <button
-                    type="button"
-                    onClick={() => act(c.unban(roomId, uid).then(() => banned.refetch()))}
-                  >
-                    Unban {name}
-                  </button>
+                  {!archived && (
+                    <button
+                      type="button"
+                      onClick={() => act(c.unban(roomId, uid).then(() => banned.refetch()))}
+                    >
+                      Unban {name}
+                    </button>
+                  )}
                 </li>
               );
             })}

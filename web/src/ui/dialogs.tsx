@@ -317,13 +317,31 @@ export function NewDirectDialog({ onClose }: { onClose: () => void }) {
 export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
   const c = useController();
   const [invitees, setInvitees] = useState<User[]>([]);
+  const [asked, setAsked] = useState<User[]>();
   const { error, submit } = useFormSubmit(async () => {
-    await c.invite(
+    const invited = await c.invite(
       roomId,
       invitees.map((u) => u.id),
     );
-    onClose();
+    // People who add only with consent got an invitation: say so before closing.
+    if (invited.length > 0) setAsked(invitees.filter((u) => invited.includes(u.id)));
+    else onClose();
   });
+  if (asked) {
+    return (
+      <Dialog title="Invite people" onClose={onClose}>
+        <p role="status">
+          {asked.map((u) => displayName(u)).join(", ")} {asked.length === 1 ? "asks" : "ask"} before
+          being added: an invitation was sent, to accept or decline.
+        </p>
+        <div className="form-actions">
+          <button type="button" className="primary" onClick={onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
   return (
     <Dialog title="Invite people" onClose={onClose}>
       <form onSubmit={submit} className="form">

@@ -343,3 +343,83 @@ describe("invitations and privacy", () => {
     expect(fake.whoMayAdd).toBe(AddPolicy.NOBODY);
   });
 });
+
+describe("archive and group conversations", () => {
+  it("archives a room after a confirmation; the room is read-only then", async () => {
+    signedIn();
+    const general = myRoom(10n, "general", 1n);
+    general.role = MemberRole.OWNER;
+    fake.rooms = [general];
+    location.hash = "#/room/10";
+    renderApp();
+    const u = userEvent.setup();
+    await u.click(await screen.findByRole("button", { name: "Settings" }));
+    const settings = await screen.findByRole("dialog", { name: "Room settings" });
+    await u.click(within(settings).getByRole("button", { name: "Archive room…" }));
+    const confirm = await screen.findByRole("dialog", { name: "Archive this room?" });
+    // Cancel changes nothing; confirming archives.
+    await u.click(within(confirm).getByRole("button", { name: "Cancel" }));
+    await u.click(
+      within(await screen.findByRole("dialog", { name: "Room settings" })).getByRole("button", {
+        name: "Archive room…",
+      }),
+    );
+    expect(fake.calls).toEqual([]);
+    await u.click(
+      within(await screen.findByRole("dialog", { name: "Archive this room?" })).getByRole(
+        "button",
+        { name: "Archive room" },
+      ),
+    );
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(fake.calls).toEqual([
+      { method: "archiveRoom", req: expect.objectContaining({ roomId: 10n }) },
+    ]);
+    const room = fake.rooms[0]?.room;
+    if (!room) throw new Error("no room");
+    await fake.feedOpen();
+    fake.emit({
+      event: {
+        case: "roomEvent",
+        value: {
+          roomId: 10n,
+          seq: 2n,
+          actorId: 1n,
+          change: {
+            case: "roomUpdated",
+            value: { room: create(RoomSchema, { ...room, lastSeq: 2n }) },
+          },
+        },
+      },
+    });
+    const box = (await screen.findByPlaceholderText(
+      "This room is read-only",
+    )) as HTMLTextAreaElement;
+    expect(box.disabled).toBe(true);
+    expect(document.querySelector(".room-head")?.textContent).toContain("archived (read-only)");
+  });
+
+  it("starts a named group with people picked by search", async () => {
+    signedIn();
+    fake.addUser("bob", "pw", "Bob");
+    fake.addUser("carol", "pw", "Carol");
+    renderApp();
+    const u = userEvent.setup();
+    await u.click(await screen.findByRole("button", { name: "New group" }));
+    const dialog = await screen.findByRole("dialog", { name: "New group" });
+    const start = within(dialog).getByRole("button", { name: "Start group" }) as HTMLButtonElement;
+    const search = within(dialog).getByLabelText("Add people (2 to 9)");
+    await u.type(search, "bob");
+    await u.click(await within(dialog).findByRole("button", { name: /@bob/ }));
+    expect(start.disabled).toBe(true);
+    await u.clear(search);
+    await u.type(search, "carol");
+    await u.click(await within(dialog).findByRole("button", { name: /@carol/ }));
+    await u.type(within(dialog).getByLabelText("Name (optional)"), "trio");
+    await u.click(start);
+    await screen.findByRole("link", { name: "trio" });
+    expect(fake.calls.map((c) => c.method)).toEqual(["createGroupDirect", "updateRoom"]);
+    expect(fake.calls[0]?.req).toEqual(expect.objectContaining({ userIds: [2n, 3n] }));
+    expect(fake.calls[1]?.req).toEqual(expect.objectContaining({ name: "trio" }));
+  });
+});

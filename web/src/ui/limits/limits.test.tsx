@@ -15,16 +15,46 @@ import {
   RoomSchema,
   type SendMessageRequest,
 } from "@protochat/sdk";
-import { act, cleanup, render, screen, waitFor, within } from "@testing-library/react";
-import { userEvent } from "@testing-library/user-event";
+import { act, cleanup, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AddPolicy, InvitationSchema } from "../../../../gen/chat/v1/consent_pb.js";
 import { FakeChat, myRoom, t0, textMessage, user } from "../../test/fake-server.js";
 import { App } from "../App.js";
 
+// Not testing-library's `screen`: it is bound to the document of the first
+// test file that loads the module, and unit test files share modules
+// (isolate: false); this file's own document is the one to query.
+const screen = within(document.body);
+
+/**
+ * Input the way React notices it, with fireEvent rather than user-event:
+ * user-event keeps state per module, and unit test files share modules.
+ */
+const u = {
+  async click(el: HTMLElement): Promise<void> {
+    await act(async () => {
+      fireEvent.click(el);
+    });
+  },
+  /** Replaces the text of an input or textarea. */
+  async fill(el: HTMLElement, value: string): Promise<void> {
+    await act(async () => {
+      fireEvent.change(el, { target: { value } });
+    });
+  },
+  /** Presses Enter in `el`, as the composer's keyboard handler reads it. */
+  async enter(el: HTMLElement): Promise<void> {
+    await act(async () => {
+      fireEvent.keyDown(el, { key: "Enter", code: "Enter" });
+    });
+  },
+};
+
 let fake: FakeChat;
 
 beforeEach(() => {
+  // testing-library sets this only for the first file that loads it.
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
   sessionStorage.clear();
   location.hash = "";
   fake = new FakeChat();
@@ -73,16 +103,17 @@ describe("composer countdown", () => {
       void req;
     };
     renderApp();
-    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
     const box = (await screen.findByLabelText("Message #general")) as HTMLTextAreaElement;
     await screen.findByText("welcome");
     await fake.feedOpen();
 
-    await user.type(box, "first{Enter}");
+    await u.fill(box, "first");
+    await u.enter(box);
     await waitFor(() => expect(fake.sends).toHaveLength(1));
 
     refuse = true;
-    await user.type(box, "second{Enter}");
+    await u.fill(box, "second");
+    await u.enter(box);
     // The clock also moves with real time (shouldAdvanceTime), so the count
     // is read, not assumed: at most 3, falling with each second, then gone.
     await waitFor(() => expect(notice()).toMatch(/^You can send again in [1-3] s$/));
@@ -96,7 +127,7 @@ describe("composer countdown", () => {
     expect(sendButton.disabled).toBe(true);
 
     // Enter does nothing while it counts; the text stays.
-    await user.type(box, "{Enter}");
+    await u.enter(box);
     expect(fake.sends).toHaveLength(2);
     expect(box.value).toBe("second");
 
@@ -113,7 +144,7 @@ describe("composer countdown", () => {
     expect(sendButton.disabled).toBe(false);
 
     refuse = false;
-    await user.type(box, "{Enter}");
+    await u.enter(box);
     await waitFor(() => expect(fake.sends).toHaveLength(3));
     expect(fake.sends[2]?.text).toBe("second");
     await waitFor(() => expect(box.value).toBe(""));
@@ -129,7 +160,7 @@ describe("composer countdown", () => {
     const box = await screen.findByLabelText("Message #general");
     await waitFor(() => expect(notice()).toMatch(/^You are muted in this room until \d\d:\d\d/));
     expect(screen.getByTestId("send-limit").dataset.kind).toBe("muted");
-    await userEvent.type(box, "hello");
+    await u.fill(box, "hello");
     expect((screen.getByRole("button", { name: "Send" }) as HTMLButtonElement).disabled).toBe(true);
 
     await fake.feedOpen();
@@ -159,7 +190,6 @@ describe("slow mode", () => {
     fake.rooms = [general];
     location.hash = "#/room/10";
     renderApp();
-    const u = userEvent.setup();
     await u.click(await screen.findByRole("button", { name: "Settings" }));
     const dialog = await screen.findByRole("dialog", { name: "Room settings" });
     await u.click(within(dialog).getByRole("radio", { name: "3 s" }));
@@ -223,7 +253,6 @@ describe("members panel", () => {
 
   async function openPanel() {
     renderApp();
-    const u = userEvent.setup();
     await u.click(await screen.findByRole("button", { name: "Members" }));
     const panel = await screen.findByRole("complementary", { name: "Members" });
     await within(panel).findByText("Bob");
@@ -307,7 +336,6 @@ describe("invitations and privacy", () => {
     ];
     fake.invitationRooms.set(7n, myRoom(20n, "club", 2n));
     renderApp();
-    const u = userEvent.setup();
     const section = await screen.findByRole("region", { name: "Invitations" });
     await waitFor(() =>
       expect(within(section).getByTestId("invitation-badge").textContent).toBe("2"),
@@ -330,7 +358,6 @@ describe("invitations and privacy", () => {
   it("sets who may add me", async () => {
     signedIn();
     renderApp();
-    const u = userEvent.setup();
     await u.click(await screen.findByRole("button", { name: "Privacy" }));
     const dialog = await screen.findByRole("dialog", { name: "Privacy" });
     const def = await within(dialog).findByRole("radio", {
@@ -352,7 +379,6 @@ describe("archive and group conversations", () => {
     fake.rooms = [general];
     location.hash = "#/room/10";
     renderApp();
-    const u = userEvent.setup();
     await u.click(await screen.findByRole("button", { name: "Settings" }));
     const settings = await screen.findByRole("dialog", { name: "Room settings" });
     await u.click(within(settings).getByRole("button", { name: "Archive room…" }));
@@ -404,18 +430,16 @@ describe("archive and group conversations", () => {
     fake.addUser("bob", "pw", "Bob");
     fake.addUser("carol", "pw", "Carol");
     renderApp();
-    const u = userEvent.setup();
     await u.click(await screen.findByRole("button", { name: "New group" }));
     const dialog = await screen.findByRole("dialog", { name: "New group" });
     const start = within(dialog).getByRole("button", { name: "Start group" }) as HTMLButtonElement;
     const search = within(dialog).getByLabelText("Add people (2 to 9)");
-    await u.type(search, "bob");
+    await u.fill(search, "bob");
     await u.click(await within(dialog).findByRole("button", { name: /@bob/ }));
     expect(start.disabled).toBe(true);
-    await u.clear(search);
-    await u.type(search, "carol");
+    await u.fill(search, "carol");
     await u.click(await within(dialog).findByRole("button", { name: /@carol/ }));
-    await u.type(within(dialog).getByLabelText("Name (optional)"), "trio");
+    await u.fill(within(dialog).getByLabelText("Name (optional)"), "trio");
     await u.click(start);
     await screen.findByRole("link", { name: "trio" });
     expect(fake.calls.map((c) => c.method)).toEqual(["createGroupDirect", "updateRoom"]);

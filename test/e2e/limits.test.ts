@@ -3,7 +3,8 @@
  * the room settings; Bob sends twice in a row, the second send is refused
  * with RetryInfo, his composer keeps the text and counts down, and once the
  * count ends the send goes through; Alice's own sends are not slowed.
- * Consent: Bob says nobody may add him, Alice's invite becomes an
+ * Mute: Alice mutes Bob from the members panel; he sees until when, then
+ * the unmute. Consent: Bob says nobody may add him, Alice's invite becomes an
  * invitation, and Bob accepts it in the sidebar.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -143,6 +144,32 @@ describe("limits in Chromium", () => {
     await message(alice, "owner two").and(alice.locator("[data-status=sent]")).waitFor();
     expect(await alice.getByTestId("send-limit").count()).toBe(0);
     expect(await composer(alice).inputValue()).toBe("");
+  });
+
+  it("mute from the members panel: the member sees until when, and the unmute", {
+    timeout: 60_000,
+  }, async () => {
+    await alice.getByRole("button", { name: "Members" }).click();
+    const row = alice.locator("[data-testid=member][data-username=bob]");
+    await row.getByLabel("Actions for Bob").click();
+    await row.getByRole("button", { name: "Mute 10 minutes" }).click();
+    await row.getByTestId("muted-until").waitFor();
+
+    // Bob learns it from the member_muted event: he reads, he cannot send.
+    const muted = bob.locator("[data-testid=send-limit][data-kind=muted]");
+    await muted.filter({ hasText: /^You are muted in this room until \d\d:\d\d/ }).waitFor();
+    await composer(bob).fill("while muted");
+    expect(await bob.getByRole("button", { name: "Send", exact: true }).isDisabled()).toBe(true);
+    await screenshot(bob, "limits-04-muted");
+    await screenshot(alice, "limits-05-members-panel");
+
+    await row.getByLabel("Actions for Bob").click();
+    await row.getByRole("button", { name: "Unmute Bob" }).click();
+    await row.getByTestId("muted-until").waitFor({ state: "detached" });
+    await muted.waitFor({ state: "detached" });
+    expect(await bob.getByRole("button", { name: "Send", exact: true }).isEnabled()).toBe(true);
+    expect(await composer(bob).inputValue()).toBe("while muted");
+    await alice.getByRole("button", { name: "Close members" }).click();
   });
 
   it("consent: an invitation to someone who asks first, accepted in the sidebar", {

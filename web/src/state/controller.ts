@@ -482,13 +482,19 @@ export class ChatController {
     return idOf(res.room?.id ?? 0n);
   }
 
-  /** Starts a group conversation (named when `name` is given); returns its id. */
-  async createGroupDirect(userIds: bigint[], name?: string): Promise<Id> {
+  /**
+   * Starts a group conversation (named when `name` is given); returns its id
+   * and who was sent an invitation instead of being added (consent).
+   */
+  async createGroupDirect(
+    userIds: bigint[],
+    name?: string,
+  ): Promise<{ id: Id; invited: bigint[] }> {
     const res = await this.o.clients.rooms.createGroupDirect({ userIds });
     const roomId = res.room?.id ?? 0n;
     if (name) await this.o.clients.rooms.updateRoom({ roomId, name });
     await this.loadRooms(false).catch(() => {});
-    return idOf(roomId);
+    return { id: idOf(roomId), invited: res.invitedUserIds };
   }
 
   /** Makes a room read-only for good (owner). */

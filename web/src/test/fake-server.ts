@@ -152,6 +152,8 @@ export class FakeChat {
   /** Rooms an accepted invitation adds to ListMyRooms, by invitation id. */
   readonly invitationRooms = new Map<bigint, MyRoom>();
   whoMayAdd = AddPolicy.UNSPECIFIED;
+  /** Users whose consent an add needs: CreateGroupDirect invites them instead. */
+  readonly askFirst = new Set<bigint>();
   /** GetRoom's muted_until for the caller, per room (ms). */
   readonly mutedUntil = new Map<bigint, number>();
   /** Decides each SendMessage: resolve to store, reject to fail. */
@@ -288,7 +290,9 @@ export class FakeChat {
         const id = 100n + BigInt(this.rooms.length);
         const peers = [...this.users.values()]
           .map((e) => e.user)
-          .filter((u) => u.id === me.id || req.userIds.includes(u.id));
+          .filter(
+            (u) => u.id === me.id || (req.userIds.includes(u.id) && !this.askFirst.has(u.id)),
+          );
         const mine = create(MyRoomSchema, {
           room: create(RoomSchema, {
             id,
@@ -303,7 +307,10 @@ export class FakeChat {
           peers,
         });
         this.rooms = [...this.rooms, mine];
-        return { room: mine.room };
+        return {
+          room: mine.room,
+          invitedUserIds: req.userIds.filter((id) => this.askFirst.has(id)),
+        };
       },
       kickMember: (req, ctx) => {
         this.caller(ctx);

@@ -548,14 +548,40 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
   const [people, setPeople] = useState<User[]>([]);
   const [name, setName] = useState("");
   const nameId = useId();
+  const [created, setCreated] = useState<{ id: string; asked: User[] }>();
   const { error, busy, submit } = useFormSubmit(async () => {
-    const id = await c.createGroupDirect(
+    const { id, invited } = await c.createGroupDirect(
       people.map((u) => u.id),
       name.trim() || undefined,
     );
+    // People who add only with consent got an invitation: say so first.
+    if (invited.length > 0) {
+      setCreated({ id, asked: people.filter((u) => invited.includes(u.id)) });
+      return;
+    }
     onClose();
     goToRoom(id);
   });
+  if (created) {
+    const open = () => {
+      onClose();
+      goToRoom(created.id);
+    };
+    return (
+      <Dialog title="New group" onClose={open}>
+        <p role="status">
+          {created.asked.map((u) => displayName(u)).join(", ")}{" "}
+          {created.asked.length === 1 ? "asks" : "ask"} before being added: an invitation was sent,
+          to accept or decline.
+        </p>
+        <div className="form-actions">
+          <button type="button" className="primary" onClick={open}>
+            Open the conversation
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
   return (
     <Dialog title="New group" onClose={onClose}>
       <form onSubmit={submit} className="form">

@@ -446,4 +446,26 @@ describe("archive and group conversations", () => {
     expect(fake.calls[0]?.req).toEqual(expect.objectContaining({ userIds: [2n, 3n] }));
     expect(fake.calls[1]?.req).toEqual(expect.objectContaining({ name: "trio" }));
   });
+
+  it("says who was invited rather than added to a new group", async () => {
+    signedIn();
+    fake.addUser("bob", "pw", "Bob");
+    const carol = fake.addUser("carol", "pw", "Carol");
+    fake.askFirst.add(carol.id);
+    renderApp();
+    await u.click(await screen.findByRole("button", { name: "New group" }));
+    const dialog = await screen.findByRole("dialog", { name: "New group" });
+    const search = within(dialog).getByLabelText("Add people (2 to 9)");
+    for (const name of ["bob", "carol"]) {
+      await u.fill(search, name);
+      await u.click(await within(dialog).findByRole("button", { name: new RegExp(`@${name}`) }));
+    }
+    await u.click(within(dialog).getByRole("button", { name: "Start group" }));
+    const status = await within(dialog).findByRole("status");
+    expect(status.textContent).toContain("Carol asks before being added");
+    expect(location.hash).not.toMatch(/^#\/room\//);
+    await u.click(within(dialog).getByRole("button", { name: "Open the conversation" }));
+    await waitFor(() => expect(location.hash).toMatch(/^#\/room\/\d+$/));
+    expect(screen.queryByRole("dialog")).toBeNull();
+  });
 });

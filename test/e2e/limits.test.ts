@@ -5,7 +5,8 @@
  * count ends the send goes through; Alice's own sends are not slowed.
  * Mute: Alice mutes Bob from the members panel; he sees until when, then
  * the unmute. Consent: Bob says nobody may add him, Alice's invite becomes an
- * invitation, and Bob accepts it in the sidebar.
+ * invitation, and Bob accepts it in the sidebar. Archive: Alice archives
+ * that room after a confirmation; it is read-only for both.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -204,5 +205,26 @@ describe("limits in Chromium", () => {
     await bob.locator(".room-head h1", { hasText: "club" }).waitFor();
     await bob.getByRole("region", { name: "Invitations" }).waitFor({ state: "detached" });
     await alice.locator("li.system", { hasText: "Bob joined" }).waitFor();
+  });
+
+  it("archive: the owner confirms, and the room is read-only for everyone", {
+    timeout: 60_000,
+  }, async () => {
+    await alice.locator(".room-head h1", { hasText: "club" }).waitFor();
+    await alice.getByRole("button", { name: "Settings" }).click();
+    await alice
+      .getByRole("dialog", { name: "Room settings" })
+      .getByRole("button", { name: "Archive room…" })
+      .click();
+    const confirm = alice.getByRole("dialog", { name: "Archive this room?" });
+    await confirm.getByRole("button", { name: "Archive room", exact: true }).click();
+    await confirm.waitFor({ state: "detached" });
+    for (const page of [alice, bob]) {
+      await page.locator(".room-head", { hasText: "archived (read-only)" }).waitFor();
+      const box = page.getByPlaceholder("This room is read-only");
+      await box.waitFor();
+      expect(await box.isDisabled()).toBe(true);
+    }
+    await screenshot(bob, "limits-06-archived");
   });
 });

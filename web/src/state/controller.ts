@@ -3,6 +3,7 @@
  * chat-state.ts: the room list, the one feed stream, history pages,
  * optimistic sends, read markers, typing and room management.
  */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Code as CodeType, ConnectError } from "@connectrpc/connect";
 import { ConnectError as CE, Code } from "@connectrpc/connect";
 import type {
@@ -35,6 +36,14 @@ import {
   roomsLoaded,
   usersSeen,
 } from "./chat-state.js";
+import {
+  blocked,
+  blockOf,
+  expired,
+  type SendBlock,
+  type SendBlocks,
+  unmuted,
+} from "./send-blocks.js";
 import { Store } from "./store.js";
 
 export interface ControllerOptions {
@@ -69,6 +78,8 @@ export class ChatController {
   readonly feed: FeedClient;
   /** Also told every feed event, after the state took it (receipts, pins). */
   readonly feedListeners = new Set<(ev: FeedEvent) => void>();
+  /** Rooms whose sends are held back (rate limit, slow mode, mute): see send-blocks.ts. */
+  readonly blocks = new Store<SendBlocks>({});
   private readonly o: ControllerOptions;
   private openRoomId: Id | undefined;
   private readonly loadingLatest = new Set<Id>();
@@ -96,12 +107,19 @@ export class ChatController {
             c === "membersAdded" ||
             c === "memberRemoved" ||
             c === "memberRoleChanged" ||
-            c === "memberUnbanned"
+            c === "memberUnbanned" ||
+            c === "memberMuted"
           ) {
             o.onMembersChanged?.(idOf(ev.event.value.roomId));
           }
         }
         if (ev.event.case === "ready") this.markSelfOnline();
+        if (ev.event.case === "roomEvent" && ev.event.value.change.case === "memberMuted") {
+          const v = ev.event.value.change.value;
+          if (v.userId === this.state.me?.id) {
+            this.mutedUntil(idOf(ev.event.value.roomId), v.until && timestampDate(v.until));
+          }
+        }
         for (const l of this.feedListeners) l(ev);
       },
       onStatus: (status: FeedStatus) => this.dispatch((s) => ({ ...s, connection: status })),
@@ -333,8 +351,48 @@ export class ChatController {
       const m = res.message;
       if (m) this.dispatch((s) => pendingSent(s, roomId, m));
     } catch (err) {
+      const block = blockOf(err, this.now());
+      if (block) {
+        // Not a failure to retry by hand: the text goes back to the composer,
+        // which counts down to when sending is allowed again.
+        this.dispatch((s) => pendingDropped(s, roomId, clientMsgId));
+        this.blocks.update((b) => blocked(b, roomId, block, p.text));
+        return;
+      }
       this.dispatch((s) => pendingFailed(s, roomId, clientMsgId, errorText(err)));
     }
+  }
+
+  /** Holds back sends to a room (an error that carried RetryInfo, see send-blocks.ts). */
+  holdSends(roomId: Id, block: Omit<SendBlock, "returned">, returnedText?: string): void {
+    this.blocks.update((b) => blocked(b, roomId, block, returnedText));
+  }
+
+  /** The caller is muted in a room until `until` (undefined: not muted). */
+  mutedUntil(roomId: Id, until: Date | undefined): void {
+    if (until && until.getTime() > this.now()) {
+      this.blocks.update((b) =>
+        blocked(unmuted(b, roomId), roomId, { kind: "muted", until: until.getTime() }),
+      );
+    } else {
+      this.blocks.update((b) => unmuted(b, roomId));
+    }
+  }
+
+  /** Takes the texts of refused sends to a room (the composer puts them back). */
+  takeReturned(roomId: Id): string[] {
+    const texts = this.blocks.getState()[roomId]?.returned ?? [];
+    if (texts.length === 0) return [];
+    this.blocks.update((b) => {
+      const old = b[roomId];
+      return old ? expired({ ...b, [roomId]: { ...old, returned: [] } }, roomId, this.now()) : b;
+    });
+    return texts;
+  }
+
+  /** Forgets a room's block once it has run out. */
+  blockEnded(roomId: Id): void {
+    this.blocks.update((b) => expired(b, roomId, this.now()));
   }
 
   async edit(roomId: Id, messageId: bigint, text: string): Promise<void> {
@@ -424,6 +482,38 @@ export class ChatController {
     return idOf(res.room?.id ?? 0n);
   }
 
+  /**
+   * Starts a group conversation (named when `name` is given); returns its id
+   * and who was sent an invitation instead of being added (consent).
+   */
+  async createGroupDirect(
+    userIds: bigint[],
+    name?: string,
+  ): Promise<{ id: Id; invited: bigint[] }> {
+    const res = await this.o.clients.rooms.createGroupDirect({ userIds });
+    const roomId = res.room?.id ?? 0n;
+    if (name) await this.o.clients.rooms.updateRoom({ roomId, name });
+    await this.loadRooms(false).catch(() => {});
+    return { id: idOf(roomId), invited: res.invitedUserIds };
+  }
+
+  /** Makes a room read-only for good (owner). */
+  async archiveRoom(roomId: Id): Promise<void> {
+    const r = this.state.rooms[roomId];
+    if (r) await this.o.clients.rooms.archiveRoom({ roomId: r.room.id });
+  }
+
+  /** Sets a room's slow mode (0: off). */
+  async setSlowMode(roomId: Id, seconds: number): Promise<void> {
+    const r = this.state.rooms[roomId];
+    if (r) await this.o.clients.rooms.updateRoom({ roomId: r.room.id, slowModeSeconds: seconds });
+  }
+
+  async unban(roomId: Id, userId: bigint): Promise<void> {
+    const r = this.state.rooms[roomId];
+    if (r) await this.o.clients.rooms.unbanMember({ roomId: r.room.id, userId });
+  }
+
   async leaveRoom(roomId: Id): Promise<void> {
     const r = this.state.rooms[roomId];
     if (!r) return;
@@ -437,11 +527,13 @@ export class ChatController {
     await this.o.clients.rooms.updateRoom({ roomId: r.room.id, name, description });
   }
 
-  async invite(roomId: Id, userIds: bigint[]): Promise<void> {
+  /** Adds people to a room; returns those who were sent an invitation instead (consent). */
+  async invite(roomId: Id, userIds: bigint[]): Promise<bigint[]> {
     const r = this.state.rooms[roomId];
-    if (!r || userIds.length === 0) return;
+    if (!r || userIds.length === 0) return [];
     const res = await this.o.clients.rooms.inviteMembers({ roomId: r.room.id, userIds });
     this.rememberUsers(res.added.map((m) => m.user));
+    return res.invitedUserIds;
   }
 
   async kick(roomId: Id, userId: bigint): Promise<void> {

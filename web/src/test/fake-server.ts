@@ -18,6 +18,7 @@ import {
   type FeedEvent,
   FeedEventSchema,
   FeedService,
+  type Member,
   MemberRole,
   type Message,
   MessageKind,
@@ -34,6 +35,8 @@ import {
   UserService,
   Visibility,
 } from "@protochat/sdk";
+import { AddPolicy, ConsentService, type Invitation } from "../../../gen/chat/v1/consent_pb.js";
+import { ModerationService } from "../../../gen/chat/v1/moderation_pb.js";
 import { authInterceptor } from "../api/transport.js";
 
 /** An async queue a streaming handler reads from. */
@@ -138,6 +141,21 @@ export class FakeChat {
   readonly subscribes: { roomId: bigint; lastSeq: bigint }[][] = [];
   readonly sends: SendMessageRequest[] = [];
   readonly markReads: { roomId: bigint; seq: bigint }[] = [];
+  /** Members per room (ListMembers). */
+  readonly members = new Map<bigint, Member[]>();
+  /** Banned users per room (ListMembers with `banned`). */
+  readonly banned = new Map<bigint, Member[]>();
+  /** Moderation and consent calls, in order: method name and request. */
+  readonly calls: { method: string; req: unknown }[] = [];
+  /** The caller's pending invitations (ConsentService). */
+  invitations: Invitation[] = [];
+  /** Rooms an accepted invitation adds to ListMyRooms, by invitation id. */
+  readonly invitationRooms = new Map<bigint, MyRoom>();
+  whoMayAdd = AddPolicy.UNSPECIFIED;
+  /** Users whose consent an add needs: CreateGroupDirect invites them instead. */
+  readonly askFirst = new Set<bigint>();
+  /** GetRoom's muted_until for the caller, per room (ms). */
+  readonly mutedUntil = new Map<bigint, number>();
   /** Decides each SendMessage: resolve to store, reject to fail. */
   sendGate: (req: SendMessageRequest) => Promise<void> = async () => {};
   private feed: Channel<FeedEvent> | undefined;
@@ -232,9 +250,145 @@ export class FakeChat {
         this.caller(ctx);
         return { rooms: this.rooms };
       },
-      listMembers: (_req, ctx) => {
+      listMembers: (req, ctx) => {
         this.caller(ctx);
-        return { members: [] };
+        const from = req.banned ? this.banned : this.members;
+        return { members: from.get(req.roomId) ?? [] };
+      },
+      getRoom: (req, ctx) => {
+        this.caller(ctx);
+        const r = this.rooms.find((x) => x.room?.id === req.roomId);
+        if (!r) throw new ConnectError("room not found", Code.NotFound);
+        const muted = this.mutedUntil.get(req.roomId);
+        return {
+          room: r.room,
+          myRole: r.role,
+          lastReadSeq: r.lastReadSeq,
+          mutedUntil: muted ? timestampFromMs(muted) : undefined,
+        };
+      },
+      updateRoom: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "updateRoom", req });
+        const room = this.rooms.find((x) => x.room?.id === req.roomId)?.room;
+        if (!room) throw new ConnectError("room not found", Code.NotFound);
+        if (req.slowModeSeconds !== undefined) room.slowModeSeconds = req.slowModeSeconds;
+        if (req.name !== undefined) room.name = req.name;
+        return { room };
+      },
+      archiveRoom: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "archiveRoom", req });
+        const room = this.rooms.find((x) => x.room?.id === req.roomId)?.room;
+        if (!room) throw new ConnectError("room not found", Code.NotFound);
+        room.archiveTime = timestampFromMs(Date.now());
+        return { room };
+      },
+      createGroupDirect: (req, ctx) => {
+        const me = this.caller(ctx);
+        this.calls.push({ method: "createGroupDirect", req });
+        const id = 100n + BigInt(this.rooms.length);
+        const peers = [...this.users.values()]
+          .map((e) => e.user)
+          .filter(
+            (u) => u.id === me.id || (req.userIds.includes(u.id) && !this.askFirst.has(u.id)),
+          );
+        const mine = create(MyRoomSchema, {
+          room: create(RoomSchema, {
+            id,
+            kind: RoomKind.GROUP_DIRECT,
+            visibility: Visibility.PRIVATE,
+            memberCount: peers.length,
+            lastSeq: 1n,
+            createTime: timestampFromMs(t0),
+            lastActivityTime: timestampFromMs(t0),
+          }),
+          role: MemberRole.OWNER,
+          peers,
+        });
+        this.rooms = [...this.rooms, mine];
+        return {
+          room: mine.room,
+          invitedUserIds: req.userIds.filter((id) => this.askFirst.has(id)),
+        };
+      },
+      kickMember: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "kickMember", req });
+        this.dropMember(req.roomId, req.userId);
+        return {};
+      },
+      banMember: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "banMember", req });
+        const m = this.dropMember(req.roomId, req.userId);
+        if (m) this.banned.set(req.roomId, [...(this.banned.get(req.roomId) ?? []), m]);
+        return {};
+      },
+      unbanMember: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "unbanMember", req });
+        const list = this.banned.get(req.roomId) ?? [];
+        this.banned.set(
+          req.roomId,
+          list.filter((m) => m.user?.id !== req.userId),
+        );
+        return {};
+      },
+    });
+    router.service(ModerationService, {
+      muteMember: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "muteMember", req });
+        const until = timestampFromMs(Date.now() + req.durationSeconds * 1000);
+        for (const m of this.members.get(req.roomId) ?? []) {
+          if (m.user?.id === req.userId) m.mutedUntil = until;
+        }
+        return { until, seq: 1n };
+      },
+      unmuteMember: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "unmuteMember", req });
+        for (const m of this.members.get(req.roomId) ?? []) {
+          if (m.user?.id === req.userId) m.mutedUntil = undefined;
+        }
+        return { seq: 1n };
+      },
+    });
+    router.service(ConsentService, {
+      getPrivacy: (_req, ctx) => {
+        this.caller(ctx);
+        return {
+          whoMayAdd: this.whoMayAdd,
+          effectiveWhoMayAdd:
+            this.whoMayAdd === AddPolicy.UNSPECIFIED ? AddPolicy.SHARED_ROOM : this.whoMayAdd,
+        };
+      },
+      setPrivacy: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "setPrivacy", req });
+        this.whoMayAdd = req.whoMayAdd;
+        return { whoMayAdd: req.whoMayAdd, effectiveWhoMayAdd: req.whoMayAdd };
+      },
+      listInvitations: (_req, ctx) => {
+        this.caller(ctx);
+        return { invitations: this.invitations };
+      },
+      acceptInvitation: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "acceptInvitation", req });
+        const inv = this.invitations.find((i) => i.id === req.invitationId);
+        const joined = this.invitationRooms.get(req.invitationId);
+        if (!inv || !joined) throw new ConnectError("invitation not found", Code.NotFound);
+        this.invitations = this.invitations.filter((i) => i !== inv);
+        this.rooms = [...this.rooms, joined];
+        return { room: joined.room };
+      },
+      declineInvitation: (req, ctx) => {
+        this.caller(ctx);
+        this.calls.push({ method: "declineInvitation", req });
+        this.invitations = this.invitations.filter((i) => i.id !== req.invitationId);
+        return {};
       },
     });
     router.service(MessageService, {
@@ -301,6 +455,17 @@ export class FakeChat {
       },
     });
   };
+
+  /** Takes a user out of a room's member list; returns their membership. */
+  private dropMember(roomId: bigint, userId: bigint): Member | undefined {
+    const list = this.members.get(roomId) ?? [];
+    const m = list.find((x) => x.user?.id === userId);
+    this.members.set(
+      roomId,
+      list.filter((x) => x !== m),
+    );
+    return m;
+  }
 
   /** A transport to this fake, with the app's own auth interceptor. */
   transport(hooks: Parameters<typeof authInterceptor>[0]): Transport {

@@ -4,11 +4,16 @@
  * generated clients, interceptor and feed loop; only the server is fake).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, render, waitFor, within } from "@testing-library/react";
 import { userEvent } from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeChat, myRoom, t0, textMessage } from "../test/fake-server.js";
 import { App } from "./App.js";
+
+// Not testing-library's `screen`: it is bound to the document of the first
+// test file that loads the module, and unit test files share modules
+// (isolate: false); this file's own document is the one to query.
+const screen = within(document.body);
 
 let fake: FakeChat;
 

@@ -1,13 +1,16 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@protochat/sdk";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import { idOf } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
+import { blockOf } from "../state/send-blocks.js";
 import { loadDraft, saveDraft } from "../util/drafts.js";
 import { displayName } from "../util/format.js";
 import { useClients } from "./files/context.js";
 import { sendMessageWith } from "./files/send.js";
 import { AttachButton, fileHandlers, UploadTray, useUploads } from "./files/Uploads.js";
 import { useChat, useController } from "./hooks.js";
+import { SendLimitNotice, useSecondsLeft, useSendBlock } from "./limits/SendLimit.js";
 
 /** The message box: Enter sends, Shift+Enter makes a new line. */
 export function Composer({
@@ -32,6 +35,35 @@ export function Composer({
   const [sendError, setSendError] = useState<string>();
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = useId();
+  // Rate limit, slow mode or mute: sending waits, typing does not.
+  const block = useSendBlock(roomId);
+  const left = useSecondsLeft(block);
+  const held = left > 0;
+
+  // Refused sends come back into the box, before what was typed since.
+  useEffect(() => {
+    if (!block || block.returned.length === 0) return;
+    const back = c.takeReturned(roomId);
+    if (back.length > 0) setText((t) => [...back, t].filter((x) => x !== "").join("\n"));
+  }, [block, c, roomId]);
+
+  useEffect(() => {
+    if (block && !held) c.blockEnded(roomId);
+  }, [block, held, c, roomId]);
+
+  // A mute that began before this page was opened: the room says until when.
+  useEffect(() => {
+    let live = true;
+    clients.rooms
+      .getRoom({ roomId: BigInt(roomId) })
+      .then((res) => {
+        if (live) c.mutedUntil(roomId, res.mutedUntil && timestampDate(res.mutedUntil));
+      })
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [c, clients, roomId]);
 
   useEffect(() => {
     if (replyTo) ref.current?.focus();
@@ -50,7 +82,7 @@ export function Composer({
 
   function send() {
     const value = text.trim();
-    if ((!value && uploads.ids.length === 0) || disabled || uploads.busy) return;
+    if ((!value && uploads.ids.length === 0) || disabled || uploads.busy || held) return;
     if (uploads.items.length > 0) {
       sendMessageWith(clients, c, roomId, {
         text: value,
@@ -58,7 +90,11 @@ export function Composer({
         replyToId: replyTo?.id,
       }).then(
         () => setSendError(undefined),
-        (err: unknown) => setSendError(errorText(err)),
+        (err: unknown) => {
+          const limit = blockOf(err, Date.now());
+          if (limit) c.holdSends(roomId, limit, value);
+          else setSendError(errorText(err));
+        },
       );
       uploads.clear();
     } else {
@@ -103,6 +139,7 @@ export function Composer({
         </div>
       )}
       <UploadTray uploads={uploads} />
+      <SendLimitNotice block={block} left={left} />
       {sendError && (
         <p className="error small" role="alert">
           {sendError}
@@ -135,7 +172,7 @@ export function Composer({
         <button
           type="submit"
           className="primary"
-          disabled={disabled || uploads.busy || (!text.trim() && uploads.ids.length === 0)}
+          disabled={disabled || held || uploads.busy || (!text.trim() && uploads.ids.length === 0)}
         >
           Send
         </button>

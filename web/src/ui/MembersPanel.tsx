@@ -1,4 +1,5 @@
 /** Members of a room with presence and roles; moderation for owners and admins. */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useQuery } from "@connectrpc/connect-query";
 import { type Member, MemberRole, RoomService } from "@protochat/sdk";
 import { useEffect, useState } from "react";
@@ -7,7 +8,16 @@ import { errorText } from "../state/controller.js";
 import { displayName, friendlyTime, roleName } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
 import { useChat, useController, useNow } from "./hooks.js";
+import { useLimitServices } from "./limits/services.js";
 import { isDirect } from "./names.js";
+
+/** Mute durations offered in a member's menu. */
+export const MUTE_CHOICES: { label: string; seconds: number }[] = [
+  { label: "10 minutes", seconds: 600 },
+  { label: "1 hour", seconds: 3_600 },
+  { label: "1 day", seconds: 86_400 },
+  { label: "1 week", seconds: 604_800 },
+];
 
 const rank = (r: MemberRole) => (r === MemberRole.OWNER ? 3 : r === MemberRole.ADMIN ? 2 : 1);
 
@@ -27,16 +37,27 @@ export function MembersPanel({
   const now = useNow();
   const [error, setError] = useState<string>();
   const roomIdN = room?.room.id ?? 0n;
-  const { data, isLoading } = useQuery(RoomService.method.listMembers, {
+  const { data, isLoading, refetch } = useQuery(RoomService.method.listMembers, {
     roomId: roomIdN,
     pageSize: 200,
   });
+  const { moderation } = useLimitServices();
+  const canModerate =
+    room !== undefined &&
+    !isDirect(room) &&
+    (room.role === MemberRole.OWNER || room.role === MemberRole.ADMIN);
+  const banned = useQuery(
+    RoomService.method.listMembers,
+    { roomId: roomIdN, pageSize: 200, banned: true },
+    { enabled: canModerate },
+  );
   useEffect(() => {
     if (data) c.rememberUsers(data.members.map((m) => m.user));
   }, [c, data]);
   if (!room) return null;
   const myRole = room.role;
   const direct = isDirect(room);
+  const archived = room.room.archiveTime !== undefined;
   const members = [...(data?.members ?? [])].sort((a, b) => {
     const oa = presence[idOf(a.user?.id ?? 0n)]?.online ? 1 : 0;
     const ob = presence[idOf(b.user?.id ?? 0n)]?.online ? 1 : 0;
@@ -59,7 +80,15 @@ export function MembersPanel({
 
   function actions(m: Member) {
     const uid = m.user?.id ?? 0n;
-    if (direct || uid === me || rank(myRole) <= rank(m.role) || myRole === MemberRole.MEMBER) {
+    // Mirrors the server: owners and admins act on lower ranks only, and an
+    // archived room takes no changes at all.
+    if (
+      direct ||
+      archived ||
+      uid === me ||
+      rank(myRole) <= rank(m.role) ||
+      myRole === MemberRole.MEMBER
+    ) {
       return null;
     }
     const name = displayName(m.user);
@@ -80,10 +109,48 @@ export function MembersPanel({
               Remove admin
             </button>
           )}
+          {MUTE_CHOICES.map((d) => (
+            <button
+              key={d.seconds}
+              type="button"
+              onClick={(e) =>
+                act(
+                  moderation
+                    .muteMember({ roomId: roomIdN, userId: uid, durationSeconds: d.seconds })
+                    .then(() => refetch()),
+                  e,
+                )
+              }
+            >
+              Mute {d.label}
+            </button>
+          ))}
+          {m.mutedUntil && (
+            <button
+              type="button"
+              onClick={(e) =>
+                act(
+                  moderation.unmuteMember({ roomId: roomIdN, userId: uid }).then(() => refetch()),
+                  e,
+                )
+              }
+            >
+              Unmute {name}
+            </button>
+          )}
           <button type="button" onClick={(e) => act(c.kick(roomId, uid), e)}>
             Kick {name}
           </button>
-          <button type="button" className="danger" onClick={(e) => act(c.ban(roomId, uid), e)}>
+          <button
+            type="button"
+            className="danger"
+            onClick={(e) =>
+              act(
+                c.ban(roomId, uid).then(() => banned.refetch()),
+                e,
+              )
+            }
+          >
             Ban {name}
           </button>
         </div>
@@ -136,12 +203,47 @@ export function MembersPanel({
                 <span className="muted small" data-testid="presence">
                   {status}
                 </span>
+                {m.mutedUntil && timestampDate(m.mutedUntil).getTime() > now.getTime() && (
+                  <span className="muted small" data-testid="muted-until">
+                    muted until {friendlyTime(timestampDate(m.mutedUntil), now)}
+                  </span>
+                )}
               </span>
               {actions(m)}
             </li>
           );
         })}
       </ul>
+      {canModerate && (banned.data?.members.length ?? 0) > 0 && (
+        <section className="banned" aria-label="Banned">
+          <h3>Banned</h3>
+          <ul className="member-list">
+            {banned.data?.members.map((m) => {
+              const uid = m.user?.id ?? 0n;
+              const name = displayName(m.user);
+              return (
+                <li key={idOf(uid)} className="member" data-testid="banned-member">
+                  <Avatar user={m.user} id={idOf(uid)} size={32} />
+                  <span className="member-text">
+                    <span className="member-name">
+                      {name}
+                      <span className="handle">@{m.user?.username}</span>
+                    </span>
+                  </span>
+                  {!archived && (
+                    <button
+                      type="button"
+                      onClick={() => act(c.unban(roomId, uid).then(() => banned.refetch()))}
+                    >
+                      Unban {name}
+                    </button>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      )}
     </aside>
   );
 }

@@ -74,6 +74,7 @@ export function RoomView({ roomId }: { roomId: string }) {
             {r.room.memberCount} member{r.room.memberCount === 1 ? "" : "s"}
             {r.onlineMembers !== undefined && ` · ${r.onlineMembers} online`}
             {r.room.description && ` · ${r.room.description}`}
+            {r.room.slowModeSeconds > 0 && ` · Slow mode: ${r.room.slowModeSeconds} s`}
             {archived && " · archived (read-only)"}
           </p>
         </div>

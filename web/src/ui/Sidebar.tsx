@@ -4,11 +4,13 @@ import type { Clients } from "../api/clients.js";
 import { idOf, sortedRooms } from "../state/chat-state.js";
 import { displayName, shortTime } from "../util/format.js";
 import { Avatar } from "./Avatar.js";
-import { CreateRoomDialog, DirectoryDialog, NewDirectDialog } from "./dialogs.js";
+import { CreateRoomDialog, DirectoryDialog, NewDirectDialog, NewGroupDialog } from "./dialogs.js";
 import { useChat, useController, useNow } from "./hooks.js";
+import { InvitationList } from "./invitations/Invitations.js";
 import { isDirect, previewText, roomTitle } from "./names.js";
+import { PrivacyDialog } from "./settings/PrivacyDialog.js";
 
-type Open = "create" | "directory" | "direct" | undefined;
+type Open = "create" | "directory" | "direct" | "group" | "privacy" | undefined;
 
 export function Sidebar({
   currentRoomId,
@@ -39,6 +41,9 @@ export function Sidebar({
             {me && <span className="muted">@{me.username}</span>}
           </div>
         </div>
+        <button type="button" className="link-button" onClick={() => setOpen("privacy")}>
+          Privacy
+        </button>
         <button type="button" className="link-button" onClick={logOut}>
           Log out
         </button>
@@ -53,11 +58,17 @@ export function Sidebar({
         <button type="button" onClick={() => setOpen("direct")}>
           New message
         </button>
+        <button type="button" onClick={() => setOpen("group")}>
+          New group
+        </button>
       </div>
+      <InvitationList />
       <RoomList currentRoomId={currentRoomId} />
       {open === "create" && <CreateRoomDialog onClose={() => setOpen(undefined)} />}
       {open === "directory" && <DirectoryDialog onClose={() => setOpen(undefined)} />}
       {open === "direct" && <NewDirectDialog onClose={() => setOpen(undefined)} />}
+      {open === "group" && <NewGroupDialog onClose={() => setOpen(undefined)} />}
+      {open === "privacy" && <PrivacyDialog onClose={() => setOpen(undefined)} />}
     </aside>
   );
 }

@@ -1,6 +1,9 @@
-/** Dialogs: new room, public directory, new direct message, invite, room settings. */
+/**
+ * Dialogs: new room, public directory, new direct message, new group
+ * conversation, invite, room settings (name, slow mode, archive).
+ */
 import { useQuery } from "@connectrpc/connect-query";
-import { RoomService, type User, UserService, Visibility } from "@protochat/sdk";
+import { MemberRole, RoomService, type User, UserService, Visibility } from "@protochat/sdk";
 import { type FormEvent, useEffect, useId, useState } from "react";
 import { idOf } from "../state/chat-state.js";
 import { errorText } from "../state/controller.js";
@@ -314,13 +317,31 @@ export function NewDirectDialog({ onClose }: { onClose: () => void }) {
 export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
   const c = useController();
   const [invitees, setInvitees] = useState<User[]>([]);
+  const [asked, setAsked] = useState<User[]>();
   const { error, submit } = useFormSubmit(async () => {
-    await c.invite(
+    const invited = await c.invite(
       roomId,
       invitees.map((u) => u.id),
     );
-    onClose();
+    // People who add only with consent got an invitation: say so before closing.
+    if (invited.length > 0) setAsked(invitees.filter((u) => invited.includes(u.id)));
+    else onClose();
   });
+  if (asked) {
+    return (
+      <Dialog title="Invite people" onClose={onClose}>
+        <p role="status">
+          {asked.map((u) => displayName(u)).join(", ")} {asked.length === 1 ? "asks" : "ask"} before
+          being added: an invitation was sent, to accept or decline.
+        </p>
+        <div className="form-actions">
+          <button type="button" className="primary" onClick={onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
   return (
     <Dialog title="Invite people" onClose={onClose}>
       <form onSubmit={submit} className="form">
@@ -347,13 +368,47 @@ export function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () 
 export function RoomSettingsDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
   const c = useController();
   const room = useChat((s) => s.rooms[roomId]?.room);
+  const owner = useChat((s) => s.rooms[roomId]?.role === MemberRole.OWNER);
   const [name, setName] = useState(room?.name ?? "");
   const [description, setDescription] = useState(room?.description ?? "");
+  const [confirmArchive, setConfirmArchive] = useState(false);
   const ids = { name: useId(), desc: useId() };
   const { error, submit } = useFormSubmit(async () => {
     await c.renameRoom(roomId, name.trim(), description.trim());
     onClose();
   });
+  const archive = useFormSubmit(async () => {
+    await c.archiveRoom(roomId);
+    onClose();
+  });
+  if (room?.archiveTime) {
+    return (
+      <Dialog title="Room settings" onClose={onClose}>
+        <p>This room is archived: it is read-only for everyone, for good.</p>
+      </Dialog>
+    );
+  }
+  if (confirmArchive) {
+    return (
+      <Dialog title="Archive this room?" onClose={() => setConfirmArchive(false)}>
+        <form onSubmit={archive.submit} className="form">
+          <p>
+            Nobody will be able to send, react, join or change anything in{" "}
+            <strong>#{room?.name}</strong> again. Its history stays readable. This cannot be undone.
+          </p>
+          <ErrorAlert error={archive.error} />
+          <div className="form-actions">
+            <button type="button" onClick={() => setConfirmArchive(false)}>
+              Cancel
+            </button>
+            <button type="submit" className="danger" disabled={archive.busy}>
+              Archive room
+            </button>
+          </div>
+        </form>
+      </Dialog>
+    );
+  }
   return (
     <Dialog title="Room settings" onClose={onClose}>
       <form onSubmit={submit} className="form">
@@ -373,6 +428,177 @@ export function RoomSettingsDialog({ roomId, onClose }: { roomId: string; onClos
           onChange={(e) => setDescription(e.target.value)}
         />
         <FormFooter error={error} onCancel={onClose} submitLabel="Save" disabled={!name.trim()} />
+      </form>
+      <SlowModeSetting roomId={roomId} />
+      {owner && (
+        <div className="danger-zone">
+          <h3>Archive</h3>
+          <p className="muted small">Makes the room read-only for everyone, for good.</p>
+          <button type="button" className="danger" onClick={() => setConfirmArchive(true)}>
+            Archive room…
+          </button>
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+/** Slow mode presets in seconds; 3 s is the seeds' default. */
+export const SLOW_MODE_CHOICES = [0, 3, 10, 30, 60];
+/** The server's upper bound (UpdateRoomRequest.slow_mode_seconds). */
+const SLOW_MODE_MAX = 21_600;
+
+/**
+ * Slow mode, applied as soon as a preset is picked (one click); a custom
+ * number of seconds with its own button.
+ */
+function SlowModeSetting({ roomId }: { roomId: string }) {
+  const c = useController();
+  const current = useChat((s) => s.rooms[roomId]?.room.slowModeSeconds ?? 0);
+  const [chosen, setChosen] = useState<number>();
+  const [custom, setCustom] = useState(() =>
+    SLOW_MODE_CHOICES.includes(current) ? "" : String(current),
+  );
+  const [customOpen, setCustomOpen] = useState(false);
+  const [error, setError] = useState<string>();
+  const customId = useId();
+  const shown = chosen ?? current;
+  const preset = SLOW_MODE_CHOICES.includes(shown) && !customOpen;
+  // The room event brings the new value: the local choice only bridges the wait.
+  useEffect(() => {
+    if (chosen === current) setChosen(undefined);
+  }, [chosen, current]);
+  function set(seconds: number) {
+    setChosen(seconds);
+    setError(undefined);
+    c.setSlowMode(roomId, seconds).catch((err: unknown) => {
+      setChosen(undefined);
+      setError(errorText(err));
+    });
+  }
+  const customValue = Number(custom);
+  const customValid =
+    Number.isInteger(customValue) && customValue >= 0 && customValue <= SLOW_MODE_MAX;
+  return (
+    <fieldset className="radios slow-mode">
+      <legend>Slow mode</legend>
+      <p className="muted small">
+        Members may send one message per this many seconds. Owners and admins are exempt.
+      </p>
+      {SLOW_MODE_CHOICES.map((n) => (
+        <label key={n}>
+          <input
+            type="radio"
+            name={`slow-${roomId}`}
+            checked={preset && shown === n}
+            onChange={() => {
+              setCustomOpen(false);
+              set(n);
+            }}
+          />
+          {n === 0 ? "Off" : `${n} s`}
+        </label>
+      ))}
+      <label>
+        <input
+          type="radio"
+          name={`slow-${roomId}`}
+          checked={!preset}
+          onChange={() => {
+            setCustomOpen(true);
+            setCustom(String(shown));
+          }}
+        />
+        Custom
+      </label>
+      {!preset && (
+        <div className="slow-custom">
+          <label htmlFor={customId}>Seconds between messages</label>
+          <input
+            id={customId}
+            type="number"
+            min={0}
+            max={SLOW_MODE_MAX}
+            value={custom}
+            onChange={(e) => setCustom(e.target.value)}
+          />
+          <button
+            type="button"
+            disabled={!customValid || custom === ""}
+            onClick={() => {
+              setCustomOpen(false);
+              set(customValue);
+            }}
+          >
+            Set
+          </button>
+        </div>
+      )}
+      <p className="muted small" data-testid="slow-mode-current">
+        {current > 0 ? `Slow mode: ${current} s` : "Slow mode is off"}
+      </p>
+      <ErrorAlert error={error} />
+    </fieldset>
+  );
+}
+
+/** A group conversation of 3-10 people (the caller included), named or not. */
+export function NewGroupDialog({ onClose }: { onClose: () => void }) {
+  const c = useController();
+  const [people, setPeople] = useState<User[]>([]);
+  const [name, setName] = useState("");
+  const nameId = useId();
+  const [created, setCreated] = useState<{ id: string; asked: User[] }>();
+  const { error, busy, submit } = useFormSubmit(async () => {
+    const { id, invited } = await c.createGroupDirect(
+      people.map((u) => u.id),
+      name.trim() || undefined,
+    );
+    // People who add only with consent got an invitation: say so first.
+    if (invited.length > 0) {
+      setCreated({ id, asked: people.filter((u) => invited.includes(u.id)) });
+      return;
+    }
+    onClose();
+    goToRoom(id);
+  });
+  if (created) {
+    const open = () => {
+      onClose();
+      goToRoom(created.id);
+    };
+    return (
+      <Dialog title="New group" onClose={open}>
+        <p role="status">
+          {created.asked.map((u) => displayName(u)).join(", ")}{" "}
+          {created.asked.length === 1 ? "asks" : "ask"} before being added: an invitation was sent,
+          to accept or decline.
+        </p>
+        <div className="form-actions">
+          <button type="button" className="primary" onClick={open}>
+            Open the conversation
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog title="New group" onClose={onClose}>
+      <form onSubmit={submit} className="form">
+        <UserSearch
+          label="Add people (2 to 9)"
+          exclude={people.map((u) => u.id)}
+          onPick={(u) => setPeople((l) => (l.length < 9 ? [...l, u] : l))}
+        />
+        <Chips users={people} onRemove={(u) => setPeople((l) => l.filter((x) => x.id !== u.id))} />
+        <label htmlFor={nameId}>Name (optional)</label>
+        <input id={nameId} maxLength={80} value={name} onChange={(e) => setName(e.target.value)} />
+        <FormFooter
+          error={error}
+          onCancel={onClose}
+          submitLabel="Start group"
+          disabled={busy || people.length < 2}
+        />
       </form>
     </Dialog>
   );

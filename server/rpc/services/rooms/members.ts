@@ -1,5 +1,6 @@
 /** RoomService: joining, leaving, invitations and the member list. */
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { MemberRemoved_Reason } from "../../../../gen/chat/v1/event_pb.js";
 import {
@@ -17,6 +18,7 @@ import {
 import {
   actingMember,
   membershipOf,
+  notJoined,
   readableRoom,
   requireNotArchived,
   requireRole,
@@ -158,8 +160,17 @@ export function memberMethods({
       const me = callerOf(ctx).userId;
       const after = decodeTimeCursor(req.pageToken);
       const take = req.pageSize || membersPageSize;
-      const { room } = await readableRoom(prisma, req.roomId, me);
-      const where: Prisma.MembershipWhereInput = { roomId: room.id, state: "JOINED" };
+      const { room, membership } = await readableRoom(prisma, req.roomId, me);
+      // Who is banned is moderators' business: members and readers of a
+      // public room see only the current members.
+      if (req.banned) {
+        if (!membership) throw notJoined();
+        requireRole(membership, "ADMIN", "list banned users");
+      }
+      const where: Prisma.MembershipWhereInput = {
+        roomId: room.id,
+        state: req.banned ? "BANNED" : "JOINED",
+      };
       if (after) {
         where.OR = [
           { joinedAt: { gt: after.time } },
@@ -170,12 +181,25 @@ export function memberMethods({
         where,
         orderBy: [{ joinedAt: "asc" }, { userId: "asc" }],
         take: take + 1,
-        select: { userId: true, role: true, joinedAt: true, user: { select: userSelect } },
+        select: {
+          userId: true,
+          role: true,
+          joinedAt: true,
+          mutedUntil: true,
+          user: { select: userSelect },
+        },
       });
       const page = rows.slice(0, take);
       const last = page.at(-1);
+      const now = new Date();
       return create(ListMembersResponseSchema, {
-        members: page.map((r) => toMember(r.user, r.role, r.joinedAt)),
+        members: page.map((r) => {
+          const member = toMember(r.user, r.role, r.joinedAt);
+          // A mute that has run out is no mute: clients show only live ones.
+          if (r.mutedUntil && r.mutedUntil > now)
+            member.mutedUntil = timestampFromDate(r.mutedUntil);
+          return member;
+        }),
         nextPageToken:
           rows.length > take && last ? encodeTimeCursor(last.joinedAt, last.userId) : "",
       });

@@ -5,6 +5,7 @@
  */
 import type { Message, User } from "@protochat/sdk";
 import { useState } from "react";
+import { createPortal } from "react-dom";
 import { errorText } from "../../state/controller.js";
 import { displayName } from "../../util/format.js";
 import { useChat } from "../hooks.js";
@@ -85,14 +86,17 @@ export function MessageModerationActions({
           {error}
         </span>
       )}
-      {reporting && (
-        <ReportDialog
-          roomId={roomId}
-          message={m}
-          senderName={name}
-          onClose={() => setReporting(false)}
-        />
-      )}
+      {reporting &&
+        // Outside the message's hover menu, which hides when the pointer leaves it.
+        createPortal(
+          <ReportDialog
+            roomId={roomId}
+            message={m}
+            senderName={name}
+            onClose={() => setReporting(false)}
+          />,
+          document.body,
+        )}
     </>
   );
 }

@@ -15,10 +15,10 @@ import { ReportDialog } from "./ReportDialog.js";
 import { useModeration } from "./services.js";
 import "./moderation.css";
 
-/** True when the sender of `m` is blocked by the signed-in user. */
+/** True when the sender of `m` is blocked by the signed-in user (a deleted message has nothing to hide). */
 export function useSenderBlocked(m: Message): boolean {
   const blocked = useBlocked();
-  return m.senderId !== 0n && blocked.has(m.senderId.toString());
+  return m.senderId !== 0n && !m.deleted && blocked.has(m.senderId.toString());
 }
 
 /** The line in place of a blocked user's message. */

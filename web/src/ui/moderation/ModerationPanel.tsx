@@ -72,6 +72,10 @@ export function ModerationPanel({ roomId, onClose }: { roomId: string; onClose: 
     <aside className="members-panel moderation-panel" aria-label="Moderation queue">
       <div className="panel-head">
         <h2>Reports</h2>
+        {/* Reports are not room events (members never see them), so the queue is re-read on demand. */}
+        <button type="button" onClick={() => void load()}>
+          Refresh
+        </button>
         <button type="button" className="icon-button" aria-label="Close reports" onClick={onClose}>
           ×
         </button>

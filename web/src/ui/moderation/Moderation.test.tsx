@@ -38,7 +38,8 @@ describe("blocked users and reports", () => {
     location.hash = "#/room/10";
     render(<App makeTransport={(hooks) => fake.transport(hooks)} />);
     const user = userEvent.setup();
-    expect(await screen.findByText("nice words")).toBeTruthy();
+    // The first render loads the session, rooms and history: generous, as the machine may be busy.
+    expect(await screen.findByText("nice words", {}, { timeout: 15_000 })).toBeTruthy();
     const collapsed = await screen.findByTestId("message-collapsed");
     expect(screen.queryByText("rude words")).toBeNull();
     await user.click(within(collapsed).getByRole("button", { name: "show" }));

@@ -1,15 +1,15 @@
 // @vitest-environment happy-dom
 /**
  * Blocks and reports in the app against the fake server: a blocked user's
- * message is collapsed until shown (others' are not), Unblock brings it
- * back, and Report sends the category and text the user chose.
+ * message is collapsed until shown (others' are not), Report sends the
+ * category and text the user chose, and Unblock tells the server.
  */
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
-import { userEvent } from "@testing-library/user-event";
+import { act } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ReportReason } from "../../../../gen/chat/v1/moderation_pb.js";
 import { FakeChat, myRoom, textMessage } from "../../test/fake-server.js";
 import { App } from "../App.js";
+import { byText, click, renderNode, unmountAll, until } from "../markdown/render-test-util.js";
 
 let fake: FakeChat;
 
@@ -20,11 +20,27 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  cleanup();
+  unmountAll();
 });
 
+/** Sets a form control's value the way React notices. */
+async function setValue(el: HTMLSelectElement | HTMLTextAreaElement, value: string, event: string) {
+  await act(async () => {
+    const proto = Object.getPrototypeOf(el) as object;
+    Object.getOwnPropertyDescriptor(proto, "value")?.set?.call(el, value);
+    el.dispatchEvent(new Event(event, { bubbles: true }));
+  });
+}
+
+const messageOf = (root: ParentNode, text: string) =>
+  byText(root, "[data-testid=message-text] p", text)?.closest<HTMLElement>(
+    "[data-testid=message]",
+  ) ?? undefined;
+
 describe("blocked users and reports", () => {
-  it("collapses a blocked user's messages until shown, and reports a message", async () => {
+  it("collapses a blocked user's messages until shown, reports a message, unblocks", {
+    timeout: 60_000,
+  }, async () => {
     const alice = fake.addUser("alice", "correct horse battery", "Alice");
     sessionStorage.setItem("protochat.token", fake.tokenFor(alice));
     const mallory = fake.addUser("mallory", "pass-word-one", "Mallory");
@@ -36,32 +52,34 @@ describe("blocked users and reports", () => {
       textMessage(10n, 2n, sam.id, "nice words"),
     ]);
     location.hash = "#/room/10";
-    render(<App makeTransport={(hooks) => fake.transport(hooks)} />);
-    const user = userEvent.setup();
-    // The first render loads the session, rooms and history: generous, as the machine may be busy.
-    expect(await screen.findByText("nice words", {}, { timeout: 15_000 })).toBeTruthy();
-    const collapsed = await screen.findByTestId("message-collapsed");
-    expect(screen.queryByText("rude words")).toBeNull();
-    await user.click(within(collapsed).getByRole("button", { name: "show" }));
-    expect(await screen.findByText("rude words")).toBeTruthy();
+    const root = renderNode(<App makeTransport={(hooks) => fake.transport(hooks)} />);
+    await until(() => messageOf(root, "nice words"));
+    const collapsed = await until(() =>
+      root.querySelector<HTMLElement>("[data-testid=message-collapsed]"),
+    );
+    expect(messageOf(root, "rude words")).toBeUndefined();
+    await click(await until(() => byText(collapsed, "button", "show")));
+    await until(() => messageOf(root, "rude words"));
 
     // Report Sam's message as harassment, with a few words.
-    const item = (await screen.findByText("nice words")).closest("li") as HTMLElement;
-    await user.click(within(item).getByRole("button", { name: "Report" }));
-    const dialog = await screen.findByRole("dialog");
-    await user.selectOptions(within(dialog).getByLabelText("Category"), "Harassment");
-    await user.type(within(dialog).getByLabelText("What happened (optional)"), "not nice");
-    await user.click(within(dialog).getByRole("button", { name: "Send report" }));
-    await within(dialog).findByText(/Reported/);
+    const nice = await until(() => messageOf(root, "nice words"));
+    await click(await until(() => byText(nice, "button", "Report")));
+    const dialog = await until(() => document.querySelector<HTMLElement>("dialog"));
+    const select = await until(() => dialog.querySelector("select"));
+    await setValue(select, String(ReportReason.HARASSMENT), "change");
+    await setValue(await until(() => dialog.querySelector("textarea")), "not nice", "input");
+    await click(await until(() => byText(dialog, "button", "Send report")));
+    await until(() => dialog.textContent?.includes("Reported."));
     expect(fake.reports).toHaveLength(1);
     expect(fake.reports[0]?.reason).toBe(ReportReason.HARASSMENT);
     expect(fake.reports[0]?.text).toBe("not nice");
     expect(fake.reports[0]?.messageId).toBe(fake.history.get(10n)?.[1]?.id);
+    await click(await until(() => byText(dialog, ".form-actions button", "Close")));
 
     // Unblock from the (shown) message's menu: the server is told.
-    const rude = (await screen.findByText("rude words")).closest("li") as HTMLElement;
-    await user.click(within(rude).getByRole("button", { name: "Unblock Mallory" }));
-    await waitFor(() => expect(fake.blocks.get(alice.id)?.size).toBe(0));
-    expect(within(rude).getByRole("button", { name: "Block Mallory" })).toBeTruthy();
+    const rude = await until(() => messageOf(root, "rude words"));
+    await click(await until(() => byText(rude, "button", "Unblock Mallory")));
+    await until(() => fake.blocks.get(alice.id)?.size === 0);
+    await until(() => byText(rude, "button", "Block Mallory"));
   });
 });

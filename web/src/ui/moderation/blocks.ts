@@ -4,6 +4,8 @@
  * so the client collapses messages whose sender is in this list. Loaded
  * once per signed-in user (ListBlockedUsers) and kept by BlockUser/UnblockUser.
  */
+import type { Transport } from "@connectrpc/connect";
+import { useTransport } from "@connectrpc/connect-query";
 import { useEffect, useSyncExternalStore } from "react";
 import type { Id } from "../../state/chat-state.js";
 import { useChat } from "../hooks.js";
@@ -11,8 +13,12 @@ import { type Moderation, useModeration } from "./services.js";
 
 const none: ReadonlySet<Id> = new Set();
 let blocked: ReadonlySet<Id> = none;
-/** Whose list `blocked` is (another user signing in starts over). */
+/**
+ * Whose list `blocked` is, and over which transport (another user signing in,
+ * or another app instance on its own transport, starts over).
+ */
 let owner: Id | undefined;
+let ownerTransport: Transport | undefined;
 let state: "idle" | "loading" | "loaded" = "idle";
 const listeners = new Set<() => void>();
 
@@ -29,9 +35,10 @@ function subscribe(l: () => void) {
 }
 
 /** Loads the list the first time any component asks (a failure leaves it empty, retried next mount). */
-function ensureLoaded(m: Moderation, me: Id | undefined): void {
-  if (me !== owner) {
+function ensureLoaded(m: Moderation, transport: Transport, me: Id | undefined): void {
+  if (me !== owner || transport !== ownerTransport) {
     owner = me;
+    ownerTransport = transport;
     state = "idle";
     blocked = none;
   }
@@ -39,12 +46,12 @@ function ensureLoaded(m: Moderation, me: Id | undefined): void {
   state = "loading";
   m.listBlockedUsers({}).then(
     (res) => {
-      if (owner !== me) return;
+      if (owner !== me || ownerTransport !== transport) return;
       state = "loaded";
       publish(new Set(res.blocked.map((b) => (b.user?.id ?? 0n).toString())));
     },
     () => {
-      state = "idle";
+      if (owner === me && ownerTransport === transport) state = "idle";
     },
   );
 }
@@ -52,14 +59,15 @@ function ensureLoaded(m: Moderation, me: Id | undefined): void {
 /** The ids of the users the signed-in user blocked. */
 export function useBlocked(): ReadonlySet<Id> {
   const m = useModeration();
+  const transport = useTransport();
   const me = useChat((s) => s.me?.id.toString());
-  useEffect(() => ensureLoaded(m, me), [m, me]);
+  useEffect(() => ensureLoaded(m, transport, me), [m, transport, me]);
   const current = useSyncExternalStore(
     subscribe,
     () => blocked,
     () => blocked,
   );
-  return owner === me ? current : none;
+  return owner === me && ownerTransport === transport ? current : none;
 }
 
 /** Blocks or unblocks `userId`, then updates the list every component reads. */

@@ -340,6 +340,12 @@ function rateLimitSettings(): Setting[] {
     ),
     rateSetting("RATE_USER_SEARCHES", "userSearches", "30/60", "`SearchUsers` calls per user"),
     rateSetting(
+      "RATE_REPORTS",
+      "reports",
+      "10/600",
+      "reports of messages and users per user (`ReportMessage`, `ReportUser`)",
+    ),
+    rateSetting(
       "RATE_REGISTRATIONS",
       "registrations",
       "10/3600",

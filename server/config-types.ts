@@ -92,6 +92,7 @@ export const rateLimitNames = [
   "invitations",
   "subscribes",
   "userSearches",
+  "reports",
   "registrations",
   "loginFailuresPerAccountAddress",
   "loginFailuresPerAddress",

@@ -16,6 +16,7 @@ import {
   MessageService,
   type SendMessageResponse,
 } from "./gen/chat/v1/message_pb.js";
+import { ModerationService } from "./gen/chat/v1/moderation_pb.js";
 import { type MyRoom, RoomService } from "./gen/chat/v1/room_pb.js";
 import { ThreadService } from "./gen/chat/v1/thread_pb.js";
 import { type Attachment, UploadService } from "./gen/chat/v1/upload_pb.js";
@@ -67,6 +68,8 @@ export interface ChatClient {
   readonly feed: Client<typeof FeedService>;
   readonly uploads: Client<typeof UploadService>;
   readonly threads: Client<typeof ThreadService>;
+  /** Mutes, blocks (BlockUser, ListBlockedUsers) and reports with their moderation queue. */
+  readonly moderation: Client<typeof ModerationService>;
   /** The transport the clients use (with the token added). */
   readonly transport: Transport;
   /** Logs in and uses the new token from now on. */
@@ -110,6 +113,7 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
   const feed = createClient(FeedService, transport);
   const uploads = createClient(UploadService, transport);
   const threads = createClient(ThreadService, transport);
+  const moderation = createClient(ModerationService, transport);
 
   async function listMyRooms(): Promise<MyRoom[]> {
     const out: MyRoom[] = [];
@@ -144,6 +148,7 @@ export function createChatClientFromTransport(options: ChatClientTransportOption
     feed,
     uploads,
     threads,
+    moderation,
     transport,
 
     async login(username, password, deviceName = "") {

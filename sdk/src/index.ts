@@ -56,6 +56,7 @@ export * from "./gen/chat/v1/errors_pb.js";
 export * from "./gen/chat/v1/event_pb.js";
 export * from "./gen/chat/v1/feed_pb.js";
 export * from "./gen/chat/v1/message_pb.js";
+export * from "./gen/chat/v1/moderation_pb.js";
 export * from "./gen/chat/v1/notice_pb.js";
 export * from "./gen/chat/v1/role_pb.js";
 export * from "./gen/chat/v1/room_pb.js";

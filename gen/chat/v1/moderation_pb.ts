@@ -2,9 +2,11 @@
 // @generated from file chat/v1/moderation.proto (package chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
+import type { User } from "./user_pb.js";
+import { file_chat_v1_user } from "./user_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/moderation.proto.
  */
 export const file_chat_v1_moderation: GenFile = /*@__PURE__*/
-  fileDesc("ChhjaGF0L3YxL21vZGVyYXRpb24ucHJvdG8SB2NoYXQudjEibwoRTXV0ZU1lbWJlclJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIYCgd1c2VyX2lkGAIgASgEQge6SAQyAiAAEiYKEGR1cmF0aW9uX3NlY29uZHMYAyABKA1CDLpICSoHGICangEoASJMChJNdXRlTWVtYmVyUmVzcG9uc2USKQoFdW50aWwYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3NlcRgCIAEoBCJJChNVbm11dGVNZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIjChRVbm11dGVNZW1iZXJSZXNwb25zZRILCgNzZXEYASABKAQyqwEKEU1vZGVyYXRpb25TZXJ2aWNlEkcKCk11dGVNZW1iZXISGi5jaGF0LnYxLk11dGVNZW1iZXJSZXF1ZXN0GhsuY2hhdC52MS5NdXRlTWVtYmVyUmVzcG9uc2UiABJNCgxVbm11dGVNZW1iZXISHC5jaGF0LnYxLlVubXV0ZU1lbWJlclJlcXVlc3QaHS5jaGF0LnYxLlVubXV0ZU1lbWJlclJlc3BvbnNlIgBiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChhjaGF0L3YxL21vZGVyYXRpb24ucHJvdG8SB2NoYXQudjEibwoRTXV0ZU1lbWJlclJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIYCgd1c2VyX2lkGAIgASgEQge6SAQyAiAAEiYKEGR1cmF0aW9uX3NlY29uZHMYAyABKA1CDLpICSoHGICangEoASJMChJNdXRlTWVtYmVyUmVzcG9uc2USKQoFdW50aWwYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3NlcRgCIAEoBCJJChNVbm11dGVNZW1iZXJSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASGAoHdXNlcl9pZBgCIAEoBEIHukgEMgIgACIjChRVbm11dGVNZW1iZXJSZXNwb25zZRILCgNzZXEYASABKAQiLAoQQmxvY2tVc2VyUmVxdWVzdBIYCgd1c2VyX2lkGAEgASgEQge6SAQyAiAAIhMKEUJsb2NrVXNlclJlc3BvbnNlIi4KElVuYmxvY2tVc2VyUmVxdWVzdBIYCgd1c2VyX2lkGAEgASgEQge6SAQyAiAAIhUKE1VuYmxvY2tVc2VyUmVzcG9uc2UiGQoXTGlzdEJsb2NrZWRVc2Vyc1JlcXVlc3QiQQoYTGlzdEJsb2NrZWRVc2Vyc1Jlc3BvbnNlEiUKB2Jsb2NrZWQYASADKAsyFC5jaGF0LnYxLkJsb2NrZWRVc2VyIlsKC0Jsb2NrZWRVc2VyEhsKBHVzZXIYASABKAsyDS5jaGF0LnYxLlVzZXISLwoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpkDCgZSZXBvcnQSCgoCaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoBBITCgtyZXBvcnRlcl9pZBgDIAEoBBISCgptZXNzYWdlX2lkGAQgASgEEhMKC21lc3NhZ2Vfc2VxGAUgASgEEg8KB3VzZXJfaWQYBiABKAQSJQoGcmVhc29uGAcgASgOMhUuY2hhdC52MS5SZXBvcnRSZWFzb24SDAoEdGV4dBgIIAEoCRIUCgxtZXNzYWdlX3RleHQYCSABKAkSIwoFc3RhdGUYCiABKA4yFC5jaGF0LnYxLlJlcG9ydFN0YXRlEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZXNvbHZlZF9ieRgMIAEoBBIwCgxyZXNvbHZlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBmFjdGlvbhgOIAEoDjIVLmNoYXQudjEuUmVwb3J0QWN0aW9uEhQKDG11dGVfc2Vjb25kcxgPIAEoDSKYAQoUUmVwb3J0TWVzc2FnZVJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIbCgptZXNzYWdlX2lkGAIgASgEQge6SAQyAiAAEjEKBnJlYXNvbhgDIAEoDjIVLmNoYXQudjEuUmVwb3J0UmVhc29uQgq6SAeCAQQQASAAEhYKBHRleHQYBCABKAlCCLpIBXIDGOgHIjgKFVJlcG9ydE1lc3NhZ2VSZXNwb25zZRIfCgZyZXBvcnQYASABKAsyDy5jaGF0LnYxLlJlcG9ydCKSAQoRUmVwb3J0VXNlclJlcXVlc3QSGAoHcm9vbV9pZBgBIAEoBEIHukgEMgIgABIYCgd1c2VyX2lkGAIgASgEQge6SAQyAiAAEjEKBnJlYXNvbhgDIAEoDjIVLmNoYXQudjEuUmVwb3J0UmVhc29uQgq6SAeCAQQQASAAEhYKBHRleHQYBCABKAlCCLpIBXIDGOgHIjUKElJlcG9ydFVzZXJSZXNwb25zZRIfCgZyZXBvcnQYASABKAsyDy5jaGF0LnYxLlJlcG9ydCKNAQoSTGlzdFJlcG9ydHNSZXF1ZXN0EhgKB3Jvb21faWQYASABKARCB7pIBDICIAASLQoFc3RhdGUYAiABKA4yFC5jaGF0LnYxLlJlcG9ydFN0YXRlQgi6SAWCAQIQARIaCglwYWdlX3NpemUYAyABKA1CB7pIBCoCGGQSEgoKcGFnZV90b2tlbhgEIAEoCSJuChNMaXN0UmVwb3J0c1Jlc3BvbnNlEiAKB3JlcG9ydHMYASADKAsyDy5jaGF0LnYxLlJlcG9ydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSHAoFdXNlcnMYAyADKAsyDS5jaGF0LnYxLlVzZXIihwEKFFJlc29sdmVSZXBvcnRSZXF1ZXN0EhoKCXJlcG9ydF9pZBgBIAEoBEIHukgEMgIgABIxCgZhY3Rpb24YAiABKA4yFS5jaGF0LnYxLlJlcG9ydEFjdGlvbkIKukgHggEEEAEgABIgCgxtdXRlX3NlY29uZHMYAyABKA1CCrpIByoFGICangEiRQoVUmVzb2x2ZVJlcG9ydFJlc3BvbnNlEh8KBnJlcG9ydBgBIAEoCzIPLmNoYXQudjEuUmVwb3J0EgsKA3NlcRgCIAEoBCrKAQoMUmVwb3J0UmVhc29uEh0KGVJFUE9SVF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJSRVBPUlRfUkVBU09OX1NQQU0QARIcChhSRVBPUlRfUkVBU09OX0hBUkFTU01FTlQQAhIWChJSRVBPUlRfUkVBU09OX0hBVEUQAxIYChRSRVBPUlRfUkVBU09OX1NFWFVBTBAEEhoKFlJFUE9SVF9SRUFTT05fVklPTEVOQ0UQBRIXChNSRVBPUlRfUkVBU09OX09USEVSEAYqXQoLUmVwb3J0U3RhdGUSHAoYUkVQT1JUX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRUkVQT1JUX1NUQVRFX09QRU4QARIZChVSRVBPUlRfU1RBVEVfUkVTT0xWRUQQAiqxAQoMUmVwb3J0QWN0aW9uEh0KGVJFUE9SVF9BQ1RJT05fVU5TUEVDSUZJRUQQABIZChVSRVBPUlRfQUNUSU9OX0RJU01JU1MQARIgChxSRVBPUlRfQUNUSU9OX0RFTEVURV9NRVNTQUdFEAISFgoSUkVQT1JUX0FDVElPTl9NVVRFEAMSFgoSUkVQT1JUX0FDVElPTl9LSUNLEAQSFQoRUkVQT1JUX0FDVElPTl9CQU4QBTLXBQoRTW9kZXJhdGlvblNlcnZpY2USRwoKTXV0ZU1lbWJlchIaLmNoYXQudjEuTXV0ZU1lbWJlclJlcXVlc3QaGy5jaGF0LnYxLk11dGVNZW1iZXJSZXNwb25zZSIAEk0KDFVubXV0ZU1lbWJlchIcLmNoYXQudjEuVW5tdXRlTWVtYmVyUmVxdWVzdBodLmNoYXQudjEuVW5tdXRlTWVtYmVyUmVzcG9uc2UiABJECglCbG9ja1VzZXISGS5jaGF0LnYxLkJsb2NrVXNlclJlcXVlc3QaGi5jaGF0LnYxLkJsb2NrVXNlclJlc3BvbnNlIgASSgoLVW5ibG9ja1VzZXISGy5jaGF0LnYxLlVuYmxvY2tVc2VyUmVxdWVzdBocLmNoYXQudjEuVW5ibG9ja1VzZXJSZXNwb25zZSIAElwKEExpc3RCbG9ja2VkVXNlcnMSIC5jaGF0LnYxLkxpc3RCbG9ja2VkVXNlcnNSZXF1ZXN0GiEuY2hhdC52MS5MaXN0QmxvY2tlZFVzZXJzUmVzcG9uc2UiA5ACARJQCg1SZXBvcnRNZXNzYWdlEh0uY2hhdC52MS5SZXBvcnRNZXNzYWdlUmVxdWVzdBoeLmNoYXQudjEuUmVwb3J0TWVzc2FnZVJlc3BvbnNlIgASRwoKUmVwb3J0VXNlchIaLmNoYXQudjEuUmVwb3J0VXNlclJlcXVlc3QaGy5jaGF0LnYxLlJlcG9ydFVzZXJSZXNwb25zZSIAEk0KC0xpc3RSZXBvcnRzEhsuY2hhdC52MS5MaXN0UmVwb3J0c1JlcXVlc3QaHC5jaGF0LnYxLkxpc3RSZXBvcnRzUmVzcG9uc2UiA5ACARJQCg1SZXNvbHZlUmVwb3J0Eh0uY2hhdC52MS5SZXNvbHZlUmVwb3J0UmVxdWVzdBoeLmNoYXQudjEuUmVzb2x2ZVJlcG9ydFJlc3BvbnNlIgBiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_user, file_google_protobuf_timestamp]);
 
 /**
  * MuteMemberRequest names the member and the duration.
@@ -128,11 +130,685 @@ export const UnmuteMemberResponseSchema: GenMessage<UnmuteMemberResponse> = /*@_
   messageDesc(file_chat_v1_moderation, 3);
 
 /**
- * ModerationService: timeouts for members of a room. Owners and admins act
- * on members ranked below them; each action is a room event (member_muted)
- * with the moderator as its actor. A muted member still reads the room but
- * cannot send messages until the mute ends (PERMISSION_DENIED, reason
- * MUTED, RetryInfo). Requires `Authorization: Bearer <access_token>`.
+ * BlockUserRequest names the user to block.
+ *
+ * @generated from message chat.v1.BlockUserRequest
+ */
+export type BlockUserRequest = Message<"chat.v1.BlockUserRequest"> & {
+  /**
+   * The user (not the caller).
+   *
+   * @generated from field: uint64 user_id = 1;
+   */
+  userId: bigint;
+};
+
+/**
+ * Describes the message chat.v1.BlockUserRequest.
+ * Use `create(BlockUserRequestSchema)` to create a new message.
+ */
+export const BlockUserRequestSchema: GenMessage<BlockUserRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 4);
+
+/**
+ * BlockUserResponse is empty.
+ *
+ * @generated from message chat.v1.BlockUserResponse
+ */
+export type BlockUserResponse = Message<"chat.v1.BlockUserResponse"> & {
+};
+
+/**
+ * Describes the message chat.v1.BlockUserResponse.
+ * Use `create(BlockUserResponseSchema)` to create a new message.
+ */
+export const BlockUserResponseSchema: GenMessage<BlockUserResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 5);
+
+/**
+ * UnblockUserRequest names the user to unblock.
+ *
+ * @generated from message chat.v1.UnblockUserRequest
+ */
+export type UnblockUserRequest = Message<"chat.v1.UnblockUserRequest"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: uint64 user_id = 1;
+   */
+  userId: bigint;
+};
+
+/**
+ * Describes the message chat.v1.UnblockUserRequest.
+ * Use `create(UnblockUserRequestSchema)` to create a new message.
+ */
+export const UnblockUserRequestSchema: GenMessage<UnblockUserRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 6);
+
+/**
+ * UnblockUserResponse is empty.
+ *
+ * @generated from message chat.v1.UnblockUserResponse
+ */
+export type UnblockUserResponse = Message<"chat.v1.UnblockUserResponse"> & {
+};
+
+/**
+ * Describes the message chat.v1.UnblockUserResponse.
+ * Use `create(UnblockUserResponseSchema)` to create a new message.
+ */
+export const UnblockUserResponseSchema: GenMessage<UnblockUserResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 7);
+
+/**
+ * ListBlockedUsersRequest has no parameters.
+ *
+ * @generated from message chat.v1.ListBlockedUsersRequest
+ */
+export type ListBlockedUsersRequest = Message<"chat.v1.ListBlockedUsersRequest"> & {
+};
+
+/**
+ * Describes the message chat.v1.ListBlockedUsersRequest.
+ * Use `create(ListBlockedUsersRequestSchema)` to create a new message.
+ */
+export const ListBlockedUsersRequestSchema: GenMessage<ListBlockedUsersRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 8);
+
+/**
+ * ListBlockedUsersResponse lists the blocks.
+ *
+ * @generated from message chat.v1.ListBlockedUsersResponse
+ */
+export type ListBlockedUsersResponse = Message<"chat.v1.ListBlockedUsersResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated chat.v1.BlockedUser blocked = 1;
+   */
+  blocked: BlockedUser[];
+};
+
+/**
+ * Describes the message chat.v1.ListBlockedUsersResponse.
+ * Use `create(ListBlockedUsersResponseSchema)` to create a new message.
+ */
+export const ListBlockedUsersResponseSchema: GenMessage<ListBlockedUsersResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 9);
+
+/**
+ * BlockedUser is one block of the caller's.
+ *
+ * @generated from message chat.v1.BlockedUser
+ */
+export type BlockedUser = Message<"chat.v1.BlockedUser"> & {
+  /**
+   * The blocked user.
+   *
+   * @generated from field: chat.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * When the block was made.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.v1.BlockedUser.
+ * Use `create(BlockedUserSchema)` to create a new message.
+ */
+export const BlockedUserSchema: GenMessage<BlockedUser> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 10);
+
+/**
+ * Report is one report, as its room's owners and admins see it.
+ *
+ * @generated from message chat.v1.Report
+ */
+export type Report = Message<"chat.v1.Report"> & {
+  /**
+   * Server-assigned id.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The room.
+   *
+   * @generated from field: uint64 room_id = 2;
+   */
+  roomId: bigint;
+
+  /**
+   * Who reported (moderators see reporters; the reported user never does).
+   *
+   * @generated from field: uint64 reporter_id = 3;
+   */
+  reporterId: bigint;
+
+  /**
+   * The reported message; 0 for a report of a user.
+   *
+   * @generated from field: uint64 message_id = 4;
+   */
+  messageId: bigint;
+
+  /**
+   * The reported message's sequence in the room; 0 for a report of a user.
+   *
+   * @generated from field: uint64 message_seq = 5;
+   */
+  messageSeq: bigint;
+
+  /**
+   * The reported user, or the reported message's author.
+   *
+   * @generated from field: uint64 user_id = 6;
+   */
+  userId: bigint;
+
+  /**
+   * The category.
+   *
+   * @generated from field: chat.v1.ReportReason reason = 7;
+   */
+  reason: ReportReason;
+
+  /**
+   * The reporter's words.
+   *
+   * @generated from field: string text = 8;
+   */
+  text: string;
+
+  /**
+   * The message's text when it was reported (it may be edited or deleted since).
+   *
+   * @generated from field: string message_text = 9;
+   */
+  messageText: string;
+
+  /**
+   * Open or resolved.
+   *
+   * @generated from field: chat.v1.ReportState state = 10;
+   */
+  state: ReportState;
+
+  /**
+   * When it was reported.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Who resolved it; 0 while open.
+   *
+   * @generated from field: uint64 resolved_by = 12;
+   */
+  resolvedBy: bigint;
+
+  /**
+   * When it was resolved.
+   *
+   * @generated from field: google.protobuf.Timestamp resolve_time = 13;
+   */
+  resolveTime?: Timestamp | undefined;
+
+  /**
+   * What was done; UNSPECIFIED while open.
+   *
+   * @generated from field: chat.v1.ReportAction action = 14;
+   */
+  action: ReportAction;
+
+  /**
+   * The mute's duration when action is MUTE.
+   *
+   * @generated from field: uint32 mute_seconds = 15;
+   */
+  muteSeconds: number;
+};
+
+/**
+ * Describes the message chat.v1.Report.
+ * Use `create(ReportSchema)` to create a new message.
+ */
+export const ReportSchema: GenMessage<Report> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 11);
+
+/**
+ * ReportMessageRequest names the message and says why.
+ *
+ * @generated from message chat.v1.ReportMessageRequest
+ */
+export type ReportMessageRequest = Message<"chat.v1.ReportMessageRequest"> & {
+  /**
+   * The room of the message.
+   *
+   * @generated from field: uint64 room_id = 1;
+   */
+  roomId: bigint;
+
+  /**
+   * The message.
+   *
+   * @generated from field: uint64 message_id = 2;
+   */
+  messageId: bigint;
+
+  /**
+   * The category.
+   *
+   * @generated from field: chat.v1.ReportReason reason = 3;
+   */
+  reason: ReportReason;
+
+  /**
+   * Optional words, at most 1,000 characters.
+   *
+   * @generated from field: string text = 4;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message chat.v1.ReportMessageRequest.
+ * Use `create(ReportMessageRequestSchema)` to create a new message.
+ */
+export const ReportMessageRequestSchema: GenMessage<ReportMessageRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 12);
+
+/**
+ * ReportMessageResponse carries the report.
+ *
+ * @generated from message chat.v1.ReportMessageResponse
+ */
+export type ReportMessageResponse = Message<"chat.v1.ReportMessageResponse"> & {
+  /**
+   * The new report, or the open one of the same message by the caller.
+   *
+   * @generated from field: chat.v1.Report report = 1;
+   */
+  report?: Report | undefined;
+};
+
+/**
+ * Describes the message chat.v1.ReportMessageResponse.
+ * Use `create(ReportMessageResponseSchema)` to create a new message.
+ */
+export const ReportMessageResponseSchema: GenMessage<ReportMessageResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 13);
+
+/**
+ * ReportUserRequest names the user and says why.
+ *
+ * @generated from message chat.v1.ReportUserRequest
+ */
+export type ReportUserRequest = Message<"chat.v1.ReportUserRequest"> & {
+  /**
+   * The room where it happened.
+   *
+   * @generated from field: uint64 room_id = 1;
+   */
+  roomId: bigint;
+
+  /**
+   * The user (a member or former member of the room, not the caller).
+   *
+   * @generated from field: uint64 user_id = 2;
+   */
+  userId: bigint;
+
+  /**
+   * The category.
+   *
+   * @generated from field: chat.v1.ReportReason reason = 3;
+   */
+  reason: ReportReason;
+
+  /**
+   * Optional words, at most 1,000 characters.
+   *
+   * @generated from field: string text = 4;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message chat.v1.ReportUserRequest.
+ * Use `create(ReportUserRequestSchema)` to create a new message.
+ */
+export const ReportUserRequestSchema: GenMessage<ReportUserRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 14);
+
+/**
+ * ReportUserResponse carries the report.
+ *
+ * @generated from message chat.v1.ReportUserResponse
+ */
+export type ReportUserResponse = Message<"chat.v1.ReportUserResponse"> & {
+  /**
+   * The new report, or the open one of the same user by the caller.
+   *
+   * @generated from field: chat.v1.Report report = 1;
+   */
+  report?: Report | undefined;
+};
+
+/**
+ * Describes the message chat.v1.ReportUserResponse.
+ * Use `create(ReportUserResponseSchema)` to create a new message.
+ */
+export const ReportUserResponseSchema: GenMessage<ReportUserResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 15);
+
+/**
+ * ListReportsRequest selects a room's reports.
+ *
+ * @generated from message chat.v1.ListReportsRequest
+ */
+export type ListReportsRequest = Message<"chat.v1.ListReportsRequest"> & {
+  /**
+   * The room.
+   *
+   * @generated from field: uint64 room_id = 1;
+   */
+  roomId: bigint;
+
+  /**
+   * Only reports in this state; UNSPECIFIED: all.
+   *
+   * @generated from field: chat.v1.ReportState state = 2;
+   */
+  state: ReportState;
+
+  /**
+   * At most 100; 0: 50.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message chat.v1.ListReportsRequest.
+ * Use `create(ListReportsRequestSchema)` to create a new message.
+ */
+export const ListReportsRequestSchema: GenMessage<ListReportsRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 16);
+
+/**
+ * ListReportsResponse is one page.
+ *
+ * @generated from message chat.v1.ListReportsResponse
+ */
+export type ListReportsResponse = Message<"chat.v1.ListReportsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated chat.v1.Report reports = 1;
+   */
+  reports: Report[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * The reported users and messages' authors, and the reporters, by id.
+   *
+   * @generated from field: repeated chat.v1.User users = 3;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message chat.v1.ListReportsResponse.
+ * Use `create(ListReportsResponseSchema)` to create a new message.
+ */
+export const ListReportsResponseSchema: GenMessage<ListReportsResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 17);
+
+/**
+ * ResolveReportRequest names the report and the action.
+ *
+ * @generated from message chat.v1.ResolveReportRequest
+ */
+export type ResolveReportRequest = Message<"chat.v1.ResolveReportRequest"> & {
+  /**
+   * The report.
+   *
+   * @generated from field: uint64 report_id = 1;
+   */
+  reportId: bigint;
+
+  /**
+   * What to do.
+   *
+   * @generated from field: chat.v1.ReportAction action = 2;
+   */
+  action: ReportAction;
+
+  /**
+   * For MUTE: 1 s to 30 days; must be 0 otherwise.
+   *
+   * @generated from field: uint32 mute_seconds = 3;
+   */
+  muteSeconds: number;
+};
+
+/**
+ * Describes the message chat.v1.ResolveReportRequest.
+ * Use `create(ResolveReportRequestSchema)` to create a new message.
+ */
+export const ResolveReportRequestSchema: GenMessage<ResolveReportRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 18);
+
+/**
+ * ResolveReportResponse carries the resolved report.
+ *
+ * @generated from message chat.v1.ResolveReportResponse
+ */
+export type ResolveReportResponse = Message<"chat.v1.ResolveReportResponse"> & {
+  /**
+   * The report, resolved.
+   *
+   * @generated from field: chat.v1.Report report = 1;
+   */
+  report?: Report | undefined;
+
+  /**
+   * Sequence of the action's room event; 0 when dismissed or nothing changed.
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message chat.v1.ResolveReportResponse.
+ * Use `create(ResolveReportResponseSchema)` to create a new message.
+ */
+export const ResolveReportResponseSchema: GenMessage<ResolveReportResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_moderation, 19);
+
+/**
+ * ReportReason is the category of a report.
+ *
+ * @generated from enum chat.v1.ReportReason
+ */
+export enum ReportReason {
+  /**
+   * Not allowed in requests.
+   *
+   * @generated from enum value: REPORT_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Spam or advertising.
+   *
+   * @generated from enum value: REPORT_REASON_SPAM = 1;
+   */
+  SPAM = 1,
+
+  /**
+   * Harassment or bullying.
+   *
+   * @generated from enum value: REPORT_REASON_HARASSMENT = 2;
+   */
+  HARASSMENT = 2,
+
+  /**
+   * Hate speech.
+   *
+   * @generated from enum value: REPORT_REASON_HATE = 3;
+   */
+  HATE = 3,
+
+  /**
+   * Sexual content.
+   *
+   * @generated from enum value: REPORT_REASON_SEXUAL = 4;
+   */
+  SEXUAL = 4,
+
+  /**
+   * Violence or threats.
+   *
+   * @generated from enum value: REPORT_REASON_VIOLENCE = 5;
+   */
+  VIOLENCE = 5,
+
+  /**
+   * Anything else (say what in the text).
+   *
+   * @generated from enum value: REPORT_REASON_OTHER = 6;
+   */
+  OTHER = 6,
+}
+
+/**
+ * Describes the enum chat.v1.ReportReason.
+ */
+export const ReportReasonSchema: GenEnum<ReportReason> = /*@__PURE__*/
+  enumDesc(file_chat_v1_moderation, 0);
+
+/**
+ * ReportState says whether a report waits for a moderator.
+ *
+ * @generated from enum chat.v1.ReportState
+ */
+export enum ReportState {
+  /**
+   * In ListReports: any state.
+   *
+   * @generated from enum value: REPORT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for a moderator.
+   *
+   * @generated from enum value: REPORT_STATE_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * Resolved with an action (dismissing included).
+   *
+   * @generated from enum value: REPORT_STATE_RESOLVED = 2;
+   */
+  RESOLVED = 2,
+}
+
+/**
+ * Describes the enum chat.v1.ReportState.
+ */
+export const ReportStateSchema: GenEnum<ReportState> = /*@__PURE__*/
+  enumDesc(file_chat_v1_moderation, 1);
+
+/**
+ * ReportAction is what a moderator did with a report.
+ *
+ * @generated from enum chat.v1.ReportAction
+ */
+export enum ReportAction {
+  /**
+   * Not allowed in requests; open reports.
+   *
+   * @generated from enum value: REPORT_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Nothing to do.
+   *
+   * @generated from enum value: REPORT_ACTION_DISMISS = 1;
+   */
+  DISMISS = 1,
+
+  /**
+   * Delete the reported message (message reports only).
+   *
+   * @generated from enum value: REPORT_ACTION_DELETE_MESSAGE = 2;
+   */
+  DELETE_MESSAGE = 2,
+
+  /**
+   * Mute the reported user (or the message's author) for mute_seconds.
+   *
+   * @generated from enum value: REPORT_ACTION_MUTE = 3;
+   */
+  MUTE = 3,
+
+  /**
+   * Kick the reported user (or the message's author).
+   *
+   * @generated from enum value: REPORT_ACTION_KICK = 4;
+   */
+  KICK = 4,
+
+  /**
+   * Ban the reported user (or the message's author).
+   *
+   * @generated from enum value: REPORT_ACTION_BAN = 5;
+   */
+  BAN = 5,
+}
+
+/**
+ * Describes the enum chat.v1.ReportAction.
+ */
+export const ReportActionSchema: GenEnum<ReportAction> = /*@__PURE__*/
+  enumDesc(file_chat_v1_moderation, 2);
+
+/**
+ * ModerationService: timeouts for members of a room, blocks between users,
+ * and reports of messages and users to a room's owners and admins.
+ * Owners and admins act on members ranked below them; each action is a room
+ * event (member_muted, message_deleted, member_removed) with the moderator
+ * as its actor. A muted member still reads the room but cannot send
+ * messages until the mute ends (PERMISSION_DENIED, reason MUTED,
+ * RetryInfo). Requires `Authorization: Bearer <access_token>`.
  *
  * @generated from service chat.v1.ModerationService
  */
@@ -157,6 +833,94 @@ export const ModerationService: GenService<{
     methodKind: "unary";
     input: typeof UnmuteMemberRequestSchema;
     output: typeof UnmuteMemberResponseSchema;
+  },
+  /**
+   * BlockUser blocks a user for the caller (idempotent). The blocked user
+   * can no longer add the caller to a room, group or direct conversation,
+   * nor invite them: they get the answer of an add policy of "nobody" (the
+   * caller reported as invited) and no invitation is recorded. Neither can
+   * send in a direct conversation between the two (PERMISSION_DENIED,
+   * reason BLOCKED). Messages are not hidden by the server: clients collapse
+   * the messages of the users in ListBlockedUsers; others see rooms as
+   * before. At most 1,000 blocks per user (RESOURCE_EXHAUSTED,
+   * QUOTA_EXCEEDED).
+   *
+   * @generated from rpc chat.v1.ModerationService.BlockUser
+   */
+  blockUser: {
+    methodKind: "unary";
+    input: typeof BlockUserRequestSchema;
+    output: typeof BlockUserResponseSchema;
+  },
+  /**
+   * UnblockUser removes a block (idempotent).
+   *
+   * @generated from rpc chat.v1.ModerationService.UnblockUser
+   */
+  unblockUser: {
+    methodKind: "unary";
+    input: typeof UnblockUserRequestSchema;
+    output: typeof UnblockUserResponseSchema;
+  },
+  /**
+   * ListBlockedUsers lists the users the caller blocked, newest first (all of them).
+   *
+   * @generated from rpc chat.v1.ModerationService.ListBlockedUsers
+   */
+  listBlockedUsers: {
+    methodKind: "unary";
+    input: typeof ListBlockedUsersRequestSchema;
+    output: typeof ListBlockedUsersResponseSchema;
+  },
+  /**
+   * ReportMessage reports a message of a room the caller is a member of to
+   * the room's owners and admins. Reporting the same message again while
+   * the first report is open returns that report (idempotent). Rate
+   * limited (RATE_REPORTS). Not a member, or no such message in the room:
+   * NOT_FOUND.
+   *
+   * @generated from rpc chat.v1.ModerationService.ReportMessage
+   */
+  reportMessage: {
+    methodKind: "unary";
+    input: typeof ReportMessageRequestSchema;
+    output: typeof ReportMessageResponseSchema;
+  },
+  /**
+   * ReportUser reports a user who is or was a member of the room, like
+   * ReportMessage.
+   *
+   * @generated from rpc chat.v1.ModerationService.ReportUser
+   */
+  reportUser: {
+    methodKind: "unary";
+    input: typeof ReportUserRequestSchema;
+    output: typeof ReportUserResponseSchema;
+  },
+  /**
+   * ListReports lists a room's reports, newest first, for its owners and
+   * admins (members: PERMISSION_DENIED; others: NOT_FOUND).
+   *
+   * @generated from rpc chat.v1.ModerationService.ListReports
+   */
+  listReports: {
+    methodKind: "unary";
+    input: typeof ListReportsRequestSchema;
+    output: typeof ListReportsResponseSchema;
+  },
+  /**
+   * ResolveReport closes an open report with an action, taken in the same
+   * transaction through the same rules as DeleteMessage, MuteMember,
+   * KickMember and BanMember (a room event whose actor is the caller); the
+   * report keeps who resolved it, when, and how. A resolved report:
+   * FAILED_PRECONDITION.
+   *
+   * @generated from rpc chat.v1.ModerationService.ResolveReport
+   */
+  resolveReport: {
+    methodKind: "unary";
+    input: typeof ResolveReportRequestSchema;
+    output: typeof ResolveReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chat_v1_moderation, 0);

@@ -6,6 +6,9 @@
  * - SHARED_ROOM: added by someone they share a joined room with now,
  *   otherwise invited;
  * - NOBODY: always invited.
+ * A user who blocked the actor (moderation/blocks.ts) is answered as NOBODY
+ * whatever their policy, and the invitation is not recorded: the actor sees
+ * "invited" as for anyone who lets nobody add them, the blocker sees nothing.
  * Invitations are accepted (a join, with its room event) or declined by the
  * invitee alone. Exported for other services (an admin API may add people
  * on purpose, bypassing this).
@@ -14,6 +17,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { AddPolicyName } from "../../config.js";
 import { defaults } from "../../config.js";
 import type { PrismaClient } from "../../store/prisma.js";
+import { blockersOf } from "../moderation/blocks.js";
 import type { RoomChange } from "../room-change.js";
 
 export type { AddPolicyName } from "../../config.js";
@@ -45,7 +49,8 @@ export async function splitByConsent(
     where: { id: { in: [...targetIds] } },
     select: { id: true, whoMayAdd: true },
   });
-  const policy = new Map(users.map((u) => [u.id, u.whoMayAdd ?? fallback]));
+  const policy = new Map<bigint, AddPolicyName>(users.map((u) => [u.id, u.whoMayAdd ?? fallback]));
+  for (const id of await blockersOf(prisma, actorId, targetIds)) policy.set(id, "NOBODY");
   const needShared = targetIds.filter((id) => policy.get(id) === "SHARED_ROOM");
   const shared = new Set<bigint>();
   if (needShared.length > 0) {
@@ -74,14 +79,18 @@ export async function splitByConsent(
  * Records invitations of `inviteeIds` to the changing room by `inviterId`,
  * in the room's transaction: a pending, declined or accepted invitation of
  * the same person is renewed (the person left since, or declined before).
- * Invitees already joined are skipped by the caller.
+ * Invitees already joined are skipped by the caller; invitees who blocked
+ * the inviter are skipped here (read under the room's lock, like the rows
+ * written).
  */
 export async function recordInvitations(
   c: RoomChange,
   inviterId: bigint,
   inviteeIds: readonly bigint[],
 ): Promise<void> {
+  const blockers = await blockersOf(c.tx, inviterId, inviteeIds);
   for (const inviteeId of inviteeIds) {
+    if (blockers.has(inviteeId)) continue;
     await c.tx.invitation.upsert({
       where: { roomId_inviteeId: { roomId: c.room.id, inviteeId } },
       create: { roomId: c.room.id, inviterId, inviteeId, createdAt: c.now },

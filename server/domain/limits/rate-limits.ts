@@ -33,6 +33,7 @@ const what: Record<RateLimitName, string> = {
   invitations: "too many invitations",
   subscribes: "too many subscriptions",
   userSearches: "too many user searches",
+  reports: "too many reports",
   registrations: "too many registrations from this address",
   loginFailuresPerAccountAddress: "too many failed logins to this account from this address",
   loginFailuresPerAddress: "too many failed logins from this address",

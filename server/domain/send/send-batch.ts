@@ -37,6 +37,7 @@ import { toAttachment } from "../files/upload-view.js";
 import { slowModeWait } from "../limits/slow-mode.js";
 import { mentionCandidates } from "../mentions.js";
 import { type MessageRow, newMessageView, toReplyPreview } from "../message-view.js";
+import { requireNotBlocked } from "../moderation/blocks.js";
 import { requireNotMuted } from "../moderation/mute.js";
 import { indexTokens } from "../search/search-tokens.js";
 import { lockAndRead, type ReplyParent, sendKey } from "./send-reads.js";
@@ -187,6 +188,7 @@ export async function writeSendBatch(
         );
         // Mute and slow mode last: a retry of a stored message (above) is never held back.
         requireNotMuted(facts.mutedUntil(part.roomId, req.senderId), createdAt);
+        requireNotBlocked(facts.blockedBy(part.roomId, req.senderId), req.senderId);
         const held = room.slowModeSeconds > 0 && m.role === "MEMBER";
         if (held) {
           const last = sentNow.has(req.senderId)

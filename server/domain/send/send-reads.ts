@@ -47,6 +47,8 @@ export interface BatchFacts {
   lastSent(roomId: bigint, userId: bigint): Date | null;
   /** Until when the sender is muted in the room, or null. */
   mutedUntil(roomId: bigint, userId: bigint): Date | null;
+  /** In a direct conversation, the one of the two who blocked the other, or null. */
+  blockedBy(roomId: bigint, userId: bigint): bigint | null;
   /** The message already stored under this idempotency key. */
   storedId(roomId: bigint, senderId: bigint, clientMsgId: string): bigint | undefined;
   replyParent(messageId: bigint): ReplyParent | undefined;
@@ -122,6 +124,11 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
       (m.mutedUntil ?? null) as Date | null,
     ]),
   );
+  const blocked = new Map(
+    memberRows
+      .filter((m) => m.blockedBy !== null && m.blockedBy !== undefined)
+      .map((m) => [`${big(m.roomId)}:${big(m.userId)}`, big(m.blockedBy)]),
+  );
   const stored = new Map(
     keyRows.map((k) => [
       `${big(k.roomId)}:${sendKey(big(k.senderId), String(k.clientMsgId))}`,
@@ -138,6 +145,7 @@ export async function lockAndRead(tx: SqlTx, reqs: readonly ReadRequest[]): Prom
     membership: (roomId, userId) => members.get(`${roomId}:${userId}`) ?? null,
     lastSent: (roomId, userId) => lastSent.get(`${roomId}:${userId}`) ?? null,
     mutedUntil: (roomId, userId) => muted.get(`${roomId}:${userId}`) ?? null,
+    blockedBy: (roomId, userId) => blocked.get(`${roomId}:${userId}`) ?? null,
     storedId: (roomId, senderId, key) => stored.get(`${roomId}:${sendKey(senderId, key)}`),
     replyParent: (id) => parents.get(id),
     upload: (id) => uploads.get(id),

@@ -76,10 +76,18 @@ export function readStatements(
       params: roomIds,
     },
     {
+      // blockedBy: in a direct conversation, whichever of the two blocked
+      // the other (moderation/blocks.ts). Other rooms stop at the kind test
+      // of a primary-key lookup, so the hot path pays next to nothing.
       sql: `SELECT room_id AS roomId, user_id AS userId, role, state,
               last_read_seq AS lastReadSeq, joined_at AS joinedAt, last_sent_at AS lastSentAt,
-              muted_until AS mutedUntil
-            FROM memberships WHERE ${memberConds.join(" OR ")}`,
+              muted_until AS mutedUntil,
+              (SELECT b.blocker_id FROM rooms r
+                 JOIN memberships o ON o.room_id = r.id AND o.user_id <> m.user_id
+                 JOIN user_blocks b ON (b.blocker_id = m.user_id AND b.blocked_id = o.user_id)
+                   OR (b.blocker_id = o.user_id AND b.blocked_id = m.user_id)
+               WHERE r.id = m.room_id AND r.kind = 'DIRECT' LIMIT 1) AS blockedBy
+            FROM memberships m WHERE ${memberConds.join(" OR ")}`,
       params: memberParams,
     },
     {

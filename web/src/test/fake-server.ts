@@ -36,7 +36,10 @@ import {
   Visibility,
 } from "@protochat/sdk";
 import { AddPolicy, ConsentService, type Invitation } from "../../../gen/chat/v1/consent_pb.js";
-import { ModerationService } from "../../../gen/chat/v1/moderation_pb.js";
+import {
+  ModerationService,
+  type ReportMessageRequest,
+} from "../../../gen/chat/v1/moderation_pb.js";
 import { authInterceptor } from "../api/transport.js";
 
 /** An async queue a streaming handler reads from. */
@@ -205,6 +208,11 @@ export class FakeChat {
     f?.fail(new ConnectError("stream ended", code));
   }
 
+  /** Blocks by blocker id (ModerationService). */
+  blocks = new Map<bigint, Set<bigint>>();
+  /** ReportMessage calls received. */
+  reports: ReportMessageRequest[] = [];
+
   routes = (router: ConnectRouter): void => {
     const self = this;
     router.service(AuthService, {
@@ -353,6 +361,32 @@ export class FakeChat {
           if (m.user?.id === req.userId) m.mutedUntil = undefined;
         }
         return { seq: 1n };
+      },
+      listBlockedUsers: (_req, ctx) => {
+        const me = this.caller(ctx);
+        const mine = this.blocks.get(me.id) ?? new Set<bigint>();
+        const users = [...this.users.values()].map((e) => e.user);
+        return {
+          blocked: [...mine].map((id) => ({ user: users.find((u) => u.id === id) })),
+        };
+      },
+      blockUser: (req, ctx) => {
+        const me = this.caller(ctx);
+        const mine = this.blocks.get(me.id) ?? new Set<bigint>();
+        mine.add(req.userId);
+        this.blocks.set(me.id, mine);
+        return {};
+      },
+      unblockUser: (req, ctx) => {
+        this.blocks.get(this.caller(ctx).id)?.delete(req.userId);
+        return {};
+      },
+      reportMessage: (req, ctx) => {
+        const me = this.caller(ctx);
+        this.reports.push(req);
+        return {
+          report: { id: BigInt(this.reports.length), roomId: req.roomId, reporterId: me.id },
+        };
       },
     });
     router.service(ConsentService, {

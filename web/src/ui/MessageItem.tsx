@@ -9,6 +9,11 @@ import { Avatar } from "./Avatar.js";
 import { MessageAttachments } from "./files/Attachments.js";
 import { useController } from "./hooks.js";
 import { SafeMarkdown } from "./markdown/SafeMarkdown.js";
+import {
+  CollapsedMessage,
+  MessageModerationActions,
+  useSenderBlocked,
+} from "./moderation/MessageModeration.js";
 import { PinButton } from "./pins/Pins.js";
 import { SeenBy } from "./receipts/SeenBy.js";
 import { ReplyInThreadButton, ThreadSummaryLine } from "./threads/ThreadBits.js";
@@ -80,7 +85,12 @@ export function MessageItem({
   const mine = me !== undefined && m.senderId === me.id;
   const mentionsMe = me !== undefined && m.mentionIds.includes(me.id);
   const time = m.createTime ? timestampDate(m.createTime) : undefined;
+  const senderBlocked = useSenderBlocked(m);
+  const [showBlocked, setShowBlocked] = useState(false);
   if (m.threadRootId !== 0n && !inThread) return null;
+  if (senderBlocked && !showBlocked && !mine) {
+    return <CollapsedMessage m={m} onShow={() => setShowBlocked(true)} />;
+  }
 
   const run = (p: Promise<unknown>) =>
     p.then(
@@ -217,6 +227,7 @@ export function MessageItem({
                 Edit
               </button>
             )}
+            {!mine && <MessageModerationActions roomId={roomId} m={m} sender={sender} />}
             {(mine || moderator) &&
               (confirmDelete ? (
                 <span className="confirm">

@@ -8,6 +8,7 @@ import { InviteDialog, RoomSettingsDialog } from "./dialogs.js";
 import { goToRoom, useChat, useController } from "./hooks.js";
 import { MembersPanel } from "./MembersPanel.js";
 import { MessageList } from "./MessageList.js";
+import { ModerationPanel } from "./moderation/ModerationPanel.js";
 import { isDirect, roomTitle } from "./names.js";
 import { PinsFollower, PinsPanel } from "./pins/Pins.js";
 import { ReceiptsFollower } from "./receipts/SeenBy.js";
@@ -22,7 +23,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const c = useController();
   const r = useChat((s) => s.rooms[roomId]);
   const me = useChat((s) => s.me?.id);
-  const [panel, setPanel] = useState<"members" | "pins" | undefined>(undefined);
+  const [panel, setPanel] = useState<"members" | "pins" | "reports" | undefined>(undefined);
   const [dialog, setDialog] = useState<"settings" | "invite" | undefined>();
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [error, setError] = useState<string>();
@@ -107,6 +108,19 @@ export function RoomView({ roomId }: { roomId: string }) {
           >
             Search
           </button>
+          {moderator && !direct && (
+            <button
+              type="button"
+              aria-expanded={panel === "reports"}
+              onClick={() => {
+                setThread(undefined);
+                setSearchOpen(false);
+                setPanel((p) => (p === "reports" && !searchOpen ? undefined : "reports"));
+              }}
+            >
+              Reports
+            </button>
+          )}
           <button
             type="button"
             aria-expanded={panel === "members"}
@@ -151,6 +165,9 @@ export function RoomView({ roomId }: { roomId: string }) {
         {searchOpen && <SearchPanel />}
         {panel === "pins" && !searchOpen && (
           <PinsPanel roomId={roomId} onClose={() => setPanel(undefined)} />
+        )}
+        {panel === "reports" && !searchOpen && (
+          <ModerationPanel roomId={roomId} onClose={() => setPanel(undefined)} />
         )}
         {panel === "members" && !searchOpen && (
           <MembersPanel

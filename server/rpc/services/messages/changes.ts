@@ -2,11 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import {
-  MessageDeletedSchema,
-  MessageEditedSchema,
-  ReactionChangedSchema,
-} from "../../../../gen/chat/v1/event_pb.js";
+import { MessageEditedSchema, ReactionChangedSchema } from "../../../../gen/chat/v1/event_pb.js";
 import {
   AddReactionResponseSchema,
   DeleteMessageResponseSchema,
@@ -23,6 +19,7 @@ import {
   messageSelect,
   viewMessages,
 } from "../../../domain/message-view.js";
+import { deleteMessage } from "../../../domain/moderation/removals.js";
 import { indexTokens } from "../../../domain/search/search-tokens.js";
 import type { MessageServiceDeps } from "./shared.js";
 import { checkEmoji, checkText, me, messageChanges } from "./shared.js";
@@ -89,40 +86,9 @@ export function changeMethods(
     async deleteMessage(req, ctx) {
       const userId = me(ctx);
       return changeMessage(req.messageId, userId, async (c, row, role) => {
-        if (row.kind === "SYSTEM") {
-          throw new ConnectError("system messages cannot be deleted", Code.FailedPrecondition);
-        }
-        if (row.senderId !== userId && role === "MEMBER") {
-          throw new ConnectError(
-            "only the author, owners and admins can delete a message",
-            Code.PermissionDenied,
-          );
-        }
-        requireNotArchived(c.room);
-        if (row.deletedAt) {
-          const [message] = await viewMessages(c.tx, [row], userId);
-          return create(DeleteMessageResponseSchema, { message, seq: 0n });
-        }
-        const updated = await c.tx.message.update({
-          where: { id: row.id },
-          data: {
-            deletedAt: c.now,
-            deletedById: userId,
-            text: "",
-            payload: null,
-            searchTokens: null,
-          },
-          select: messageSelect,
-        });
-        await c.tx.mention.deleteMany({ where: { messageId: row.id } });
-        await c.tx.reaction.deleteMany({ where: { messageId: row.id } });
-        const seq = c.nextSeq();
-        c.emit(seq, userId, {
-          case: "messageDeleted",
-          value: create(MessageDeletedSchema, { messageId: row.id, deletedBy: userId }),
-        });
-        const [message] = await viewMessages(c.tx, [updated], userId);
-        return create(DeleteMessageResponseSchema, { message, seq });
+        const done = await deleteMessage(c, userId, row, role);
+        const [message] = await viewMessages(c.tx, [done.row], userId);
+        return create(DeleteMessageResponseSchema, { message, seq: done.seq });
       });
     },
     async addReaction(req, ctx) {

@@ -1,15 +1,8 @@
 /** RoomService: kick, ban, unban and roles. A moderator acts only on members ranked below them. */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import {
-  MemberRemoved_Reason,
-  MemberRoleChangedSchema,
-  MemberUnbannedSchema,
-} from "../../../../gen/chat/v1/event_pb.js";
-import {
-  MemberRemovedNoticeSchema,
-  RoleChangedNoticeSchema,
-} from "../../../../gen/chat/v1/message_pb.js";
+import { MemberRoleChangedSchema, MemberUnbannedSchema } from "../../../../gen/chat/v1/event_pb.js";
+import { RoleChangedNoticeSchema } from "../../../../gen/chat/v1/message_pb.js";
 import {
   BanMemberResponseSchema,
   KickMemberResponseSchema,
@@ -18,15 +11,8 @@ import {
   UnbanMemberResponseSchema,
 } from "../../../../gen/chat/v1/room_pb.js";
 import { actingMember, membershipOf, requireRole } from "../../../domain/access.js";
-import {
-  dismissMember,
-  loadUsers,
-  memberRemoved,
-  rejectDirect,
-  requireOutranks,
-  requireUser,
-  systemMessage,
-} from "../../../domain/room-rules.js";
+import { banMember, kickMember } from "../../../domain/moderation/removals.js";
+import { loadUsers, rejectDirect, requireUser, systemMessage } from "../../../domain/room-rules.js";
 import { roleFromProto, roleToProto, toMember } from "../../../domain/room-view.js";
 import { invalidArgument } from "../../../platform/errors.js";
 import type { $Enums } from "../../../store/prisma.js";
@@ -43,77 +29,12 @@ export function moderationMethods({
   return {
     async kickMember(req, ctx) {
       const me = callerOf(ctx).userId;
-      await writer.change(req.roomId, async (c) => {
-        const m = await actingMember(c, me);
-        rejectDirect(c.room, "be moderated");
-        requireRole(m, "ADMIN", "kick members");
-        if (req.userId === me) {
-          throw invalidArgument([
-            { field: "user_id", description: "is you: use LeaveRoom to leave" },
-          ]);
-        }
-        const target = await membershipOf(c.tx, c.room.id, req.userId);
-        if (target?.state !== "JOINED") {
-          throw new ConnectError("that user is not a member of this room", Code.NotFound);
-        }
-        requireOutranks(m, target, "kick");
-        const seq = c.nextSeq();
-        await dismissMember(c, req.userId, "KICKED");
-        c.emit(seq, me, memberRemoved(req.userId, MemberRemoved_Reason.KICKED));
-        await systemMessage(c, seq, me, {
-          case: "memberRemoved",
-          value: create(MemberRemovedNoticeSchema, { userId: req.userId, banned: false }),
-        });
-      });
+      await writer.change(req.roomId, (c) => kickMember(c, me, req.userId));
       return create(KickMemberResponseSchema, {});
     },
     async banMember(req, ctx) {
       const me = callerOf(ctx).userId;
-      await writer.change(req.roomId, async (c) => {
-        const m = await actingMember(c, me);
-        rejectDirect(c.room, "be moderated");
-        requireRole(m, "ADMIN", "ban users");
-        if (req.userId === me) {
-          throw invalidArgument([
-            { field: "user_id", description: "is you: you cannot ban yourself" },
-          ]);
-        }
-        const exists = await c.tx.user.findUnique({
-          where: { id: req.userId },
-          select: { id: true },
-        });
-        if (!exists) throw new ConnectError("user not found", Code.NotFound);
-        const target = await membershipOf(c.tx, c.room.id, req.userId);
-        if (target?.state === "BANNED") return; // already banned: no change
-        const wasMember = target?.state === "JOINED";
-        if (target && wasMember) requireOutranks(m, target, "ban");
-        const seq = c.nextSeq();
-        if (wasMember) {
-          await dismissMember(c, req.userId, "BANNED");
-        } else {
-          // Bans work on non-members too: the row remembers the ban.
-          await c.tx.membership.upsert({
-            where: { roomId_userId: { roomId: c.room.id, userId: req.userId } },
-            create: {
-              roomId: c.room.id,
-              userId: req.userId,
-              state: "BANNED",
-              joinedAt: c.now,
-              updatedAt: c.now,
-            },
-            update: { state: "BANNED", updatedAt: c.now },
-          });
-        }
-        c.emit(seq, me, memberRemoved(req.userId, MemberRemoved_Reason.BANNED));
-        // History shows the removal of members only; banning an outsider is
-        // recorded by its event alone.
-        if (wasMember) {
-          await systemMessage(c, seq, me, {
-            case: "memberRemoved",
-            value: create(MemberRemovedNoticeSchema, { userId: req.userId, banned: true }),
-          });
-        }
-      });
+      await writer.change(req.roomId, (c) => banMember(c, me, req.userId));
       return create(BanMemberResponseSchema, {});
     },
     async unbanMember(req, ctx) {

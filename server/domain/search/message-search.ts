@@ -24,6 +24,10 @@ export interface MessageSearch {
   senderId: bigint;
   after?: Date;
   before?: Date;
+  /** Unset: either; true: with an attachment; false: without. */
+  hasAttachment?: boolean;
+  /** Unset: either; true: thread replies only; false: outside threads only. */
+  inThread?: boolean;
   order: "relevance" | "date";
   pageSize: number;
   pageToken: string;
@@ -94,6 +98,8 @@ export async function searchMessages(
     ...(s.senderId !== 0n && { senderId: s.senderId }),
     ...(s.after && { after: s.after }),
     ...(s.before && { before: s.before }),
+    ...(s.hasAttachment !== undefined && { hasAttachment: s.hasAttachment }),
+    ...(s.inThread !== undefined && { inThread: s.inThread }),
   };
 
   const found: { row: MessageRow; score: number }[] = [];

@@ -18,6 +18,10 @@ export interface SearchScope {
   after?: Date;
   /** created_at < before. */
   before?: Date;
+  /** true: only messages with an attachment (uploads.message_id); false: only without. */
+  hasAttachment?: boolean;
+  /** true: only thread replies (thread_root_id set); false: only messages outside threads. */
+  inThread?: boolean;
   order: "relevance" | "date";
 }
 
@@ -44,6 +48,18 @@ export async function searchCandidates(
   if (s.senderId !== undefined) conds.push(Prisma.sql`m.sender_id = ${s.senderId}`);
   if (s.after) conds.push(Prisma.sql`m.created_at >= ${s.after}`);
   if (s.before) conds.push(Prisma.sql`m.created_at < ${s.before}`);
+  // uploads(message_id) is indexed: one probe per candidate. Attachments are
+  // set in the send's transaction and never move, so no race with the text.
+  if (s.hasAttachment !== undefined) {
+    const exists = Prisma.sql`EXISTS (SELECT 1 FROM uploads u WHERE u.message_id = m.id)`;
+    conds.push(s.hasAttachment ? exists : Prisma.sql`NOT ${exists}`);
+  }
+  // A thread's root is not "in" the thread: only replies carry thread_root_id.
+  if (s.inThread !== undefined) {
+    conds.push(
+      s.inThread ? Prisma.sql`m.thread_root_id IS NOT NULL` : Prisma.sql`m.thread_root_id IS NULL`,
+    );
+  }
   if ("beforeId" in cursor && cursor.beforeId !== undefined) {
     conds.push(Prisma.sql`m.id < ${cursor.beforeId}`);
   }

@@ -81,7 +81,10 @@ describe("SearchMessages filters has_attachment and in_thread", () => {
       expect(await ids(q, { hasAttachment: true, inThread: true })).toEqual([replyFile.id]);
       expect(await ids(q, { hasAttachment: false, inThread: false })).toEqual([plain.id]);
       // With room, sender, time and relevance order.
-      expect(await ids(q, { hasAttachment: true, roomId: r1 })).toEqual([replyFile.id, withFile.id]);
+      expect(await ids(q, { hasAttachment: true, roomId: r1 })).toEqual([
+        replyFile.id,
+        withFile.id,
+      ]);
       expect(await ids(q, { hasAttachment: true, senderId: bob.id })).toEqual([
         other.id,
         replyFile.id,

@@ -243,7 +243,7 @@ export async function runSearch(o: SearchOptions): Promise<void> {
         seqs[room] = seq;
         const text = messageText(rand, vocab);
         const a = performance.now();
-        const tokens = indexTokens(text);
+        const tokens = indexTokens(text, BigInt(room));
         tokenMs += performance.now() - a;
         rows.push("(?, ?, 2, ?, 'TEXT', ?, ?, ?)");
         params.push(room, seq, `c${i}`, text, new Date(start + i * 1000), tokens);
@@ -301,7 +301,7 @@ export async function runSearch(o: SearchOptions): Promise<void> {
         const seq = (seqs[room] ?? 0) + 1;
         seqs[room] = seq;
         const a = performance.now();
-        const t = tokens ? indexTokens(text) : null;
+        const t = tokens ? indexTokens(text, BigInt(room)) : null;
         if (tokens) tokenize.record(performance.now() - a);
         await conn.beginTransaction();
         await conn.query(

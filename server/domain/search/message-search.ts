@@ -12,7 +12,7 @@ import { readableRoom } from "../access.js";
 import { type MessageRow, messageSelect, viewMessages } from "../message-view.js";
 import { decodePageToken, encodePageToken } from "../pagination.js";
 import { type Snippet, snippetOf } from "./search-snippet.js";
-import { matchesQuery, parseQuery } from "./search-tokens.js";
+import { booleanExpression, matchesQuery, parseQuery } from "./search-tokens.js";
 
 /** A search, its input already validated by the contract. */
 export interface MessageSearch {
@@ -89,9 +89,23 @@ export async function searchMessages(
   }
   let cursor = decodeCursor(s.pageToken, s.order);
   // A room given: the caller must be able to read it now (NotFound otherwise).
-  if (s.roomId !== 0n) await readableRoom(prisma, s.roomId, s.userId);
+  // None: the rooms they are a JOINED member of now. The expression names
+  // exactly these rooms (room-scoped tokens); the query joins memberships
+  // as well, so a room left between the two reads is not searched either.
+  let rooms: bigint[];
+  if (s.roomId !== 0n) {
+    await readableRoom(prisma, s.roomId, s.userId);
+    rooms = [s.roomId];
+  } else {
+    const joined = await prisma.membership.findMany({
+      where: { userId: s.userId, state: "JOINED" },
+      select: { roomId: true },
+    });
+    rooms = joined.map((m) => m.roomId);
+    if (rooms.length === 0) return { hits: [], nextPageToken: "" };
+  }
   const scope: SearchScope = {
-    expression: q.boolean,
+    expression: booleanExpression(q, rooms),
     userId: s.userId,
     order: s.order,
     ...(s.roomId !== 0n && { roomId: s.roomId }),

@@ -7,7 +7,11 @@ import { type Db, Prisma } from "../prisma.js";
 
 /** Where and how to look. */
 export interface SearchScope {
-  /** Boolean-mode expression of `[+a-z0-9_*]` terms (domain/search/search-tokens.ts). */
+  /**
+   * Boolean-mode expression over room-scoped tokens
+   * (domain/search/search-tokens.ts booleanExpression): it names the rooms
+   * searched, so InnoDB reads only their postings.
+   */
   expression: string;
   /** Rooms the caller is a JOINED member of (when `roomId` is unset). */
   userId: bigint;

@@ -18,6 +18,21 @@ describe("parseAdminArgs", () => {
     expect(parseAdminArgs(["keys", "list"])).toEqual({ kind: "list" });
     expect(parseAdminArgs(["keys", "revoke", "7"])).toEqual({ kind: "revoke", key: "7" });
     expect(parseAdminArgs([])).toEqual({ kind: "help" });
+    expect(parseAdminArgs(["search", "backfill"])).toEqual({
+      kind: "search-backfill",
+      afterId: 0n,
+      window: 2000,
+    });
+    expect(
+      parseAdminArgs(["search", "backfill", "--after-id", "12345", "--window", "500"]),
+    ).toEqual({ kind: "search-backfill", afterId: 12345n, window: 500 });
+  });
+
+  it("refuses search commands it does not understand", () => {
+    expect(() => parseAdminArgs(["search", "rebuild"])).toThrow(/unknown search command/);
+    expect(() => parseAdminArgs(["search", "backfill", "--after-id", "-1"])).toThrow(/number/);
+    expect(() => parseAdminArgs(["search", "backfill", "--window", "0"])).toThrow(/--window/);
+    expect(() => parseAdminArgs(["search", "backfill", "--fast", "1"])).toThrow(/unknown option/);
   });
 
   it("refuses what it does not understand", () => {

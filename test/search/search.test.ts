@@ -187,7 +187,7 @@ describe("SearchMessages", () => {
     await expectCode(b.search("secret", { roomId: pub }), Code.NotFound);
   });
 
-  it("refuses bad queries and filters it cannot apply, changing nothing", async () => {
+  it("refuses bad queries, changing nothing", async () => {
     const alice = await newUser(transport);
     const s = searcher(alice);
     expect(badFields(await expectCode(s.search("天"), Code.InvalidArgument))).toEqual(["query"]);
@@ -202,8 +202,6 @@ describe("SearchMessages", () => {
       Code.InvalidArgument,
     );
     expect(badFields(err)).toEqual(["before_time"]);
-    await expectCode(s.search("word", { hasAttachment: true }), Code.Unimplemented);
-    await expectCode(s.search("word", { inThread: false }), Code.Unimplemented);
     // Operators of InnoDB's boolean syntax are only text.
     expect(await s.texts('+x -y "z" (a) ~b *c @2')).toEqual([]);
   });

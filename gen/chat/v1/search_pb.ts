@@ -66,17 +66,17 @@ export type SearchMessagesRequest = Message<"chat.v1.SearchMessagesRequest"> & {
   beforeTime?: Timestamp | undefined;
 
   /**
-   * When set, only messages with (true) or without (false) an attachment.
-   * Needs attachments (files); a server without them answers UNIMPLEMENTED.
+   * When set, only messages with (true) or without (false) an attachment
+   * (Message.attachments not empty).
    *
    * @generated from field: optional bool has_attachment = 6;
    */
   hasAttachment?: boolean | undefined;
 
   /**
-   * When set, only replies inside a thread (true) or messages outside any
-   * thread (false). Needs threads; a server without them answers
-   * UNIMPLEMENTED.
+   * When set, only replies inside a thread (true, Message.thread_root_id
+   * set) or messages outside any thread (false). A thread's root is outside
+   * its thread.
    *
    * @generated from field: optional bool in_thread = 7;
    */

@@ -1,19 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { snippetOf } from "./search-snippet.js";
-import { indexTokens, matchesQuery, maxTokenChars, parseQuery } from "./search-tokens.js";
+import {
+  booleanExpression,
+  indexTokens,
+  matchesQuery,
+  maxTokenChars,
+  parseQuery,
+} from "./search-tokens.js";
 
-/** The boolean query's terms without the operators, as the index would compare them. */
-const terms = (q: string) =>
-  (parseQuery(q)?.boolean ?? "")
-    .split(" ")
-    .filter((t) => t.startsWith("+"))
-    .map((t) => t.slice(1));
+const room = 77n;
 
-/** Whether the index would propose the text for the query (boolean mode, every term required). */
-function indexMatches(text: string, query: string): boolean {
-  const tokens = (indexTokens(text) ?? "").split(" ");
-  return terms(query).every((t) =>
-    t.endsWith("*") ? tokens.some((x) => x.startsWith(t.slice(0, -1))) : tokens.includes(t),
+/**
+ * Whether the index would propose the text for the query in boolean mode:
+ * every required group has an alternative among the message's tokens.
+ */
+function indexMatches(text: string, query: string, rooms: bigint[] = [room]): boolean {
+  const q = parseQuery(query);
+  if (!q) return false;
+  const tokens = indexTokens(text, room).split(" ");
+  const groups = [...booleanExpression(q, rooms).matchAll(/\+\(([^)]*)\)/g)];
+  return groups.every((g) =>
+    (g[1] ?? "")
+      .split(" ")
+      .map((t) => t.replace(/^>/, ""))
+      .some((t) =>
+        t.endsWith("*") ? tokens.some((x) => x.startsWith(t.slice(0, -1))) : tokens.includes(t),
+      ),
   );
 }
 const finds = (text: string, query: string) => {
@@ -24,20 +36,32 @@ const finds = (text: string, query: string) => {
 describe("search tokens", () => {
   it("are 3-84 characters of [a-z0-9_], so InnoDB indexes every one and no stopword equals one", () => {
     const text = "The A in ÉCOLE Привет 今天天气很好 ｆｕｌｌ 𠮷野家 x".repeat(3);
-    const tokens = (indexTokens(text) ?? "").split(" ");
+    const tokens = indexTokens(text, 2n ** 63n).split(" ");
     expect(tokens.length).toBeGreaterThan(5);
     for (const t of tokens) {
       expect(t).toMatch(/^[a-z0-9_]{3,84}$/);
       expect(["the", "a", "in"]).not.toContain(t);
     }
     // Repeats are kept for ranking, a few at most.
-    expect(indexTokens("go go go go go go")).toBe("w_go w_go w_go w_go");
-    expect((indexTokens("a".repeat(500)) ?? "").length).toBe(maxTokenChars);
+    expect(indexTokens("go go go go go go", 1n)).toBe("r1_w_go r1_w_go r1_w_go r1_w_go");
+    // The longest room id still leaves a long word's token within the limit.
+    expect(indexTokens("a".repeat(500), 2n ** 64n - 1n).length).toBe(maxTokenChars);
+    expect(indexTokens("a".repeat(500), 1n).length).toBeLessThan(maxTokenChars);
   });
 
-  it("are null for text with no word (not indexed at all)", () => {
-    expect(indexTokens("!!! 🎉 ...")).toBeNull();
-    expect(indexTokens("天")).toBeNull();
+  it("are scoped to their room", () => {
+    expect(indexTokens("天气 ok", 71n)).toBe("r1z_w_ok r1z_c_005929006c14");
+    expect(indexMatches("今天天气很好", "天气", [room])).toBe(true);
+    expect(indexMatches("今天天气很好", "天气", [1n, 2n])).toBe(false);
+    expect(indexMatches("We deployed", "deploy", [5n, room])).toBe(true);
+    expect(indexMatches("We deployed", "deploy", [5n])).toBe(false);
+    // Room 77 is r25_: the "_" keeps room 2 (r2_) from matching it as a prefix.
+    expect(indexMatches("We deployed", "deploy", [2n])).toBe(false);
+  });
+
+  it("are empty for text with no word (indexed, nothing to find)", () => {
+    expect(indexTokens("!!! 🎉 ...", 1n)).toBe("");
+    expect(indexTokens("天", 1n)).toBe("");
   });
 
   it("find Chinese and Japanese by any substring of two or more characters, only where it is", () => {
@@ -72,9 +96,14 @@ describe("search tokens", () => {
     expect(parseQuery("天 ok")?.runs).toEqual(["天"]);
   });
 
-  it("never put InnoDB operators in the boolean expression, whatever the query", () => {
-    const q = parseQuery('+a -b "c d" (e) ~f <g >h @1 x*') as { boolean: string };
-    for (const t of q.boolean.split(" ")) expect(t).toMatch(/^\+?[a-z0-9_]+\*?$/);
+  it("never put the caller's text in the expression's syntax, whatever the query", () => {
+    const q = parseQuery('+a -b "c d" (e) ~f <g >h @1 x*');
+    if (!q) throw new Error("no query");
+    const e = booleanExpression(q, [1n, 35n]);
+    expect(e).toMatch(/^(\+\(>?[a-z0-9_*]+( >?[a-z0-9_*]+)*\) ?)+$/);
+    expect(booleanExpression(parseQuery("deploy 天气") as typeof q, [1n, 35n])).toBe(
+      "+(r1_w_deploy* >r1_w_deploy rz_w_deploy* >rz_w_deploy) +(r1_c_005929006c14 rz_c_005929006c14)",
+    );
   });
 });
 

@@ -18,6 +18,12 @@
  *   hex digits each. A query substring of n >= 2 such characters needs all
  *   its n-1 bigrams; the hits are then checked on the text itself
  *   ({@link matchesQuery}), since bigrams say nothing of their order.
+ *
+ * Every token is scoped to its message's room: `r` + the room id in base 36
+ * + `_` comes first (`r2s_w_deploy`, `r2s_c_005929006c14`). A search names
+ * the rooms it may read in its expression ({@link booleanExpression}), so
+ * InnoDB reads only those rooms' postings: a word found in every room costs
+ * a one-room search that room's share of it, not the whole table's.
  */
 
 const bigramClass =
@@ -39,15 +45,29 @@ export function foldText(text: string): string {
 
 const hex6 = (cp: number) => cp.toString(16).padStart(6, "0");
 
-/** `w_` + the word, characters outside [a-z0-9] as `_` + six hex digits; cut to the token limit. */
+/** The prefix of the tokens of a room's messages: `r` + its id in base 36 + `_`. */
+export function roomPrefix(roomId: bigint): string {
+  return `r${roomId.toString(36)}_`;
+}
+
+/**
+ * `w_` + the word, characters outside [a-z0-9] as `_` + six hex digits.
+ * Cut so that with the longest room prefix (a 64-bit id is 13 base-36
+ * digits) the token stays within the limit; a query word is cut the same
+ * way, so a prefix of a long word still finds it.
+ */
 function wordToken(word: string): string {
+  const max = maxTokenChars - maxRoomPrefixChars;
   let out = "w_";
   for (const ch of word) {
     out += /[a-z0-9]/.test(ch) ? ch : `_${hex6(ch.codePointAt(0) as number)}`;
-    if (out.length >= maxTokenChars) return out.slice(0, maxTokenChars);
+    if (out.length >= max) return out.slice(0, max);
   }
   return out;
 }
+
+/** `r` + 13 base-36 digits + `_`. */
+const maxRoomPrefixChars = 15;
 
 function bigramTokens(run: string): string[] {
   const chars = [...run];
@@ -72,13 +92,15 @@ function split(folded: string): { words: string[]; runs: string[] } {
 }
 
 /**
- * The search tokens of a message's text, space-separated;
- * null when it has none (then the message is not in the index at all).
+ * The search tokens of a message's text in its room, space-separated; ""
+ * when it has none (indexed, with nothing to find: the backfill,
+ * search-backfill.ts, tells it from a message never tokenized, null).
  */
-export function indexTokens(text: string): string | null {
+export function indexTokens(text: string, roomId: bigint): string {
   const { words, runs } = split(foldText(text));
-  const all = [...words.map(wordToken), ...runs.flatMap(bigramTokens)];
-  if (all.length === 0) return null;
+  const prefix = roomPrefix(roomId);
+  const all = [...words.map(wordToken), ...runs.flatMap(bigramTokens)].map((t) => prefix + t);
+  if (all.length === 0) return "";
   // Repeats count for relevance (InnoDB ranks by term frequency), up to a few.
   const seen = new Map<string, number>();
   const kept: string[] = [];
@@ -93,10 +115,20 @@ export function indexTokens(text: string): string | null {
 /** Occurrences of one token kept per message: enough to rank, bounded in size. */
 const maxRepeats = 4;
 
+/** One required term of a query, without its room prefix. */
+export interface QueryTerm {
+  token: string;
+  /**
+   * A word: found as a prefix of a token (`*`), and ranked higher where
+   * it is the whole token (`>`); otherwise (a bigram) only as itself.
+   */
+  word: boolean;
+}
+
 /** A parsed search query. */
 export interface SearchQuery {
-  /** The InnoDB boolean-mode expression: every word and bigram required (`+`). */
-  boolean: string;
+  /** What the index is asked: every word (as a prefix) and bigram, each required. */
+  terms: QueryTerm[];
   /** Folded words, each matched as a whole word or a word prefix. */
   words: string[];
   /** Folded runs of Chinese/Japanese/Korean characters, each matched as a substring. */
@@ -109,17 +141,37 @@ export interface SearchQuery {
  */
 export function parseQuery(query: string): SearchQuery | undefined {
   const { words, runs } = split(foldText(query));
-  const terms = new Set<string>();
+  const terms = new Map<string, QueryTerm>();
   // A prefix of a long word still finds it: its token is cut the same way.
-  // A word found whole ranks above one found as a prefix: the optional
-  // exact term adds to the score of the messages that have it.
-  for (const w of words) {
-    terms.add(`+${wordToken(w)}*`);
-    terms.add(wordToken(w));
+  for (const w of words) terms.set(wordToken(w), { token: wordToken(w), word: true });
+  for (const r of runs) {
+    for (const t of bigramTokens(r)) terms.set(t, { token: t, word: false });
   }
-  for (const r of runs) for (const t of bigramTokens(r)) terms.add(`+${t}`);
   if (terms.size === 0) return undefined;
-  return { boolean: [...terms].join(" "), words: [...new Set(words)], runs: [...new Set(runs)] };
+  return { terms: [...terms.values()], words: [...new Set(words)], runs: [...new Set(runs)] };
+}
+
+/**
+ * The InnoDB boolean-mode expression of a query over some rooms: one
+ * required group per term with the term once per room, so
+ * `+(r1_c_x r2_c_x)` requires bigram x in a message of room 1 or 2. A word
+ * is `r1_w_deplo* >r1_w_deplo`: any word it starts, the whole word ranked
+ * higher. Nothing but required groups: MariaDB 10.11 returned rows missing
+ * a required group when optional terms stood beside the groups
+ * (`+(a*) +(b*) a b` found a row with only b), so the whole-word boost is
+ * inside the group. Only `[a-z0-9_*+>() ]`: nothing of the caller's text
+ * reaches the syntax. `roomIds` must not be empty.
+ */
+export function booleanExpression(q: SearchQuery, roomIds: readonly bigint[]): string {
+  const prefixes = roomIds.map(roomPrefix);
+  return q.terms
+    .map((t) => {
+      const alts = prefixes.map((p) =>
+        t.word ? `${p}${t.token}* >${p}${t.token}` : `${p}${t.token}`,
+      );
+      return `+(${alts.join(" ")})`;
+    })
+    .join(" ");
 }
 
 /**

@@ -222,7 +222,7 @@ export async function writeSendBatch(
     insertMessages(
       all.map((a) => ({
         ...a.row,
-        searchTokens: a.row.kind === "TEXT" ? indexTokens(a.row.text) : null,
+        searchTokens: a.row.kind === "TEXT" ? indexTokens(a.row.text, a.row.roomId) : null,
       })),
       at,
     ),

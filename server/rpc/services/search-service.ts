@@ -4,14 +4,13 @@
  * Decisions the contract leaves to us (docs/search.md):
  * - Without `room_id` only rooms the caller is a JOINED member of are
  *   searched, not every public room; a public room is searched by naming it.
- * - `has_attachment` and `in_thread` need files and threads, which this
- *   server does not have yet: set, they are UNIMPLEMENTED rather than
- *   silently ignored or silently matching nothing.
+ * - `has_attachment` counts any attached upload; `in_thread` true means a
+ *   thread reply (a thread's root is outside the thread, as in ListMessages).
  * - DATE order is newest first by message id (ids grow with commit order).
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   HighlightRangeSchema,
   SearchHitSchema,
@@ -35,12 +34,6 @@ export function createSearchService({
   return {
     async searchMessages(req, ctx) {
       const { userId } = callerOf(ctx);
-      if (req.hasAttachment !== undefined || req.inThread !== undefined) {
-        throw new ConnectError(
-          "has_attachment and in_thread need files and threads, which this server does not have",
-          Code.Unimplemented,
-        );
-      }
       const page = await searchMessages(prisma, {
         userId,
         query: req.query,
@@ -49,6 +42,8 @@ export function createSearchService({
         ...(req.afterTime && { after: timestampDate(req.afterTime) }),
         ...(req.beforeTime && { before: timestampDate(req.beforeTime) }),
         order: req.order === SearchOrder.DATE ? "date" : "relevance",
+        ...(req.hasAttachment !== undefined && { hasAttachment: req.hasAttachment }),
+        ...(req.inThread !== undefined && { inThread: req.inThread }),
         pageSize: req.pageSize || defaultSearchPageSize,
         pageToken: req.pageToken,
       });

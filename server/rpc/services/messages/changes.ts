@@ -55,7 +55,7 @@ export function changeMethods(
         const updated = await c.tx.message.update({
           where: { id: row.id },
           // Searchable by its new text from this commit on.
-          data: { text, editedAt: c.now, searchTokens: indexTokens(text) },
+          data: { text, editedAt: c.now, searchTokens: indexTokens(text, row.roomId) },
           select: messageSelect,
         });
         await c.tx.mention.deleteMany({ where: { messageId: row.id } });

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { renderNode, unmountAll } from "./render-test-util.js";
-import { MAX_DEPTH, SafeMarkdown, safeUrl } from "./SafeMarkdown.js";
+import { MAX_DELIMITERS, MAX_DEPTH, SafeMarkdown, safeUrl } from "./SafeMarkdown.js";
 
 afterEach(unmountAll);
 
@@ -75,6 +75,19 @@ describe("SafeMarkdown", () => {
     expect(lists.textContent).toContain("l59");
     const stars = html(`${"*_".repeat(300)}x${"_*".repeat(300)}`);
     expect(maxDepth(stars)).toBeLessThanOrEqual(MAX_DEPTH + 3);
+    // Thousands of list markers on a line: cut before parsing, words kept.
+    const bullets = html(`${"- ".repeat(1990)}deep list`);
+    expect(bullets.querySelectorAll("ul").length).toBeLessThanOrEqual(MAX_DEPTH + 2);
+    expect(bullets.textContent).toContain("deep list");
+  });
+
+  it("shows a message with too many emphasis characters as plain text", () => {
+    const few = html(`${"*a* ".repeat(MAX_DELIMITERS / 2)}`);
+    expect(few.querySelectorAll("em").length).toBe(MAX_DELIMITERS / 2);
+    const text = `**not bold** ${"*a".repeat(MAX_DELIMITERS)}`;
+    const many = html(text);
+    expect(many.querySelector("strong, em")).toBeNull();
+    expect(many.textContent).toBe(text);
   });
 
   it("keeps mentions, but not inside code or links", () => {

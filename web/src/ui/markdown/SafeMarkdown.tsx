@@ -4,14 +4,33 @@
  * without referrer or opener, images are not loaded (their alt text shows),
  * nesting deeper than MAX_DEPTH is flattened to plain text, and @mentions
  * keep their highlight (never inside code or links).
+ *
+ * Parsing is bounded too (a message is parsed once, not on every render of
+ * the list): deep line nesting is cut before parsing (limit-nesting.ts), and
+ * a message with more than MAX_DELIMITERS emphasis characters is shown as
+ * plain text, since micromark's emphasis matching grows with their square
+ * (4000 characters of `*a*a…` took 2 s in Node).
  */
-import type { ReactNode } from "react";
+import { memo, type ReactNode } from "react";
 import Markdown, { type Components } from "react-markdown";
 import "./markdown.css";
 import { splitMentions } from "../../util/format.js";
+import { limitNesting } from "./limit-nesting.js";
 
 /** Deepest block or inline nesting rendered as structure. */
 export const MAX_DEPTH = 8;
+
+/** More `*` and `_` than this in one message and it is shown as plain text. */
+export const MAX_DELIMITERS = 400;
+
+function countDelimiters(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 42 || c === 95) n++;
+  }
+  return n;
+}
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 
@@ -119,7 +138,21 @@ const components: Components = {
   h6: ({ children }) => <p className="md-heading">{children}</p>,
 };
 
-export function SafeMarkdown({ text, me }: { text: string; me?: string | undefined }): ReactNode {
+/** The message text rendered as safe Markdown (memoized: parsed again only when it changes). */
+export const SafeMarkdown = memo(function SafeMarkdown({
+  text,
+  me,
+}: {
+  text: string;
+  me?: string | undefined;
+}): ReactNode {
+  if (countDelimiters(text) > MAX_DELIMITERS) {
+    return (
+      <div className="md md-plain">
+        <p>{text}</p>
+      </div>
+    );
+  }
   const mine = me?.toLowerCase();
   const remarkSafe = () => (tree: MdNode) => {
     htmlAsText(tree);
@@ -134,8 +167,8 @@ export function SafeMarkdown({ text, me }: { text: string; me?: string | undefin
         urlTransform={(url) => safeUrl(url)}
         components={components}
       >
-        {text}
+        {limitNesting(text, MAX_DEPTH + 2)}
       </Markdown>
     </div>
   );
-}
+});

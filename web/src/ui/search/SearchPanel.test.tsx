@@ -4,10 +4,11 @@
  * SearchService, ReceiptService and PinService added to it.
  */
 import type { ConnectRouter } from "@connectrpc/connect";
+import { act } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PinService } from "../../../../gen/chat/v1/pins_pb.js";
 import { ReceiptService } from "../../../../gen/chat/v1/receipts_pb.js";
-import { SearchService } from "../../../../gen/chat/v1/search_pb.js";
+import { type SearchMessagesRequest, SearchService } from "../../../../gen/chat/v1/search_pb.js";
 import { FakeChat, myRoom, textMessage } from "../../test/fake-server.js";
 import { App } from "../App.js";
 import {
@@ -21,17 +22,20 @@ import {
 
 let fake: FakeChat;
 let pinned: bigint[];
+let searches: SearchMessagesRequest[];
 
 beforeEach(() => {
   sessionStorage.clear();
   location.hash = "";
   fake = new FakeChat();
   pinned = [];
+  searches = [];
   const base = fake.routes;
   fake.routes = (router: ConnectRouter) => {
     base(router);
     router.service(SearchService, {
       searchMessages: (req) => {
+        searches.push(req);
         const hits = [...fake.history.values()]
           .flat()
           .filter((m) => m.text.includes(req.query))
@@ -118,5 +122,40 @@ describe("search, seen-by and pins", () => {
     await click(await until(() => byText(root, ".room-head button", "Pinned")));
     const pin = await until(() => root.querySelector("[data-testid=pin]"));
     expect(pin.textContent).toContain("今天天气很好");
+  });
+
+  it("sends the attachment and thread filters only when chosen", async () => {
+    const alice = fake.addUser("alice", "correct horse battery", "Alice");
+    sessionStorage.setItem("protochat.token", fake.tokenFor(alice));
+    fake.rooms = [myRoom(10n, "general", 1n)];
+    fake.history.set(10n, [textMessage(10n, 1n, alice.id, "the report is attached")]);
+    location.hash = "#/room/10";
+    const root = renderNode(<App makeTransport={(hooks) => fake.transport(hooks)} />);
+    await click(await until(() => byText(root, ".room-head button", "Search")));
+    const box = await until(() => root.querySelector<HTMLInputElement>("input[type=search]"));
+    await typeInto(box, "report");
+    const search = await until(() => byText(root, ".search-form button", "Search"));
+    await click(search);
+    await until(() => searches.length === 1);
+    expect(searches[0]?.hasAttachment).toBeUndefined();
+    expect(searches[0]?.inThread).toBeUndefined();
+
+    const choose = async (label: string, value: string) => {
+      const select = await until(() =>
+        [...root.querySelectorAll<HTMLLabelElement>(".search-form label")]
+          .find((l) => l.textContent?.startsWith(label))
+          ?.querySelector("select"),
+      );
+      await act(async () => {
+        select.value = value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    };
+    await choose("Files", "yes");
+    await choose("Threads", "no");
+    await click(search);
+    await until(() => searches.length === 2);
+    expect(searches[1]?.hasAttachment).toBe(true);
+    expect(searches[1]?.inThread).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Message search (SearchService.SearchMessages) over the rooms one is in:
- * filters by room, sender and date, by relevance or newest first; each hit
+ * filters by room, sender, date, attachments and threads, by relevance or newest first; each hit
  * shows its snippet with the matched parts highlighted and opens its room at
  * the message.
  */
@@ -24,8 +24,17 @@ interface Query {
   senderId: string;
   after: string;
   before: string;
+  /** "" any, "yes" only, "no" none (the request's optional has_attachment). */
+  attachment: Tri;
+  /** "" any, "yes" replies in threads only, "no" outside threads (optional in_thread). */
+  thread: Tri;
   order: SearchOrder;
 }
+
+type Tri = "" | "yes" | "no";
+
+/** An optional boolean filter from a three-way choice. */
+const tri = (v: Tri): boolean | undefined => (v === "" ? undefined : v === "yes");
 
 /** The last search, kept while moving between rooms (the panel remounts). */
 let last: { q: Query; hits: SearchHit[] | undefined; next: string } | undefined;
@@ -44,6 +53,8 @@ export function SearchPanel() {
         senderId: "",
         after: "",
         before: "",
+        attachment: "",
+        thread: "",
         order: SearchOrder.RELEVANCE,
       },
   );
@@ -67,6 +78,8 @@ export function SearchPanel() {
         beforeTime: q.before
           ? timestampFromDate(new Date(new Date(`${q.before}T00:00:00`).getTime() + 86_400_000))
           : undefined,
+        hasAttachment: tri(q.attachment),
+        inThread: tri(q.thread),
         order: q.order,
         pageSize: 20,
         pageToken,
@@ -143,6 +156,22 @@ export function SearchPanel() {
         <label>
           Before
           <input type="date" value={q.before} onChange={(e) => set({ before: e.target.value })} />
+        </label>
+        <label>
+          Files
+          <select value={q.attachment} onChange={(e) => set({ attachment: e.target.value as Tri })}>
+            <option value="">With or without</option>
+            <option value="yes">With attachments</option>
+            <option value="no">Without attachments</option>
+          </select>
+        </label>
+        <label>
+          Threads
+          <select value={q.thread} onChange={(e) => set({ thread: e.target.value as Tri })}>
+            <option value="">Anywhere</option>
+            <option value="yes">Thread replies</option>
+            <option value="no">Not in threads</option>
+          </select>
         </label>
         <label>
           Order

@@ -49,6 +49,8 @@ export interface AttackContext {
   /** 1 = the sizes of issue 13. */
   scale: number;
   floodSeconds: number;
+  /** Login attempts per second of the login flood. */
+  floodRate: number;
 }
 
 /** What one attack achieved: figures and one line saying it. */
@@ -132,9 +134,9 @@ async function person(c: Clients, username: string, address = freshAddress()): P
   return { id: res.user?.id ?? 0n, username, token: res.accessToken, address };
 }
 
-async function roomOf(c: Clients, owner: Person, name: string, members: Person[] = []) {
+async function roomOf(c: Clients, owner: Person, name: string) {
   const res = await c.rooms.createRoom(
-    { name, visibility: Visibility.PRIVATE, memberIds: members.map((m) => m.id) },
+    { name, visibility: Visibility.PRIVATE },
     from(owner.address, owner.token),
   );
   return res.room?.id ?? 0n;
@@ -174,32 +176,58 @@ const prefixed = (p: string, t: Tally) =>
 
 /**
  * Four users send messages at a steady, permitted pace while nobody
- * attacks, then while one address floods Login with wrong passwords (32
- * in flight): their SendMessage latency in each phase.
+ * attacks, then while one address floods Login with wrong passwords at a
+ * fixed rate: their SendMessage latency in each phase.
  */
 async function loginFlood(ctx: AttackContext): Promise<AttackOutcome> {
   const c = clients(ctx);
   const victims = await Promise.all([0, 1, 2, 3].map((i) => person(c, `${ctx.tag}_lv${i}`)));
-  const room = await roomOf(c, victims[0] as Person, `${ctx.tag} flood`, victims.slice(1));
+  const owner = victims[0] as Person;
+  // A public room they join themselves (adding them would need their consent).
+  const created = await c.rooms.createRoom(
+    { name: `${ctx.tag} flood`, visibility: Visibility.PUBLIC },
+    from(owner.address, owner.token),
+  );
+  const room = created.room?.id ?? 0n;
+  for (const v of victims.slice(1)) {
+    await c.rooms.joinRoom({ roomId: room }, from(v.address, v.token));
+  }
   const target = await person(c, `${ctx.tag}_lt`);
   const phase = async (flood: boolean) => {
     const h = new Histogram();
     const until = performance.now() + ctx.floodSeconds * 1000;
     let stop = false;
     const floodAnswers: Answer[] = [];
+    // Open loop: attempt k is sent at start + k / rate whatever the answers,
+    // as a flood would; at most 1,000 unanswered (the rest are counted as skipped).
+    let skipped = 0;
+    const sendRefusals: Answer[] = [];
     const flooders = flood
-      ? Array.from({ length: 32 }, async (_, w) => {
-          for (let i = 0; !stop; i++) {
-            floodAnswers.push(
-              await answerOf(
+      ? [
+          (async () => {
+            const start = performance.now();
+            const pending = new Set<Promise<void>>();
+            for (let k = 0; !stop; k++) {
+              const wait = start + (k * 1000) / ctx.floodRate - performance.now();
+              if (wait > 0) await sleep(wait);
+              if (pending.size >= 1000) {
+                skipped += 1;
+                continue;
+              }
+              const p = answerOf(
                 c.auth.login(
-                  { username: target.username, password: `flood ${w} ${i}` },
+                  { username: target.username, password: `flood ${k}` },
                   from("203.0.113.8"),
                 ),
-              ),
-            );
-          }
-        })
+              ).then((a) => {
+                floodAnswers.push(a);
+                pending.delete(p);
+              });
+              pending.add(p);
+            }
+            await Promise.all(pending);
+          })(),
+        ]
       : [];
     // 1.1 s apart per user: under the default send limits (10 per 5 s, 60 per minute).
     const senders = victims.map(async (v, i) => {
@@ -213,13 +241,19 @@ async function loginFlood(ctx: AttackContext): Promise<AttackOutcome> {
           ),
         );
         if (a === "ok") h.record(performance.now() - t0);
+        else sendRefusals.push(a);
         await sleep(Math.max(0, 1100 - (performance.now() - t0)));
       }
     });
     await Promise.all(senders);
     stop = true;
     await Promise.all(flooders);
-    return { sends: h.summary(), flood: tally(floodAnswers) };
+    return {
+      sends: h.summary(),
+      flood: tally(floodAnswers),
+      skipped,
+      refused: tally(sendRefusals),
+    };
   };
   const quiet = await phase(false);
   const flooded = await phase(true);
@@ -227,12 +261,16 @@ async function loginFlood(ctx: AttackContext): Promise<AttackOutcome> {
     figures: {
       quietSends: quiet.sends,
       floodedSends: flooded.sends,
+      floodRate: ctx.floodRate,
+      ...prefixed("quietSendsRefused", quiet.refused),
+      ...prefixed("floodedSendsRefused", flooded.refused),
+      floodSkipped: flooded.skipped,
       ...prefixed("flood", flooded.flood),
     },
     summary:
       `others' SendMessage p50/p99 ${quiet.sends.p50.toFixed(1)}/${quiet.sends.p99.toFixed(1)} ms quiet, ` +
       `${flooded.sends.p50.toFixed(1)}/${flooded.sends.p99.toFixed(1)} ms during the flood ` +
-      `(${quiet.sends.count} and ${flooded.sends.count} sends); flood answers ${fmtTally(flooded.flood)}`,
+      `(${quiet.sends.count} and ${flooded.sends.count} sends); flood of ${ctx.floodRate}/s answered ${fmtTally(flooded.flood)}${flooded.skipped ? `, ${flooded.skipped} not sent (1,000 unanswered)` : ""}`,
   };
 }
 
@@ -402,7 +440,12 @@ async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
   const answers: Answer[] = [];
   const cpuBefore = cpuSeconds(ctx.serverPid);
   const started = performance.now();
-  const stream = c.feed.chat(queue, from(a.address, a.token));
+  // Bidirectional streams need HTTP/2.
+  const h2 = createClient(
+    FeedService,
+    createConnectTransport({ baseUrl: ctx.baseUrl, httpVersion: "2" }),
+  );
+  const stream = h2.chat(queue, from(a.address, a.token));
   for (let i = 0; i < n; i++) {
     queue.push({
       $typeName: "chat.v1.ChatRequest",
@@ -436,7 +479,9 @@ async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
       if (answers.length >= n) break;
     }
   } catch (e) {
-    streamEnd = Code[ConnectError.from(e).code] ?? "error";
+    const ce = ConnectError.from(e);
+    streamEnd = Code[ce.code] ?? "error";
+    if (process.env.ATTACKS_DEBUG) console.error(ce);
   }
   queue.close();
   const seconds = (performance.now() - started) / 1000;

@@ -13,6 +13,8 @@ export interface AttacksOptions {
   scale: number;
   /** Seconds the login-flood attack measures the victim's sends, per phase. */
   floodSeconds: number;
+  /** Login attempts per second in the login flood. */
+  floodRate: number;
   save: boolean;
   note: string;
 }
@@ -28,6 +30,7 @@ const command = {
     limits: choice("both", ["both", "off", "on"] as const, "server configurations to attack"),
     "scale-percent": int(100, 1, 1000, "attack sizes in percent of the issue's"),
     "flood-s": int(8, 1, 120, "seconds the victim's sends are timed in each login-flood phase"),
+    "flood-rate": int(200, 1, 100_000, "login attempts per second in the login flood (open loop)"),
     ...recordOptions("attacks"),
   },
 };
@@ -43,6 +46,7 @@ export function parseAttacksOptions(argv: string[]): AttacksOptions {
     limits: v.limits as AttacksOptions["limits"],
     scale: v["scale-percent"] / 100,
     floodSeconds: v["flood-s"],
+    floodRate: v["flood-rate"],
     save: !v["no-save"],
     note: v.note,
   };

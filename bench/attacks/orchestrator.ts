@@ -88,6 +88,7 @@ export async function runAttacks(o: AttacksOptions): Promise<void> {
             tag: `k${Date.now().toString(36).slice(-5)}`,
             scale: o.scale,
             floodSeconds: o.floodSeconds,
+            floodRate: o.floodRate,
           });
           const entry = result.outcomes[name] ?? {};
           entry[conf] = outcome;

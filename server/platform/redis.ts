@@ -41,6 +41,7 @@ export function createRedis(url: string, logger: Logger, timeouts = defaultRedis
     commandTimeout: Math.max(1_000, timeouts.commandTimeoutMs * 4),
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     lazyConnect: false,
+    enableAutoPipelining: true,
   });
   let reported = false;
   redis.on("error", (err) => {

@@ -6,17 +6,18 @@
  * orchestrator), so attacker, victim and setup accounts each come from an
  * address of their own, as they would behind a proxy.
  */
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { ConsentService } from "../../gen/chat/v1/consent_pb.js";
-import { type ChatRequest, FeedService } from "../../gen/chat/v1/feed_pb.js";
+import { type ChatRequest, ChatRequestSchema, FeedService } from "../../gen/chat/v1/feed_pb.js";
 import { ListMessagesResponseSchema, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService, Visibility } from "../../gen/chat/v1/room_pb.js";
 import { UserService } from "../../gen/chat/v1/user_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { Pushable } from "../../test/support/feed.js";
 import { mapLimit } from "../clients/accounts.js";
 import { Histogram, type LatencySummary } from "../lib/histogram.js";
 import { cpuSeconds } from "../lib/proc.js";
@@ -400,35 +401,6 @@ async function typing(ctx: AttackContext): Promise<AttackOutcome> {
   };
 }
 
-/** An async queue of Chat requests the stream reads from. */
-class RequestQueue implements AsyncIterable<ChatRequest> {
-  private items: ChatRequest[] = [];
-  private wake: (() => void) | undefined;
-  private closed = false;
-  push(r: ChatRequest) {
-    this.items.push(r);
-    this.wake?.();
-  }
-  close() {
-    this.closed = true;
-    this.wake?.();
-  }
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      const next = this.items.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.closed) return;
-      await new Promise<void>((r) => {
-        this.wake = r;
-      });
-      this.wake = undefined;
-    }
-  }
-}
-
 /** 200 `subscribe` commands on one Chat stream over 5 rooms: answers, server CPU seconds. */
 async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
   const c = clients(ctx);
@@ -436,7 +408,7 @@ async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
   const roomIds: bigint[] = [];
   for (let i = 0; i < 5; i++) roomIds.push(await roomOf(c, a, `${ctx.tag} chat ${i}`));
   const n = scaled(ctx, 200);
-  const queue = new RequestQueue();
+  const queue = new Pushable<ChatRequest>();
   const answers: Answer[] = [];
   const cpuBefore = cpuSeconds(ctx.serverPid);
   const started = performance.now();
@@ -447,22 +419,15 @@ async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
   );
   const stream = h2.chat(queue, from(a.address, a.token));
   for (let i = 0; i < n; i++) {
-    queue.push({
-      $typeName: "chat.v1.ChatRequest",
-      requestId: `s${i}`,
-      command: {
-        case: "subscribe",
-        value: {
-          $typeName: "chat.v1.SubscribeRequest",
-          positions: roomIds.map((roomId) => ({
-            $typeName: "chat.v1.RoomPosition",
-            roomId,
-            lastSeq: 0n,
-          })),
-          heartbeatIntervalMs: 0,
+    queue.push(
+      create(ChatRequestSchema, {
+        requestId: `s${i}`,
+        command: {
+          case: "subscribe",
+          value: { positions: roomIds.map((roomId) => ({ roomId, lastSeq: 0n })) },
         },
-      },
-    } as ChatRequest);
+      }),
+    );
   }
   let streamEnd = "open";
   try {
@@ -483,7 +448,7 @@ async function chatSubscribes(ctx: AttackContext): Promise<AttackOutcome> {
     streamEnd = Code[ce.code] ?? "error";
     if (process.env.ATTACKS_DEBUG) console.error(ce);
   }
-  queue.close();
+  queue.end();
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(ctx.serverPid) - cpuBefore;
   const t = tally(answers);
